@@ -1,0 +1,265 @@
+"""The certificate authority: an ECDSA P-256 root and intermediate made at start, CSR checks,
+and leaf certificates.
+
+It never sees an HTTP request: the front end hands it a CSR (DER) and the order's identifiers,
+and gets back PEM or a problem. Keys are P-256 because they are made in well under a
+millisecond; clients never depend on the CA's own key type.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import ipaddress
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from . import problems
+from .model import Identifier
+
+#: Let's Encrypt's default certificate lifetime.
+DEFAULT_VALIDITY = _dt.timedelta(days=90)
+#: Boulder backdates notBefore by an hour so clocks that run a little slow accept the cert.
+BACKDATE = _dt.timedelta(hours=1)
+
+_ALLOWED_CURVES = {"secp256r1", "secp384r1"}
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What :meth:`CertificateAuthority.issue` made: leaf and chain PEM, serial, validity."""
+
+    serial: int
+    pem: str
+    chain_pem: str
+    not_before: _dt.datetime
+    not_after: _dt.datetime
+
+
+def _pem(cert: x509.Certificate) -> str:
+    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+class CertificateAuthority:
+    """A two-level hierarchy: a self-signed root and an intermediate that signs leaves."""
+
+    def __init__(self, now: _dt.datetime, name: str = "Fake ACME") -> None:
+        self.root_key = ec.generate_private_key(ec.SECP256R1())
+        self.intermediate_key = ec.generate_private_key(ec.SECP256R1())
+        start = now - _dt.timedelta(days=1)
+        end = now + _dt.timedelta(days=3650)
+        root_name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"{name} Root {secrets.token_hex(3)}"),
+            ]
+        )
+        root_ski = x509.SubjectKeyIdentifier.from_public_key(self.root_key.public_key())
+        self.root = (
+            x509.CertificateBuilder()
+            .subject_name(root_name)
+            .issuer_name(root_name)
+            .public_key(self.root_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(end)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(_ca_key_usage(), critical=True)
+            .add_extension(root_ski, critical=False)
+            .sign(self.root_key, hashes.SHA256())
+        )
+        inter_name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"{name} Intermediate E1"),
+            ]
+        )
+        self.intermediate = (
+            x509.CertificateBuilder()
+            .subject_name(inter_name)
+            .issuer_name(root_name)
+            .public_key(self.intermediate_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(end)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(_ca_key_usage(), critical=True)
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(self.intermediate_key.public_key()),
+                critical=False,
+            )
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski),
+                critical=False,
+            )
+            .sign(self.root_key, hashes.SHA256())
+        )
+        self.root_pem = _pem(self.root)
+        self.intermediate_pem = _pem(self.intermediate)
+
+    def check_csr(
+        self, der: bytes, identifiers: Sequence[Identifier], account_key_spki: bytes | None
+    ) -> x509.CertificateSigningRequest:
+        """Parse and check a finalize CSR (RFC 8555 7.4; Boulder ``csr.VerifyCSR`` and
+        ``ra.FinalizeOrder``).
+
+        ``account_key_spki`` is the DER SubjectPublicKeyInfo of the account key, which a
+        certificate may not reuse.
+        """
+        try:
+            csr = x509.load_der_x509_csr(der)
+        except ValueError as exc:
+            raise problems.malformed(f"Error parsing certificate request: {exc}") from None
+        try:
+            public = csr.public_key()
+        except (ValueError, UnsupportedAlgorithm):
+            raise problems.bad_csr("invalid public key in CSR") from None
+        if isinstance(public, rsa.RSAPublicKey):
+            if not 2048 <= public.key_size <= 4096:
+                raise problems.bad_csr(f"invalid public key in CSR: key size not supported: "
+                                       f"{public.key_size}")
+        elif isinstance(public, ec.EllipticCurvePublicKey):
+            if public.curve.name not in _ALLOWED_CURVES:
+                raise problems.bad_csr(
+                    f"invalid public key in CSR: ECDSA curve {public.curve.name} not allowed"
+                )
+        elif isinstance(public, ed25519.Ed25519PublicKey):
+            raise problems.bad_csr("invalid public key in CSR: unsupported key type Ed25519")
+        else:
+            raise problems.bad_csr("invalid public key in CSR: unsupported key type")
+        try:
+            if not csr.is_signature_valid:
+                raise problems.bad_csr("invalid signature on CSR")
+        except (InvalidSignature, UnsupportedAlgorithm):
+            raise problems.bad_csr("signature algorithm not supported") from None
+        spki = public.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        if account_key_spki is not None and spki == account_key_spki:
+            raise problems.bad_csr("certificate public key must be different than account key")
+        if csr.subject.get_attributes_for_oid(NameOID.EMAIL_ADDRESS):
+            raise problems.bad_csr("CSR contains one or more email address fields")
+        names = csr_identifiers(csr)
+        if any(i.type == "email" for i in names):
+            raise problems.bad_csr("CSR contains one or more email address fields")
+        if not names:
+            raise problems.bad_csr("at least one identifier is required")
+        if set(names) != set(identifiers):
+            raise problems.unauthorized("CSR does not specify same identifiers as Order")
+        return csr
+
+    def issue(
+        self,
+        csr: x509.CertificateSigningRequest,
+        identifiers: Sequence[Identifier],
+        now: _dt.datetime,
+        validity: _dt.timedelta = DEFAULT_VALIDITY,
+        not_before: _dt.datetime | None = None,
+        not_after: _dt.datetime | None = None,
+    ) -> Issued:
+        """Sign a leaf for the CSR's key naming exactly ``identifiers``."""
+        start = not_before or (now - BACKDATE)
+        end = not_after or (start + validity - _dt.timedelta(seconds=1))
+        serial = int.from_bytes(secrets.token_bytes(16), "big") >> 1 or 1
+        sans: list[x509.GeneralName] = []
+        for ident in identifiers:
+            if ident.type == "ip":
+                sans.append(x509.IPAddress(ipaddress.ip_address(ident.value)))
+            else:
+                sans.append(x509.DNSName(ident.value))
+        dns_names = [i.value for i in identifiers if i.type == "dns"]
+        subject = x509.Name(
+            [x509.NameAttribute(NameOID.COMMON_NAME, dns_names[0])]
+            if dns_names and len(dns_names[0]) <= 64
+            else []
+        )
+        public = csr.public_key()
+        key_usage = x509.KeyUsage(
+            digital_signature=True,
+            key_encipherment=isinstance(public, rsa.RSAPublicKey),
+            content_commitment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=False,
+            crl_sign=False,
+            encipher_only=False,
+            decipher_only=False,
+        )
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(self.intermediate.subject)
+            .public_key(public)  # type: ignore[arg-type]
+            .serial_number(serial)
+            .not_valid_before(start)
+            .not_valid_after(end)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(key_usage, critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.SubjectAlternativeName(sans), critical=not subject)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)  # type: ignore[arg-type]
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                    self.intermediate_key.public_key()
+                ),
+                critical=False,
+            )
+            .sign(self.intermediate_key, hashes.SHA256())
+        )
+        return Issued(
+            serial=serial,
+            pem=_pem(cert),
+            chain_pem=self.intermediate_pem,
+            not_before=start,
+            not_after=end,
+        )
+
+
+def csr_identifiers(csr: x509.CertificateSigningRequest) -> list[Identifier]:
+    """The identifiers a CSR asks for: its SANs plus a CN (Boulder counts the CN as a name)."""
+    found: list[Identifier] = []
+    for attr in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME):
+        value = attr.value if isinstance(attr.value, str) else attr.value.decode()
+        found.append(_ident_for(value.lower()))
+    try:
+        ext = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        ext = None
+    except ValueError as exc:
+        raise problems.bad_csr(f"CSR extensions could not be parsed: {exc}") from None
+    if ext is not None:
+        for name in ext.value:
+            if isinstance(name, x509.DNSName):
+                found.append(Identifier("dns", name.value.lower()))
+            elif isinstance(name, x509.IPAddress):
+                found.append(Identifier("ip", str(name.value)))
+            elif isinstance(name, x509.RFC822Name):
+                found.append(Identifier("email", name.value))
+    return list(dict.fromkeys(found))
+
+
+def _ident_for(value: str) -> Identifier:
+    try:
+        return Identifier("ip", str(ipaddress.ip_address(value)))
+    except ValueError:
+        return Identifier("dns", value)
+
+
+def _ca_key_usage() -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        key_encipherment=False,
+        content_commitment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
+    )

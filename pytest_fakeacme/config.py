@@ -1,0 +1,73 @@
+"""The fake's behaviour settings (flavor, lifetimes, reuse, finalization), with Let's Encrypt's
+values as defaults. ``FakeACME`` owns one :class:`Settings`; ``reset()`` restores the values the
+instance was created with."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, fields, replace
+from typing import Any, Literal
+
+from .errors import FakeACMEUsageError
+
+Flavor = Literal["boulder", "rfc"]
+FLAVORS: tuple[Flavor, ...] = ("boulder", "rfc")
+
+
+@dataclass
+class Settings:
+    """Knobs of the protocol's behaviour. Every one is also settable on a running instance."""
+
+    #: ``"boulder"``: Let's Encrypt's state machine (challenge stays ``pending`` while
+    #: validating); ``"rfc"``: RFC 8555's reading (challenge ``processing`` with Retry-After).
+    flavor: Flavor = "boulder"
+    #: Finalization answers ``processing`` with Retry-After, then ``valid`` at the next read
+    #: (Boulder's ``AsyncFinalize``); False answers ``valid`` at once.
+    async_finalize: bool = True
+    #: Reads of the order, after the finalize answer, that still show ``processing``.
+    finalize_processing_polls: int = 0
+    #: Seconds in the Retry-After of a ``processing`` order (Boulder's ``orderRetryAfter``).
+    finalize_retry_after: int = 3
+    #: Seconds in the Retry-After of a ``processing`` challenge (``rfc`` flavor).
+    challenge_retry_after: int = 1
+    #: Reuse a valid authorization of the same account for the same identifier.
+    authz_reuse: bool = True
+    #: Return an existing pending/ready order for the same identifiers (Boulder does).
+    order_reuse: bool = True
+    order_lifetime: _dt.timedelta = _dt.timedelta(days=7)
+    pending_authz_lifetime: _dt.timedelta = _dt.timedelta(days=7)
+    certificate_validity: _dt.timedelta = _dt.timedelta(days=90)
+    #: Whether newAccount requires ``termsOfServiceAgreed: true``.
+    terms_required: bool = True
+    #: Orders per page in an account's orders list.
+    orders_page_size: int = 100
+    #: Largest request body accepted, in bytes.
+    max_request_body: int = 256 * 1024
+
+    def validate(self) -> None:
+        """Raise :class:`FakeACMEUsageError` if a value is out of range."""
+        if self.flavor not in FLAVORS:
+            raise FakeACMEUsageError(
+                f"unknown flavor {self.flavor!r}; use one of {', '.join(FLAVORS)}"
+            )
+        for name in ("finalize_processing_polls", "finalize_retry_after",
+                     "challenge_retry_after", "orders_page_size", "max_request_body"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise FakeACMEUsageError(f"{name} must be a whole number >= 0, not {value!r}")
+        for name in ("order_lifetime", "pending_authz_lifetime", "certificate_validity"):
+            value = getattr(self, name)
+            if not isinstance(value, _dt.timedelta) or value <= _dt.timedelta(0):
+                raise FakeACMEUsageError(f"{name} must be a positive timedelta, not {value!r}")
+
+    def copy(self, **changes: Any) -> Settings:
+        """A validated copy with ``changes`` applied (unknown names are an error)."""
+        known = {f.name for f in fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise FakeACMEUsageError(
+                f"unknown setting(s) {sorted(unknown)}; known: {sorted(known)}"
+            )
+        new = replace(self, **changes)
+        new.validate()
+        return new

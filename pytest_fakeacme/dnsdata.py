@@ -1,0 +1,121 @@
+"""The fake's DNS data: the host map the VA resolves names through, and TXT and CAA records.
+
+By default every name resolves to ``127.0.0.1`` and nothing else, so the VA never contacts a
+machine other than this one. ``add_a`` / ``add_aaaa`` replace that default for one name (a
+test may point a name at ``::1``, or at another loopback address); only an explicit
+``allow_non_loopback=True`` lets the VA go anywhere else.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from dataclasses import dataclass
+
+from .errors import FakeACMEUsageError
+
+#: What every name resolves to unless the host map says otherwise.
+DEFAULT_ADDRESS = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class CAARecord:
+    """One CAA record (RFC 8659 4.1)."""
+
+    flags: int
+    tag: str
+    value: str
+
+
+def _name(name: str) -> str:
+    if not isinstance(name, str) or not name.strip(". "):
+        raise FakeACMEUsageError(f"a DNS name must be a non-empty string, not {name!r}")
+    return name.strip().rstrip(".").lower()
+
+
+class DNSData:
+    """A, AAAA, TXT and CAA records by name. Thread-safe.
+
+    ``address`` is where the fake's own DNS server listens, when one runs (``None`` otherwise).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.address: tuple[str, int] | None = None
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every record (names resolve to the default address again)."""
+        with self._lock:
+            self._a: dict[str, list[str]] = {}
+            self._aaaa: dict[str, list[str]] = {}
+            self._txt: dict[str, list[str]] = {}
+            self._caa: dict[str, list[CAARecord]] = {}
+            self.allow_non_loopback = False
+
+    def _add_address(self, table: dict[str, list[str]], name: str, ip: str, version: int) -> None:
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            raise FakeACMEUsageError(f"{ip!r} is not an IP address") from None
+        if addr.version != version:
+            raise FakeACMEUsageError(
+                f"{ip} is an IPv{addr.version} address; use add_{'a' if addr.version == 4 else 'aaaa'}"
+            )
+        if not addr.is_loopback and not self.allow_non_loopback:
+            raise FakeACMEUsageError(
+                f"{ip} is not a loopback address: the fake's VA only contacts this machine. "
+                "Set fake_acme.dns.allow_non_loopback = True first if you really mean it."
+            )
+        with self._lock:
+            table.setdefault(_name(name), []).append(str(addr))
+
+    def add_a(self, name: str, ip: str) -> None:
+        """Resolve ``name`` to the IPv4 address ``ip`` (in addition to earlier add_a calls)."""
+        self._add_address(self._a, name, ip, 4)
+
+    def add_aaaa(self, name: str, ip: str) -> None:
+        """Resolve ``name`` to the IPv6 address ``ip``; the VA tries IPv6 first, as Boulder."""
+        self._add_address(self._aaaa, name, ip, 6)
+
+    def add_txt(self, name: str, value: str) -> None:
+        """Add a TXT record (e.g. ``_acme-challenge.example.com``) with one string."""
+        if not isinstance(value, str):
+            raise FakeACMEUsageError(f"a TXT value must be a string, not {value!r}")
+        with self._lock:
+            self._txt.setdefault(_name(name), []).append(value)
+
+    def remove_txt(self, name: str, value: str | None = None) -> None:
+        """Remove one TXT value at ``name``, or all of them when ``value`` is None."""
+        with self._lock:
+            values = self._txt.get(_name(name), [])
+            if value is None:
+                values.clear()
+            elif value in values:
+                values.remove(value)
+
+    def add_caa(self, name: str, flags: int, tag: str, value: str) -> None:
+        """Add a CAA record, e.g. ``add_caa("example.com", 0, "issue", "other-ca.example")``."""
+        if not isinstance(flags, int) or not 0 <= flags <= 255:
+            raise FakeACMEUsageError(f"CAA flags must be an integer 0-255, not {flags!r}")
+        with self._lock:
+            self._caa.setdefault(_name(name), []).append(CAARecord(flags, tag, value))
+
+    def lookup_addresses(self, name: str) -> tuple[list[str], list[str]]:
+        """``(ipv6, ipv4)`` addresses for ``name``; the default address when none is set."""
+        key = _name(name)
+        with self._lock:
+            v6, v4 = list(self._aaaa.get(key, ())), list(self._a.get(key, ()))
+        if not v6 and not v4:
+            v4 = [DEFAULT_ADDRESS]
+        return v6, v4
+
+    def lookup_txt(self, name: str) -> list[str]:
+        """TXT values at ``name`` (empty when there are none)."""
+        with self._lock:
+            return list(self._txt.get(_name(name), ()))
+
+    def lookup_caa(self, name: str) -> list[CAARecord]:
+        """CAA records at exactly ``name``."""
+        with self._lock:
+            return list(self._caa.get(_name(name), ()))

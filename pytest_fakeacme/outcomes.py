@@ -1,0 +1,416 @@
+"""What the validation authority finds: one constructor per responder behaviour.
+
+Script them with ``fake_acme.va.script("a.example", outcomes.http_status(404))``; the next
+validation of ``a.example`` then fails exactly as Let's Encrypt fails a responder that answered
+404: same problem type, HTTP status, detail layout and validation record. Every outcome knows the
+challenge types it can apply to; scripting one that cannot apply to the challenge the client
+picked (``txt_missing()`` on http-01) fails that validation with ``serverInternal`` and raises a
+:class:`~pytest_fakeacme.errors.ScriptError` in the test.
+
+Any outcome can be held back: ``outcomes.valid().after(polls=2)`` keeps the authorization
+pending for two polls; ``.after(seconds=30)`` until the fake's clock has moved 30 s on.
+
+The real VA reports what it observed as these same outcomes, so a scripted outcome and the real
+responder behaviour it names render identically.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from . import problems as _problems
+from .errors import FakeACMEUsageError
+from .model import CHALLENGE_TYPES, DNS_01, HTTP_01, TLS_ALPN_01
+
+__all__ = [
+    "ALPN_CERT_VARIANTS",
+    "BAD_REDIRECT_REASONS",
+    "Outcome",
+    "alpn_bad_cert",
+    "bad_redirect",
+    "body_too_large",
+    "caa_forbids",
+    "connect_timeout",
+    "connection_refused",
+    "connection_reset",
+    "dns_nxdomain",
+    "dns_servfail",
+    "dns_timeout",
+    "http_status",
+    "no_addresses",
+    "problem",
+    "read_timeout",
+    "real",
+    "redirect_loop",
+    "secondary_fails",
+    "tls_alert",
+    "too_many_redirects",
+    "txt_missing",
+    "txt_wrong",
+    "va_unreachable",
+    "valid",
+    "wrong_body",
+]
+
+_ALL = frozenset(CHALLENGE_TYPES)
+_HTTP = frozenset({HTTP_01})
+_DNS = frozenset({DNS_01})
+_ALPN = frozenset({TLS_ALPN_01})
+_CONNECTS = frozenset({HTTP_01, TLS_ALPN_01})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One thing the VA can find when it validates a challenge.
+
+    Build outcomes with this module's functions, not with the constructor. ``kind`` names the
+    behaviour (the constructor's name), ``params`` its arguments, ``challenge_types`` the
+    challenge types it can apply to.
+    """
+
+    kind: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    challenge_types: frozenset[str] = _ALL
+    delay_polls: int = 0
+    delay: _dt.timedelta = _dt.timedelta(0)
+
+    def after(
+        self, polls: int = 0, seconds: float = 0, *, delay: _dt.timedelta | None = None
+    ) -> Outcome:
+        """The same outcome, held back: the authorization (and challenge) stay pending for the
+        next ``polls`` reads, and until the fake's clock has moved ``seconds`` (or ``delay``)
+        past the attempt's start. A client's polling and Retry-After handling become testable
+        without sleeping: advance ``fake_acme.clock`` instead."""
+        if not isinstance(polls, int) or isinstance(polls, bool) or polls < 0:
+            raise FakeACMEUsageError(f"after(polls=...) takes a whole number >= 0, not {polls!r}")
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
+            raise FakeACMEUsageError(
+                f"after(seconds=...) takes a number of seconds >= 0, not {seconds!r}"
+            )
+        total = _dt.timedelta(seconds=seconds) + (delay or _dt.timedelta(0))
+        return replace(self, delay_polls=polls, delay=total)
+
+    def applies_to(self, challenge_type: str) -> bool:
+        """Whether this outcome can be what the VA finds for ``challenge_type``."""
+        return challenge_type in self.challenge_types
+
+    @property
+    def is_held(self) -> bool:
+        """Whether :meth:`after` holds this outcome back."""
+        return self.delay_polls > 0 or self.delay > _dt.timedelta(0)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        text = f"outcomes.{self.kind}({args})"
+        if self.is_held:
+            text += f".after(polls={self.delay_polls}, seconds={self.delay.total_seconds():g})"
+        return text
+
+
+def _outcome(kind: str, types: frozenset[str], **params: Any) -> Outcome:
+    return Outcome(kind=kind, params=params, challenge_types=types)
+
+
+def _url_or_none(value: str | None, name: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise FakeACMEUsageError(f"{name} must be a URL string or None, not {value!r}")
+    return value
+
+
+# The two that are not failures.
+
+
+def valid() -> Outcome:
+    """The responder answered correctly: the challenge and authorization become valid."""
+    return _outcome("valid", _ALL)
+
+
+def real() -> Outcome:
+    """Do the real validation against the client's responder (the default, as Let's Encrypt)."""
+    return _outcome("real", _ALL)
+
+
+# http-01 responses.
+
+
+def http_status(code: int, *, url: str | None = None) -> Outcome:
+    """The responder answered with HTTP status ``code`` (anything but 200 fails; 404 is not
+    special). ``url`` overrides the URL shown (by default, the challenge URL)."""
+    if not isinstance(code, int) or isinstance(code, bool) or not 100 <= code <= 599:
+        raise FakeACMEUsageError(f"http_status() takes an HTTP status code (100-599), not {code!r}")
+    if code == 200:
+        raise FakeACMEUsageError(
+            "http_status(200) is not a failure: use outcomes.valid(), or wrong_body() for a 200 "
+            "with the wrong content"
+        )
+    return _outcome("http_status", _HTTP, code=code, url=_url_or_none(url, "url"))
+
+
+def wrong_body(body: str | bytes = "this is not the key authorization") -> Outcome:
+    """A 200 whose body is not the key authorization (after trimming trailing whitespace)."""
+    if not isinstance(body, (str, bytes)):
+        raise FakeACMEUsageError(f"wrong_body(body=...) takes str or bytes, not {body!r}")
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    if len(data) >= 128:
+        raise FakeACMEUsageError(
+            "a body of 128 bytes or more is not compared at all: use outcomes.body_too_large()"
+        )
+    return _outcome("wrong_body", _HTTP, body=data)
+
+
+_DEFAULT_BIG_BODY = (
+    b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1>"
+    b"<p>The requested URL was not found on this server.</p></body></html>\n"
+)
+
+
+def body_too_large(body: str | bytes = _DEFAULT_BIG_BODY) -> Outcome:
+    """A 200 whose body is 128 bytes or more (Boulder reads at most 128 bytes)."""
+    if not isinstance(body, (str, bytes)):
+        raise FakeACMEUsageError(f"body_too_large(body=...) takes str or bytes, not {body!r}")
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    if len(data) < 128:
+        raise FakeACMEUsageError(
+            f"body_too_large() needs a body of at least 128 bytes (got {len(data)}); a shorter "
+            "one is compared: use outcomes.wrong_body()"
+        )
+    return _outcome("body_too_large", _HTTP, body=data)
+
+
+# Connection failures (http-01 and tls-alpn-01).
+
+
+def connect_timeout() -> Outcome:
+    """The TCP connection attempt timed out (a firewall dropping packets). Does not wait."""
+    return _outcome("connect_timeout", _CONNECTS)
+
+
+def read_timeout() -> Outcome:
+    """The responder accepted the connection, then sent nothing before the deadline (for
+    tls-alpn-01: the handshake stalled). Does not wait."""
+    return _outcome("read_timeout", _CONNECTS)
+
+
+def connection_refused() -> Outcome:
+    """Nothing listens on the port: the connection was refused."""
+    return _outcome("connection_refused", _CONNECTS)
+
+
+def connection_reset() -> Outcome:
+    """The responder reset the connection."""
+    return _outcome("connection_reset", _CONNECTS)
+
+
+def tls_alert(alert: str | None = None, *, url: str | None = None) -> Outcome:
+    """The peer sent a TLS alert: for tls-alpn-01 during the handshake (default
+    ``"no application protocol"``), for http-01 after a redirect to https (default
+    ``"handshake failure"``). ``alert`` is Go's alert text, e.g. ``"internal error"``."""
+    if alert is not None and alert not in GO_TLS_ALERTS:
+        raise FakeACMEUsageError(
+            f"unknown TLS alert {alert!r}; use one of {sorted(GO_TLS_ALERTS)}"
+        )
+    return _outcome("tls_alert", _CONNECTS, alert=alert, url=_url_or_none(url, "url"))
+
+
+# Redirects (http-01).
+
+
+def redirect_loop(*, url: str | None = None) -> Outcome:
+    """The redirects came back to a URL already fetched. ``url`` is the repeated URL (by
+    default the challenge URL)."""
+    return _outcome("redirect_loop", _HTTP, url=_url_or_none(url, "url"))
+
+
+def too_many_redirects(*, url: str | None = None) -> Outcome:
+    """More than 10 redirects: the 11th is followed and the 12th refused. ``url`` is the
+    refused redirect's target."""
+    return _outcome("too_many_redirects", _HTTP, url=_url_or_none(url, "url"))
+
+
+#: What :func:`bad_redirect` can object to, with an example target for each.
+BAD_REDIRECT_REASONS: Mapping[str, str] = {
+    "status": "a redirect status other than 301, 302, 307 or 308 (e.g. 303)",
+    "scheme": "a scheme other than http or https (e.g. gopher://...)",
+    "port": "an explicit port other than 80 or 443",
+    "empty_host": "a target without a host",
+    "well_known_host": "a host ending in .well-known (a missing '/')",
+    "tld": "a host not under an IANA-registered top-level domain",
+    "reserved_ip": "a bare IP address in a reserved block (e.g. 10.0.0.1)",
+    "too_long": "a path longer than 2000 bytes",
+}
+
+
+def bad_redirect(
+    reason: str,
+    *,
+    to: str | None = None,
+    code: int = 303,
+    url: str | None = None,
+) -> Outcome:
+    """The responder redirected somewhere Let's Encrypt will not follow.
+
+    ``reason`` is one of :data:`BAD_REDIRECT_REASONS` (``"status"``, ``"scheme"``,
+    ``"port"``, ...); ``to`` the redirect target (a fitting example by default); ``code`` the
+    status for ``"status"``; ``url`` the URL shown after ``Fetching`` (by default the URL Boulder
+    shows for this case).
+    """
+    if reason not in BAD_REDIRECT_REASONS:
+        raise FakeACMEUsageError(
+            f"unknown bad_redirect reason {reason!r}; use one of {sorted(BAD_REDIRECT_REASONS)}"
+        )
+    if reason == "status" and code in (301, 302, 307, 308):
+        raise FakeACMEUsageError(f"{code} is an allowed redirect status; use e.g. 303")
+    return _outcome(
+        "bad_redirect",
+        _HTTP,
+        reason=reason,
+        to=_url_or_none(to, "to"),
+        code=code,
+        url=_url_or_none(url, "url"),
+    )
+
+
+# DNS (every challenge type; dns-01 looks up TXT, the others A and AAAA).
+
+
+def dns_nxdomain() -> Outcome:
+    """The name does not exist (NXDOMAIN)."""
+    return _outcome("dns_nxdomain", _ALL)
+
+
+def dns_servfail() -> Outcome:
+    """The name's nameservers failed (SERVFAIL)."""
+    return _outcome("dns_servfail", _ALL)
+
+
+def dns_timeout() -> Outcome:
+    """The DNS query timed out. Does not wait."""
+    return _outcome("dns_timeout", _ALL)
+
+
+def no_addresses() -> Outcome:
+    """The name has no usable A or AAAA record (none, or only reserved addresses)."""
+    return _outcome("no_addresses", _CONNECTS)
+
+
+def txt_missing() -> Outcome:
+    """dns-01: no TXT record at ``_acme-challenge.<name>``."""
+    return _outcome("txt_missing", _DNS)
+
+
+def txt_wrong(*values: str) -> Outcome:
+    """dns-01: TXT records exist, none with the expected digest. ``values`` are the records
+    found (one wrong value by default)."""
+    if not values:
+        values = ("this-is-not-the-digest",)
+    if not all(isinstance(v, str) for v in values):
+        raise FakeACMEUsageError(f"txt_wrong() takes TXT values as strings, not {values!r}")
+    return _outcome("txt_wrong", _DNS, values=tuple(values))
+
+
+#: The tls-alpn-01 certificate faults :func:`alpn_bad_cert` can name.
+ALPN_CERT_VARIANTS: Mapping[str, str] = {
+    "not_self_signed": "the certificate is not self-signed",
+    "missing_extension": "no acmeIdentifier (1.3.6.1.5.5.7.1.31) extension",
+    "duplicate_extension": "an extension appears twice",
+    "wrong_san": "the SAN is not exactly the identifier",
+    "not_critical": "the acmeIdentifier extension is not critical",
+    "malformed_extension": "the acmeIdentifier value is not a 32-byte OCTET STRING",
+    "wrong_digest": "the acmeIdentifier digest is not SHA-256 of the key authorization",
+    "no_alpn": "the handshake completed without negotiating acme-tls/1",
+    "plain_http": "the port speaks plain HTTP, not TLS",
+}
+
+
+def alpn_bad_cert(variant: str = "wrong_digest") -> Outcome:
+    """tls-alpn-01: the responder's validation certificate is wrong in the way ``variant``
+    names (see :data:`ALPN_CERT_VARIANTS`)."""
+    if variant not in ALPN_CERT_VARIANTS:
+        raise FakeACMEUsageError(
+            f"unknown alpn_bad_cert variant {variant!r}; use one of {sorted(ALPN_CERT_VARIANTS)}"
+        )
+    return _outcome("alpn_bad_cert", _ALPN, variant=variant)
+
+
+# After a successful check.
+
+
+def caa_forbids(*, found_at: str | None = None) -> Outcome:
+    """The challenge passed, but CAA records (at ``found_at``, by default the name itself)
+    forbid issuance: the authorization becomes invalid with a ``caa`` problem."""
+    return _outcome("caa_forbids", _ALL, found_at=found_at)
+
+
+def secondary_fails(inner: Outcome | None = None) -> Outcome:
+    """The primary VA passed, but the remote perspectives lost quorum: the client sees the
+    first failing perspective's problem (``inner``, a 404 by default on http-01) prefixed
+    ``During secondary validation:``."""
+    if inner is not None and not isinstance(inner, Outcome):
+        raise FakeACMEUsageError(f"secondary_fails() takes an Outcome, not {inner!r}")
+    if inner is not None and inner.kind in ("valid", "real", "secondary_fails", "va_unreachable"):
+        raise FakeACMEUsageError(
+            f"secondary_fails() needs a failure a remote perspective can see, not {inner!r}"
+        )
+    types = inner.challenge_types if inner is not None else _ALL
+    return _outcome("secondary_fails", types, inner=inner)
+
+
+def va_unreachable() -> Outcome:
+    """The RA could not reach the VA: ``serverInternal`` ``Could not communicate with VA``."""
+    return _outcome("va_unreachable", _ALL)
+
+
+def problem(type: str, detail: str, status: int = 403) -> Outcome:  # noqa: A002
+    """Any problem, verbatim, as the challenge's error (``type`` a short RFC 8555 name such as
+    ``"unauthorized"`` or a full URN)."""
+    prob = _problems.problem(type, detail, status)
+    return _outcome("problem", _ALL, problem=prob)
+
+
+#: Go's texts for TLS alerts (``crypto/tls`` ``alert.go``), as ``remote error: tls: <text>``.
+GO_TLS_ALERTS = frozenset(
+    {
+        "close notify",
+        "unexpected message",
+        "bad record MAC",
+        "decryption failed",
+        "record overflow",
+        "decompression failure",
+        "handshake failure",
+        "bad certificate",
+        "unsupported certificate",
+        "revoked certificate",
+        "expired certificate",
+        "unknown certificate",
+        "illegal parameter",
+        "unknown certificate authority",
+        "access denied",
+        "error decoding message",
+        "error decrypting message",
+        "export restriction",
+        "protocol version not supported",
+        "insufficient security level",
+        "internal error",
+        "inappropriate fallback",
+        "user canceled",
+        "no renegotiation",
+        "missing extension",
+        "unsupported extension",
+        "certificate unobtainable",
+        "unrecognized name",
+        "bad certificate status response",
+        "bad certificate hash value",
+        "unknown PSK identity",
+        "certificate required",
+        "no application protocol",
+        "ECH required",
+    }
+)
+
+#: Every constructor, by name (for the management API and for docs).
+CONSTRUCTORS: Mapping[str, Any] = {
+    name: globals()[name] for name in __all__ if name[0].islower()
+}

@@ -1,0 +1,466 @@
+"""``FakeACME``: the fake CA as an object, serving HTTPS on loopback from a daemon thread.
+
+Usable without pytest::
+
+    with FakeACME() as ca:
+        client = make_client(ca.directory_url, verify=ca.ca_bundle)
+        ...
+
+The server is werkzeug's threaded WSGI server with three changes that matter here: we bind the
+socket ourselves (a taken port is a :class:`BindError`, never werkzeug's ``sys.exit(1)``),
+accepted sockets get ``TCP_NODELAY`` (werkzeug writes headers and body in separate sends; with
+Nagle's algorithm a TLS POST on loopback costs ~40 ms instead of ~3 ms), and the TLS handshake
+runs in the connection's own thread, so a client that stalls mid-handshake cannot block
+``accept()`` for everyone else.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import shutil
+import socket
+import ssl
+import tempfile
+import threading
+from types import TracebackType
+from typing import Any
+
+import trustme
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+from . import outcomes as _outcomes
+from . import views, wire
+from .ca import CertificateAuthority
+from .clock import Clock
+from .config import Flavor, Settings
+from .dnsdata import DNSData
+from .errors import BindError, FakeACMEError, FakeACMEUsageError, ServerThreadError
+from .nonces import NoncePool
+from .outcomes import Outcome
+from .store import Store
+from .va import ValidationAuthority
+from .wfe import Frontend, build_app
+
+#: How long a handshake or an idle keep-alive connection may take before it is dropped.
+_CONNECTION_TIMEOUT = 30.0
+#: ``serve_forever`` checks for shutdown this often (seconds); bounds ``stop()``'s latency.
+_POLL_INTERVAL = 0.02
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """werkzeug's handler without the per-request log line."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Silenced: a test run is no place for an access log."""
+
+    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Silenced: failures reach the test through ``FakeACME.check()`` instead."""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Silenced."""
+
+
+class _Server(ThreadedWSGIServer):
+    """werkzeug's threaded server, TLS per connection thread, TCP_NODELAY, no log."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, sock: socket.socket, app: Any, tls: ssl.SSLContext) -> None:
+        host, port = sock.getsockname()[:2]
+        super().__init__(host, port, app, handler=_QuietHandler, fd=sock.fileno())
+        # werkzeug dup()ed the descriptor; ours is no longer needed.
+        sock.close()
+        # Set after the base class ran so that it does not wrap the listening socket itself:
+        # the handshake happens in finish_request, in the connection's thread.
+        self.ssl_context = tls
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, addr = self.socket.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn, addr
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        assert self.ssl_context is not None
+        request.settimeout(_CONNECTION_TIMEOUT)
+        try:
+            tls_sock = self.ssl_context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError):
+            return  # a client that cannot complete a handshake gets nothing, like any server
+        try:
+            super().finish_request(tls_sock, client_address)
+        finally:
+            try:
+                tls_sock.close()
+            except OSError:
+                pass
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Connection-level errors (a client went away) are not the test's business."""
+
+
+def _free_port(host: str) -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _port_arg(value: int | None, name: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
+        raise FakeACMEUsageError(f"{name} must be a port number (0-65535) or None, not {value!r}")
+    return value
+
+
+class FakeACME:
+    """A fake ACME (RFC 8555) certificate authority running in this process.
+
+    :param host: the loopback address to listen on.
+    :param port: the port to listen on (0: a free one).
+    :param http01_port: where the VA sends http-01 requests, the fake's stand-in for port 80
+        (None: a free port, reported as :attr:`http01_port`; bind your responder there).
+    :param tls_alpn01_port: the same for tls-alpn-01 (the stand-in for 443).
+    :param flavor: ``"boulder"`` (Let's Encrypt's state machine) or ``"rfc"``.
+    :param va_default: what a validation finds when nothing is scripted (``outcomes.real()``).
+    :param settings: further :class:`~pytest_fakeacme.config.Settings` values by name.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        http01_port: int | None = None,
+        tls_alpn01_port: int | None = None,
+        flavor: Flavor = "boulder",
+        va_default: Outcome | None = None,
+        clock: Clock | None = None,
+        **settings: Any,
+    ) -> None:
+        self.host = host
+        self.port = _port_arg(port, "port") or 0
+        self._http01_port = _port_arg(http01_port, "http01_port") or _free_port(host)
+        self._tls_alpn01_port = _port_arg(tls_alpn01_port, "tls_alpn01_port") or _free_port(host)
+        self._initial_settings = Settings().copy(flavor=flavor, **settings)
+        self.settings = self._initial_settings.copy()
+        self.clock = clock or Clock()
+        self.store = Store()
+        self.dns = DNSData()
+        self.nonces = NoncePool(self.clock)
+        self._errors: list[BaseException] = []
+        self._errors_lock = threading.Lock()
+        self.va = ValidationAuthority(
+            self.store,
+            self.clock,
+            self.dns,
+            lambda: self._http01_port,
+            lambda: self._tls_alpn01_port,
+            self._report_error,
+        )
+        if va_default is not None:
+            self.va.set_initial_default(va_default)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._tmpdir: str | None = None
+        self._urls: wire.Urls | None = None
+        self.ca: CertificateAuthority | None = None
+        self._ca_bundle: str | None = None
+
+    # Lifecycle
+
+    def start(self) -> FakeACME:
+        """Create the keys, bind, and serve in a daemon thread. Returns ``self``."""
+        if self._server is not None:
+            raise FakeACMEError("this FakeACME is already running")
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+            sock.listen(128)
+        except OSError as exc:
+            sock.close()
+            raise BindError(
+                exc.errno,
+                f"pytest-fakeacme cannot listen on {self.host}:{self.port}: {exc.strerror}. "
+                "Use port=0 for a free port, or stop what holds this one.",
+            ) from exc
+        try:
+            tls_ca = trustme.CA(organization_name="pytest-fakeacme TLS")
+            leaf = tls_ca.issue_cert("127.0.0.1", "localhost", "::1")
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            leaf.configure_cert(tls)
+            self._tmpdir = tempfile.mkdtemp(prefix="fakeacme-")
+            self._ca_bundle = os.path.join(self._tmpdir, "ca-bundle.pem")
+            tls_ca.cert_pem.write_to_path(self._ca_bundle)
+            self.ca = CertificateAuthority(self.clock.now())
+            with open(os.path.join(self._tmpdir, "roots.pem"), "w", encoding="ascii") as f:
+                f.write(self.ca.root_pem)
+            port = sock.getsockname()[1]
+            netloc = f"[{self.host}]:{port}" if ":" in self.host else f"{self.host}:{port}"
+            self._urls = wire.Urls(f"https://{netloc}")
+            frontend = Frontend(
+                store=self.store,
+                ca=self.ca,
+                va=self.va,
+                nonces=self.nonces,
+                clock=self.clock,
+                settings=self.settings,
+                urls=self._urls,
+                report_error=self._report_error,
+            )
+            self._frontend = frontend
+            self._server = _Server(sock, build_app(frontend), tls)
+        except BaseException:
+            sock.close()
+            self._cleanup_files()
+            raise
+        self.port = self._server.port
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": _POLL_INTERVAL},
+            name=f"fakeacme-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, join the threads, remove the temporary files. Idempotent."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self.va.shutdown()
+        self._cleanup_files()
+
+    def _cleanup_files(self) -> None:
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def __enter__(self) -> FakeACME:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        if exc is None:
+            self.check()
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is serving."""
+        return self._server is not None
+
+    def reset(self) -> None:
+        """Forget all state, scripts and settings changes; keep the server, keys and port.
+
+        Outstanding nonces are forgotten too (a client must fetch a new one), and errors kept
+        from the server thread are dropped: call :meth:`check` first to see them.
+        """
+        self.va.forget()
+        self.va.clear()
+        self.store.clear()
+        self.nonces.reset()
+        self.dns.clear()
+        self.clock.reset()
+        with self._errors_lock:
+            self._errors.clear()
+        for field_name, value in vars(self._initial_settings).items():
+            setattr(self.settings, field_name, value)
+
+    # Errors from the server thread
+
+    def _report_error(self, exc: BaseException) -> None:
+        with self._errors_lock:
+            self._errors.append(exc)
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Exceptions raised inside the server (bugs, misused scripts), oldest first."""
+        with self._errors_lock:
+            return list(self._errors)
+
+    def check(self) -> None:
+        """Raise the first exception kept from the server thread (and forget them all).
+
+        A :class:`~pytest_fakeacme.errors.ScriptError` is raised as it is; anything else is
+        wrapped in :class:`~pytest_fakeacme.errors.ServerThreadError` with the original as its
+        cause, traceback included.
+        """
+        with self._errors_lock:
+            errors, self._errors = self._errors, []
+        if not errors:
+            return
+        first = errors[0]
+        if isinstance(first, FakeACMEError):
+            raise first
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ServerThreadError(
+            f"the fake ACME server raised {type(first).__name__}: {first}{more}"
+        ) from first
+
+    # Where to point clients
+
+    def _require_urls(self) -> wire.Urls:
+        if self._urls is None:
+            raise FakeACMEError("the fake is not started: use `with FakeACME() as ca:` or start()")
+        return self._urls
+
+    @property
+    def directory_url(self) -> str:
+        """The ACME directory URL (https, loopback)."""
+        return self._require_urls().directory
+
+    @property
+    def base_url(self) -> str:
+        """``https://host:port`` of the ACME server."""
+        return self._require_urls().base
+
+    @property
+    def ca_bundle(self) -> str:
+        """Path of a PEM file that trusts the server's TLS certificate."""
+        self._require_urls()
+        assert self._ca_bundle is not None
+        return self._ca_bundle
+
+    @property
+    def roots(self) -> str:
+        """PEM of the issuing hierarchy's root certificate(s): what issued chains verify to."""
+        self._require_urls()
+        assert self.ca is not None
+        return self.ca.root_pem
+
+    @property
+    def roots_path(self) -> str:
+        """Path of a PEM file holding :attr:`roots`."""
+        self._require_urls()
+        assert self._tmpdir is not None
+        return os.path.join(self._tmpdir, "roots.pem")
+
+    @property
+    def management_url(self) -> str | None:
+        """The management API's URL (None: this version serves no management API yet)."""
+        return None
+
+    @property
+    def http01_port(self) -> int:
+        """The port the VA sends http-01 requests to (the fake's stand-in for port 80)."""
+        return self._http01_port
+
+    @http01_port.setter
+    def http01_port(self, value: int) -> None:
+        port = _port_arg(value, "http01_port")
+        if not port:
+            raise FakeACMEUsageError("http01_port must be a port number between 1 and 65535")
+        self._http01_port = port
+
+    @property
+    def tls_alpn01_port(self) -> int:
+        """The port the VA connects to for tls-alpn-01 (the fake's stand-in for 443)."""
+        return self._tls_alpn01_port
+
+    @tls_alpn01_port.setter
+    def tls_alpn01_port(self, value: int) -> None:
+        port = _port_arg(value, "tls_alpn01_port")
+        if not port:
+            raise FakeACMEUsageError("tls_alpn01_port must be a port number between 1 and 65535")
+        self._tls_alpn01_port = port
+
+    @property
+    def flavor(self) -> Flavor:
+        """``"boulder"`` or ``"rfc"`` (settable)."""
+        return self.settings.flavor
+
+    @flavor.setter
+    def flavor(self, value: Flavor) -> None:
+        self.settings.flavor = self.settings.copy(flavor=value).flavor
+
+    def configure(self, **settings: Any) -> None:
+        """Change settings on the running instance (see :class:`~pytest_fakeacme.config.Settings`);
+        ``reset()`` restores the ones it was created with."""
+        new = self.settings.copy(**settings)
+        for name in settings:
+            setattr(self.settings, name, getattr(new, name))
+
+    # State views
+
+    def _now(self) -> _dt.datetime:
+        return self.clock.now()
+
+    def _settle_all(self) -> None:
+        for authz_id in list(self.store.authorizations):
+            self.va.settle(authz_id, poll=False)
+
+    @property
+    def accounts(self) -> list[views.AccountView]:
+        """Every account, oldest first."""
+        urls = self._require_urls()
+        with self.store.lock:
+            return [views.account_view(a, urls) for a in self.store.accounts.values()]
+
+    @property
+    def orders(self) -> list[views.OrderView]:
+        """Every order, oldest first, with statuses as a client would see them now."""
+        urls = self._require_urls()
+        self._settle_all()
+        with self.store.lock:
+            now = self._now()
+            return [views.order_view(self.store, o, now, urls) for o in self.store.orders.values()]
+
+    @property
+    def authorizations(self) -> list[views.AuthorizationView]:
+        """Every authorization, oldest first."""
+        urls = self._require_urls()
+        self._settle_all()
+        with self.store.lock:
+            now = self._now()
+            return [
+                views.authorization_view(a, now, urls) for a in self.store.authorizations.values()
+            ]
+
+    @property
+    def challenges(self) -> list[views.ChallengeView]:
+        """Every challenge still listed by an authorization."""
+        return [c for a in self.authorizations for c in a.challenges]
+
+    @property
+    def certificates(self) -> list[views.CertificateView]:
+        """Every issued certificate, oldest first."""
+        urls = self._require_urls()
+        with self.store.lock:
+            return [views.certificate_view(c, urls) for c in self.store.certificates.values()]
+
+    def __repr__(self) -> str:
+        where = self._urls.directory if self._urls else "not started"
+        return f"<FakeACME {where} flavor={self.settings.flavor}>"
+
+
+def default_outcome(name: str) -> Outcome:
+    """An outcome from its constructor's name, for options and markers (``"valid"``)."""
+    constructors: dict[str, Any] = dict(_outcomes.CONSTRUCTORS)
+    factory = constructors.get(name)
+    if factory is None:
+        raise FakeACMEUsageError(
+            f"unknown outcome {name!r}; use one of {', '.join(sorted(constructors))}"
+        )
+    try:
+        result = factory()
+    except TypeError:
+        raise FakeACMEUsageError(
+            f"outcome {name!r} needs arguments; script it from Python instead"
+        ) from None
+    assert isinstance(result, Outcome)
+    return result
+

@@ -1,0 +1,214 @@
+"""The in-memory store of the fake CA's state.
+
+One re-entrant lock guards everything: the state of a test CA is small, and a single lock makes
+every multi-object change (an order with its authorizations; a validation result on a challenge
+and its authorization) atomic without lock-ordering rules. Callers that need several reads and
+writes to be consistent hold :attr:`Store.lock` around them (``with store.lock: ...``).
+
+The store imports neither werkzeug nor josepy: it keeps JWKs as JSON objects and thumbprints
+as strings.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+import secrets
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from .model import (
+    Account,
+    Authorization,
+    Certificate,
+    Challenge,
+    Identifier,
+    Order,
+    Status,
+    order_status,
+)
+from .problems import AcmeProblem
+
+
+class Store:
+    """Accounts, orders, authorizations and certificates by id, plus the lookups ACME needs."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._counter = itertools.count(1)
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every object (ids keep counting, so old URLs never name new objects)."""
+        with self.lock:
+            self.accounts: dict[str, Account] = {}
+            self.accounts_by_thumbprint: dict[str, str] = {}
+            self.orders: dict[str, Order] = {}
+            self.authorizations: dict[str, Authorization] = {}
+            self.certificates: dict[str, Certificate] = {}
+            self.certificates_by_serial: dict[int, str] = {}
+
+    def new_id(self) -> str:
+        """A fresh, unguessable object id (a counter keeps ids ordered for humans)."""
+        return f"{next(self._counter)}{secrets.token_hex(3)}"
+
+    # Accounts
+
+    def add_account(
+        self,
+        jwk: dict[str, Any],
+        thumbprint: str,
+        now: _dt.datetime,
+        contact: Sequence[str],
+        terms_agreed: bool,
+    ) -> Account:
+        """Create an account for a key that has none (the caller checked)."""
+        with self.lock:
+            account = Account(
+                id=self.new_id(),
+                jwk=jwk,
+                thumbprint=thumbprint,
+                created=now,
+                contact=list(contact),
+                terms_agreed=terms_agreed,
+            )
+            self.accounts[account.id] = account
+            self.accounts_by_thumbprint[thumbprint] = account.id
+            return account
+
+    def account_by_thumbprint(self, thumbprint: str) -> Account | None:
+        """The account registered with the key of this JWK thumbprint (RFC 7638)."""
+        with self.lock:
+            account_id = self.accounts_by_thumbprint.get(thumbprint)
+            return self.accounts.get(account_id) if account_id else None
+
+    # Orders and authorizations
+
+    def add_order(self, order: Order, new_authzs: Sequence[Authorization]) -> None:
+        """Store an order with the authorizations created for it."""
+        with self.lock:
+            for authz in new_authzs:
+                self.authorizations[authz.id] = authz
+            self.orders[order.id] = order
+            self.accounts[order.account_id].order_ids.append(order.id)
+
+    def new_challenge(self, type_: str, token: str) -> Challenge:
+        """A pending challenge with a fresh id."""
+        return Challenge(id=secrets.token_hex(4), type=type_, token=token)
+
+    def authzs_of(self, order: Order) -> list[Authorization]:
+        """The order's authorizations, in the order's order."""
+        with self.lock:
+            return [self.authorizations[a] for a in order.authorization_ids]
+
+    def status_of(self, order: Order, now: _dt.datetime) -> Status:
+        """The order's derived status at ``now``."""
+        with self.lock:
+            return order_status(order, (a.status_at(now) for a in self.authzs_of(order)), now)
+
+    def reusable_authz(
+        self, account_id: str, identifier: Identifier, now: _dt.datetime
+    ) -> Authorization | None:
+        """A valid, unexpired authorization of this account for this identifier (Boulder reuses
+        only valid ones: ``ra.NewOrder``), the one that lives longest."""
+        with self.lock:
+            best: Authorization | None = None
+            for authz in self.authorizations.values():
+                if (
+                    authz.account_id == account_id
+                    and authz.identifier == _authz_identifier(identifier)
+                    and authz.wildcard == identifier.is_wildcard
+                    and authz.status_at(now) == "valid"
+                    and (best is None or authz.expires > best.expires)
+                ):
+                    best = authz
+            return best
+
+    def reusable_order(
+        self,
+        account_id: str,
+        identifiers: Sequence[Identifier],
+        profile: str | None,
+        now: _dt.datetime,
+    ) -> Order | None:
+        """A pending or ready order of this account for exactly these identifiers and profile
+        (Boulder ``ra.NewOrder`` / ``GetOrderForNames``), which newOrder returns as is."""
+        wanted = set(identifiers)
+        with self.lock:
+            for order_id in reversed(self.accounts[account_id].order_ids):
+                order = self.orders[order_id]
+                if (
+                    set(order.identifiers) == wanted
+                    and order.profile == profile
+                    and order.not_before is None
+                    and order.not_after is None
+                    and self.status_of(order, now) in ("pending", "ready")
+                ):
+                    return order
+            return None
+
+    def orders_with_authz(self, authz_id: str) -> Iterator[Order]:
+        """Orders that include this authorization."""
+        with self.lock:
+            for order in list(self.orders.values()):
+                if authz_id in order.authorization_ids:
+                    yield order
+
+    def record_validation(
+        self,
+        authz_id: str,
+        challenge_id: str,
+        *,
+        validated: _dt.datetime,
+        problem: AcmeProblem | None,
+        records: Sequence[dict[str, Any]],
+        valid_until: _dt.datetime,
+    ) -> None:
+        """Apply a validation result: the challenge and its authorization become valid or
+        invalid. Only the attempted challenge remains listed (Boulder
+        ``sa/model.go`` ``populateAttemptedFields``); a valid authorization lives until
+        ``valid_until``. Does nothing if the authorization is no longer pending."""
+        with self.lock:
+            authz = self.authorizations.get(authz_id)
+            if authz is None or authz.status != "pending":
+                return
+            challenge = authz.challenge(challenge_id)
+            if challenge is None:
+                return
+            challenge.validated = validated
+            challenge.validation_record = [dict(r) for r in records]
+            if problem is None:
+                challenge.status = "valid"
+                challenge.error = None
+                authz.status = "valid"
+                authz.expires = valid_until
+            else:
+                challenge.status = "invalid"
+                challenge.error = problem
+                authz.status = "invalid"
+            authz.challenges = [challenge]
+
+    # Certificates
+
+    def add_certificate(self, cert: Certificate) -> None:
+        """Store an issued certificate and link it to its order."""
+        with self.lock:
+            self.certificates[cert.id] = cert
+            self.certificates_by_serial[cert.serial] = cert.id
+            self.orders[cert.order_id].certificate_id = cert.id
+
+    def count(self) -> dict[str, int]:
+        """How many objects of each kind the store holds."""
+        with self.lock:
+            return {
+                "accounts": len(self.accounts),
+                "orders": len(self.orders),
+                "authorizations": len(self.authorizations),
+                "certificates": len(self.certificates),
+            }
+
+
+def _authz_identifier(identifier: Identifier) -> Identifier:
+    """The identifier an authorization carries: a wildcard's base name (RFC 8555 7.1.4)."""
+    return Identifier(identifier.type, identifier.base)

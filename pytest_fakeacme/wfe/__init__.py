@@ -1,0 +1,29 @@
+"""The web front end: one handler module per kind of resource, wired up by :func:`build_app`."""
+
+from __future__ import annotations
+
+from . import accounts, authz, directory, orders
+from .app import AcmeApp, Frontend, Route
+
+ROUTES = (
+    Route("/directory", "directory", directory.directory, ("GET",), None),
+    Route("/terms/v1", "terms", directory.terms, ("GET",), None),
+    Route("/acme/new-nonce", "newNonce", directory.new_nonce, ("GET", "HEAD"), None),
+    Route("/acme/new-acct", "newAccount", accounts.new_account, ("POST",), "jwk"),
+    Route("/acme/acct/<account_id>", "account", accounts.account),
+    Route("/acme/acct/<account_id>/orders", "orders", accounts.account_orders),
+    Route("/acme/new-order", "newOrder", orders.new_order),
+    Route("/acme/order/<order_id>", "order", orders.order),
+    Route("/acme/finalize/<order_id>", "finalize", orders.finalize),
+    Route("/acme/cert/<cert_id>", "certificate", orders.certificate),
+    Route("/acme/authz/<authz_id>", "authorization", authz.authorization),
+    Route("/acme/chall/<authz_id>/<challenge_id>", "challenge", authz.challenge),
+)
+
+
+def build_app(frontend: Frontend) -> AcmeApp:
+    """The WSGI application serving every ACME resource."""
+    return AcmeApp(frontend, ROUTES)
+
+
+__all__ = ["ROUTES", "AcmeApp", "Frontend", "Route", "build_app"]

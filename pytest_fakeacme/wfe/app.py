@@ -1,0 +1,215 @@
+"""The web front end: routing, the rules every request obeys, and problem rendering.
+
+Per-request ACME rules live here, once, rather than in handlers (Pebble's ``HandleFunc``):
+- RFC 8555 6.5: a fresh ``Replay-Nonce`` on every POST answer, errors included, and on newNonce;
+- RFC 8555 7.1: ``Link: <directory>;rel="index"`` on every resource but the directory;
+- RFC 8555 6.2: POSTs are ``application/jose+json`` (else 415), JWS verified before a handler
+  runs, ``url`` bound to the request URL;
+- RFC 8555 6.3: resources are read by POST-as-GET; a GET of one is 405;
+- every error is an ``application/problem+json`` from :mod:`pytest_fakeacme.problems`; an
+  exception in the fake itself becomes ``serverInternal`` and is kept for the test to re-raise.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from .. import problems, wire
+from ..ca import CertificateAuthority
+from ..clock import Clock
+from ..config import Settings
+from ..jws import JWSVerifier, KeyMode, VerifiedRequest
+from ..model import Account
+from ..nonces import NoncePool
+from ..problems import AcmeProblem
+from ..store import Store
+from ..va import ValidationAuthority
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+JOSE_JSON = "application/jose+json"
+PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass
+class Reply:
+    """A handler's answer: status, JSON (or text) body, extra headers."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    links: list[tuple[str, str]] = field(default_factory=list)
+    content_type: str = "application/json"
+
+
+@dataclass
+class Call:
+    """One request as a handler sees it: the verified JWS (for POSTs) and the route's args."""
+
+    request: Request
+    url: str
+    args: dict[str, str]
+    jws: VerifiedRequest | None = None
+
+    @property
+    def account(self) -> Account:
+        """The account that signed the request (kid endpoints only)."""
+        assert self.jws is not None and self.jws.account is not None
+        return self.jws.account
+
+
+@dataclass
+class Frontend:
+    """Everything a handler may use. Handlers are plain functions ``(fe, call) -> Reply``."""
+
+    store: Store
+    ca: CertificateAuthority
+    va: ValidationAuthority
+    nonces: NoncePool
+    clock: Clock
+    settings: Settings
+    urls: wire.Urls
+    report_error: Callable[[BaseException], None]
+    jws: JWSVerifier = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.jws = JWSVerifier(self.nonces, self.account_by_url)
+
+    def account_by_url(self, url: str) -> Account | None:
+        """The account a ``kid`` names."""
+        prefix = self.urls.account("")
+        if not url.startswith(prefix):
+            return None
+        return self.store.accounts.get(url[len(prefix) :])
+
+
+Handler = Callable[[Frontend, Call], Reply]
+
+
+@dataclass(frozen=True)
+class Route:
+    """A resource: its path, the directory name journal entries use, its handler, and how a
+    POST to it authenticates (``None`` for resources that take no POST)."""
+
+    path: str
+    name: str
+    handler: Handler
+    methods: tuple[str, ...] = ("POST",)
+    key_mode: KeyMode | None = "kid"
+
+
+class AcmeApp:
+    """The WSGI application."""
+
+    def __init__(self, frontend: Frontend, routes: Iterable[Route]) -> None:
+        self.fe = frontend
+        self._routes = {r.name: r for r in routes}
+        self._map = Map(
+            [Rule(r.path, endpoint=r.name, methods=list(r.methods)) for r in self._routes.values()],
+            strict_slashes=False,
+        )
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.handle(request)
+        return response(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request."""
+        route: Route | None = None
+        try:
+            adapter = self._map.bind_to_environ(request.environ)
+            try:
+                name, args = adapter.match()
+            except MethodNotAllowed as exc:
+                raise problems.method_not_allowed().with_headers(
+                    Allow=", ".join(sorted(exc.valid_methods or ()))
+                ) from None
+            except NotFound:
+                raise problems.not_found("Resource not found") from None
+            except HTTPException:
+                raise problems.malformed("Request could not be routed") from None
+            route = self._routes[name]
+            call = Call(request=request, url=self._request_url(request), args=dict(args))
+            if request.method == "POST":
+                call.jws = self._authenticate(request, call.url, route)
+            reply = route.handler(self.fe, call)
+            response = self._render(reply)
+        except AcmeProblem as prob:
+            response = self._render_problem(prob)
+        except Exception as exc:  # noqa: BLE001 - any bug must reach the test, not kill the server
+            self.fe.report_error(exc)
+            response = self._render_problem(
+                problems.server_internal(problems.internal_error_detail(exc))
+            )
+        self._common_headers(request, response, route)
+        return response
+
+    @staticmethod
+    def _request_url(request: Request) -> str:
+        # RFC 8555 6.4: the JWS "url" must be the URL the request was sent to.
+        query = request.query_string.decode("latin-1")
+        return f"{request.scheme}://{request.host}{request.path}" + (f"?{query}" if query else "")
+
+    def _authenticate(self, request: Request, url: str, route: Route) -> VerifiedRequest:
+        content_type = (request.mimetype or "").lower()
+        if content_type != JOSE_JSON:
+            raise problems.unsupported_media_type(
+                'Invalid Content-Type header on POST. Content-Type must be "application/jose+json"'
+            )
+        length = request.content_length
+        limit = self.fe.settings.max_request_body
+        if length is not None and length > limit:
+            raise problems.unauthorized("request body too large")
+        body = request.get_data(cache=False)
+        if len(body) > limit:
+            raise problems.unauthorized("request body too large")
+        assert route.key_mode is not None
+        verified = self.fe.jws.verify(body, url, route.key_mode)
+        if verified.account is not None and verified.account.status != "valid":
+            raise problems.unauthorized(
+                f'Account is not valid, has status "{verified.account.status}"'
+            )
+        return verified
+
+    def _render(self, reply: Reply) -> Response:
+        if isinstance(reply.body, (dict, list)):
+            data = json.dumps(reply.body, indent=2).encode("utf-8")
+        elif isinstance(reply.body, str):
+            data = reply.body.encode("utf-8")
+        else:
+            data = bytes(reply.body or b"")
+        response = Response(data, status=reply.status, content_type=reply.content_type)
+        for key, value in reply.headers.items():
+            response.headers[key] = value
+        for url, rel in reply.links:
+            response.headers.add("Link", f'<{url}>;rel="{rel}"')
+        return response
+
+    def _render_problem(self, prob: AcmeProblem) -> Response:
+        response = Response(
+            json.dumps(prob.to_json(), indent=2).encode("utf-8"),
+            status=prob.status,
+            content_type=PROBLEM_JSON,
+        )
+        for key, value in prob.headers.items():
+            response.headers[key] = value
+        return response
+
+    def _common_headers(
+        self, request: Request, response: Response, route: Route | None
+    ) -> None:
+        is_directory = route is not None and route.name == "directory"
+        if request.method == "POST" or (route is not None and route.name == "newNonce"):
+            response.headers["Replay-Nonce"] = self.fe.nonces.issue()
+            response.headers["Cache-Control"] = "no-store"
+        if not is_directory:
+            response.headers.add("Link", f'<{self.fe.urls.directory}>;rel="index"')

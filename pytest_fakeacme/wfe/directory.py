@@ -1,0 +1,32 @@
+"""The directory, newNonce and the terms of service (RFC 8555 7.1.1, 7.2)."""
+
+from __future__ import annotations
+
+from .. import wire
+from .app import Call, Frontend, Reply
+
+#: What CAA ``issue`` records must name to allow the fake (RFC 8555 7.1.1 ``caaIdentities``).
+CAA_IDENTITY = "fake-acme.test"
+TERMS_TEXT = "pytest-fakeacme test terms of service: this CA issues only for tests.\n"
+
+
+def directory(fe: Frontend, call: Call) -> Reply:
+    """GET /directory: every endpoint, and ``meta`` (RFC 8555 7.1.1)."""
+    meta = {
+        "termsOfService": fe.urls.terms,
+        "website": "https://github.com/pytest-fakeacme/pytest-fakeacme",
+        "caaIdentities": [CAA_IDENTITY],
+        "externalAccountRequired": False,
+    }
+    return Reply(200, wire.directory(fe.urls, meta))
+
+
+def new_nonce(fe: Frontend, call: Call) -> Reply:
+    """HEAD answers 200, GET 204 (RFC 8555 7.2); the nonce header is added by the app."""
+    status = 204 if call.request.method == "GET" else 200
+    return Reply(status, b"", content_type="text/plain")
+
+
+def terms(fe: Frontend, call: Call) -> Reply:
+    """The terms of service document the directory points at."""
+    return Reply(200, TERMS_TEXT, content_type="text/plain; charset=utf-8")

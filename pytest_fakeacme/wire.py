@@ -1,0 +1,151 @@
+"""Wire format: the fake's URLs, and model objects as the RFC 8555 JSON resources clients read.
+
+Timestamps are whole-second RFC 3339 in UTC (``2026-01-01T00:00:00Z``), as Boulder writes them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from .model import Account, Authorization, Challenge, Order, Status
+
+
+def timestamp(value: _dt.datetime) -> str:
+    """RFC 3339, UTC, whole seconds (Boulder truncates to seconds)."""
+    return value.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Urls:
+    """Every URL the fake serves, built from one base (``https://127.0.0.1:PORT``).
+
+    The paths are Boulder's shape; clients must follow the directory, not guess them.
+    """
+
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+
+    @property
+    def directory(self) -> str:
+        """The directory (RFC 8555 7.1.1)."""
+        return f"{self.base}/directory"
+
+    def endpoint(self, name: str) -> str:
+        """A directory endpoint by its directory key (``newNonce``, ``newOrder``, ...)."""
+        return f"{self.base}/acme/{_ENDPOINT_PATHS[name]}"
+
+    @property
+    def terms(self) -> str:
+        """The terms of service the directory's ``meta.termsOfService`` names."""
+        return f"{self.base}/terms/v1"
+
+    def account(self, account_id: str) -> str:
+        """An account's URL (its ``kid``)."""
+        return f"{self.base}/acme/acct/{account_id}"
+
+    def account_orders(self, account_id: str) -> str:
+        """An account's orders list (RFC 8555 7.1.2.1)."""
+        return f"{self.base}/acme/acct/{account_id}/orders"
+
+    def order(self, order_id: str) -> str:
+        """An order."""
+        return f"{self.base}/acme/order/{order_id}"
+
+    def authz(self, authz_id: str) -> str:
+        """An authorization."""
+        return f"{self.base}/acme/authz/{authz_id}"
+
+    def challenge(self, authz_id: str, challenge_id: str) -> str:
+        """A challenge."""
+        return f"{self.base}/acme/chall/{authz_id}/{challenge_id}"
+
+    def finalize(self, order_id: str) -> str:
+        """An order's finalize URL."""
+        return f"{self.base}/acme/finalize/{order_id}"
+
+    def certificate(self, cert_id: str) -> str:
+        """A certificate chain's download URL."""
+        return f"{self.base}/acme/cert/{cert_id}"
+
+
+_ENDPOINT_PATHS = {
+    "newNonce": "new-nonce",
+    "newAccount": "new-acct",
+    "newOrder": "new-order",
+    "revokeCert": "revoke-cert",
+    "keyChange": "key-change",
+}
+
+
+def directory(urls: Urls, meta: dict[str, Any]) -> dict[str, Any]:
+    """The directory object (RFC 8555 7.1.1)."""
+    body: dict[str, Any] = {name: urls.endpoint(name) for name in _ENDPOINT_PATHS}
+    body["meta"] = meta
+    return body
+
+
+def account(acct: Account, urls: Urls) -> dict[str, Any]:
+    """An account object (RFC 8555 7.1.2)."""
+    body: dict[str, Any] = {
+        "status": acct.status,
+        "orders": urls.account_orders(acct.id),
+        "key": acct.jwk,
+        "createdAt": timestamp(acct.created),
+    }
+    if acct.contact:
+        body["contact"] = list(acct.contact)
+    if acct.terms_agreed:
+        body["termsOfServiceAgreed"] = True
+    return body
+
+
+def challenge(chall: Challenge, authz_id: str, urls: Urls) -> dict[str, Any]:
+    """A challenge object (RFC 8555 7.1.5, 8)."""
+    body: dict[str, Any] = {
+        "type": chall.type,
+        "url": urls.challenge(authz_id, chall.id),
+        "status": chall.status,
+        "token": chall.token,
+    }
+    if chall.validated is not None:
+        body["validated"] = timestamp(chall.validated)
+    if chall.error is not None:
+        body["error"] = chall.error.to_json()
+    if chall.validation_record:
+        body["validationRecord"] = [dict(r) for r in chall.validation_record]
+    return body
+
+
+def authorization(authz: Authorization, status: Status, urls: Urls) -> dict[str, Any]:
+    """An authorization object (RFC 8555 7.1.4); ``status`` as derived at read time."""
+    body: dict[str, Any] = {
+        "identifier": authz.identifier.to_json(),
+        "status": status,
+        "expires": timestamp(authz.expires),
+        "challenges": [challenge(c, authz.id, urls) for c in authz.challenges],
+    }
+    if authz.wildcard:
+        body["wildcard"] = True
+    return body
+
+
+def order(ordr: Order, status: Status, urls: Urls) -> dict[str, Any]:
+    """An order object (RFC 8555 7.1.3); ``status`` derived by the caller."""
+    body: dict[str, Any] = {
+        "status": status,
+        "expires": timestamp(ordr.expires),
+        "identifiers": [i.to_json() for i in ordr.identifiers],
+        "authorizations": [urls.authz(a) for a in ordr.authorization_ids],
+        "finalize": urls.finalize(ordr.id),
+    }
+    if ordr.not_before is not None:
+        body["notBefore"] = timestamp(ordr.not_before)
+    if ordr.not_after is not None:
+        body["notAfter"] = timestamp(ordr.not_after)
+    if ordr.profile:
+        body["profile"] = ordr.profile
+    if ordr.error is not None:
+        body["error"] = ordr.error.to_json()
+    if status == "valid" and ordr.certificate_id is not None:
+        body["certificate"] = urls.certificate(ordr.certificate_id)
+    return body
