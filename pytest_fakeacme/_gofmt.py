@@ -32,10 +32,7 @@ def go_quote(value: str | bytes) -> str:
     Bytes are treated as Go treats a string's bytes: invalid UTF-8 is escaped byte by byte as
     ``\\xNN``.
     """
-    if isinstance(value, str):
-        data = value.encode("utf-8", "surrogatepass")
-    else:
-        data = value
+    data = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
     out = ['"']
     text = data.decode("utf-8", "surrogateescape")
     for ch in text:

@@ -195,7 +195,7 @@ class CertificateAuthority:
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(self.intermediate.subject)
-            .public_key(public)  # type: ignore[arg-type]
+            .public_key(public)
             .serial_number(serial)
             .not_valid_before(start)
             .not_valid_after(end)
@@ -203,7 +203,7 @@ class CertificateAuthority:
             .add_extension(key_usage, critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(x509.SubjectAlternativeName(sans), critical=not subject)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)  # type: ignore[arg-type]
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(
                     self.intermediate_key.public_key()

@@ -60,7 +60,8 @@ class DNSData:
             raise FakeACMEUsageError(f"{ip!r} is not an IP address") from None
         if addr.version != version:
             raise FakeACMEUsageError(
-                f"{ip} is an IPv{addr.version} address; use add_{'a' if addr.version == 4 else 'aaaa'}"
+                f"{ip} is an IPv{addr.version} address; "
+                f"use add_{'a' if addr.version == 4 else 'aaaa'}"
             )
         if not addr.is_loopback and not self.allow_non_loopback:
             raise FakeACMEUsageError(

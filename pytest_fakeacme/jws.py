@@ -16,7 +16,7 @@ import binascii
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import josepy
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -207,7 +207,7 @@ def load_public_jwk(jwk_json: dict[str, Any]) -> josepy.JWK:
     if "d" in jwk_json:
         raise problems.bad_public_key("invalid request signing key: JWK contains a private key")
     try:
-        key = josepy.JWK.from_json(jwk_json)
+        key = cast(josepy.JWK, josepy.JWK.from_json(jwk_json))
     except (josepy.DeserializationError, ValueError, TypeError, KeyError) as exc:
         raise problems.malformed(f"JWS header parameter 'jwk' is not a valid key: {exc}") from None
     public = _unwrap(key)

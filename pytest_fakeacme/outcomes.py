@@ -363,7 +363,7 @@ def va_unreachable() -> Outcome:
     return _outcome("va_unreachable", _ALL)
 
 
-def problem(type: str, detail: str, status: int = 403) -> Outcome:  # noqa: A002
+def problem(type: str, detail: str, status: int = 403) -> Outcome:
     """Any problem, verbatim, as the challenge's error (``type`` a short RFC 8555 name such as
     ``"unauthorized"`` or a full URN)."""
     prob = _problems.problem(type, detail, status)

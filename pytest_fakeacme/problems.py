@@ -125,7 +125,7 @@ class AcmeProblem(Exception):  # noqa: N818 - the RFC's word for it is "problem"
 
 
 def problem(
-    type: str,  # noqa: A002 - mirrors the RFC 7807 member name
+    type: str,
     detail: str,
     status: int,
     *,

@@ -16,6 +16,7 @@ runs in the connection's own thread, so a client that stalls mid-handshake canno
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import os
 import shutil
@@ -54,10 +55,10 @@ class _QuietHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Silenced: a test run is no place for an access log."""
 
-    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_error(self, format: str, *args: Any) -> None:
         """Silenced: failures reach the test through ``FakeACME.check()`` instead."""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Silenced."""
 
 
@@ -91,10 +92,8 @@ class _Server(ThreadedWSGIServer):
         try:
             super().finish_request(tls_sock, client_address)
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 tls_sock.close()
-            except OSError:
-                pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Connection-level errors (a client went away) are not the test's business."""

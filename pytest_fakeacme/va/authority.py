@@ -11,6 +11,7 @@ timing. An outcome held back with ``.after(polls=N)`` stays pending for exactly 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
 import fnmatch
 import hashlib
@@ -236,7 +237,7 @@ class ValidationAuthority:
     def _resolve_into(self, future: Future[Finding], outcome: Outcome, ctx: AttemptContext) -> None:
         try:
             finding = self.resolve(outcome, ctx)
-        except BaseException as exc:  # noqa: BLE001 - a bug in the fake must reach the test
+        except BaseException as exc:
             self._report_error(exc)
             finding = Finding(problems.server_internal("Unable to update challenge"))
         if finding.usage_error is not None:
@@ -282,7 +283,7 @@ class ValidationAuthority:
         """
         with self._lock:
             attempt = self._attempts.get(authz_id)
-        if attempt is None or attempt.applied:
+        if attempt is None:
             return
         finding = attempt.future.result(timeout=self.timeout + _SETTLE_GRACE)
         with self._store.lock:
@@ -315,10 +316,8 @@ class ValidationAuthority:
             attempts = list(self._attempts.values())
             self._attempts.clear()
         for attempt in attempts:
-            try:
+            with contextlib.suppress(Exception):
                 attempt.future.result(timeout=self.timeout + _SETTLE_GRACE)
-            except Exception:  # noqa: BLE001, S110 - only waiting for it to finish
-                pass
 
     def shutdown(self) -> None:
         """Stop the worker threads (waiting for attempts in flight)."""

@@ -68,7 +68,8 @@ def go_alert(error: ssl.SSLError) -> str | None:
     reason = getattr(error, "reason", None) or ""
     for prefix in ("TLSV1_ALERT_", "SSLV3_ALERT_", "TLSV13_ALERT_"):
         if reason.startswith(prefix):
-            return _ALERTS.get(reason[len(prefix) :], reason[len(prefix) :].lower().replace("_", " "))
+            name = reason[len(prefix) :]
+            return _ALERTS.get(name, name.lower().replace("_", " "))
     return None
 
 
@@ -81,7 +82,7 @@ class Observation:
     address: str
 
 
-class _Dial(Exception):
+class _DialError(Exception):
     """A failure to connect (Boulder falls back from IPv6 to IPv4 only on these)."""
 
     def __init__(self, outcome: Outcome) -> None:
@@ -118,7 +119,7 @@ class Http01Prober:
         for index, first_address in enumerate(candidates):
             try:
                 return self._follow(ctx, first_address, records, deadline)
-            except _Dial as dial:
+            except _DialError as dial:
                 observation = Observation(dial.outcome, records, first_address)
                 # Boulder (va/http.go fallbackErr): only a dial error on the IPv6 attempt
                 # falls back to IPv4, replaying the whole request from the initial URL.
@@ -147,7 +148,7 @@ class Http01Prober:
             status, location, body, outcome, dial = self._fetch(ctx, url, address, deadline)
             if outcome is not None:
                 if dial and hops == 0:
-                    raise _Dial(outcome)
+                    raise _DialError(outcome)
                 return Observation(outcome, records, address)
             if status in _REDIRECT_CODES and location:
                 target = urljoin(url, location)
@@ -156,8 +157,8 @@ class Http01Prober:
                     return Observation(refused, records, address)
                 hops += 1
                 url = target
-                address = self._address_for(urlsplit(target).hostname or "")
-                if address is None:
+                next_address = self._address_for(urlsplit(target).hostname or "")
+                if next_address is None:
                     return Observation(
                         _problem(
                             "serverInternal",
@@ -169,6 +170,7 @@ class Http01Prober:
                         records,
                         records[-1]["addressUsed"],
                     )
+                address = next_address
                 continue
             if status != 200:
                 return Observation(outcomes.http_status(status, url=url), records, address)
@@ -264,7 +266,7 @@ class Http01Prober:
             sock = socket.create_connection((address, connect_port), timeout=remaining)
         except ConnectionRefusedError:
             return 0, None, None, _with_url(outcomes.connection_refused(), url), True
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             return 0, None, None, _with_url(outcomes.connect_timeout(), url), True
         except OSError as exc:
             text = (
@@ -322,7 +324,7 @@ class Http01Prober:
                         403,
                     ), False
             return status, location, body, None, False
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             return 0, None, None, _with_url(outcomes.read_timeout(), url), False
         except ConnectionResetError:
             return 0, None, None, _with_url(outcomes.connection_reset(), url), False
@@ -330,7 +332,8 @@ class Http01Prober:
             text = "Error getting validation data"
             if isinstance(exc, http.client.BadStatusLine) and b"PRI * HTTP/2" in str(exc).encode():
                 text = "Server is speaking HTTP/2 over HTTP"
-            return 0, None, None, _problem("connection", f"{address}: Fetching {url}: {text}"), False
+            failure = _problem("connection", f"{address}: Fetching {url}: {text}")
+            return 0, None, None, failure, False
         finally:
             sock.close()
 

@@ -321,9 +321,8 @@ def render(
         # Boulder follows 11 redirects (12 fetches, 12 records) and refuses the 12th target.
         url = params.get("url") or f"{ctx.url}?hop=12"
         if records is None:
-            recs = (http_record(ctx.url, ctx),) + tuple(
-                http_record(f"{ctx.url}?hop={n}", ctx) for n in range(1, 12)
-            )
+            hops = [http_record(f"{ctx.url}?hop={n}", ctx) for n in range(1, 12)]
+            recs = (http_record(ctx.url, ctx), *hops)
         prob = problems.connection(_fetching(ctx, url, "Too many redirects", address))
     elif kind == "bad_redirect":
         reason = params["reason"]
