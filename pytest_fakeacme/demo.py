@@ -110,14 +110,14 @@ class _Responder(http.server.BaseHTTPRequestHandler):
 
     behave: Callable[[str], tuple[int, bytes]]
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         status, body = type(self).behave(self.path)
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet."""
 
 

@@ -18,7 +18,8 @@ _BLOCK = re.compile(r"^```python( conftest)?\n(.*?)^```", re.S | re.M)
 
 
 def _blocks(path: Path) -> tuple[str, str]:
-    tests, conftest = [], []
+    tests: list[str] = []
+    conftest: list[str] = []
     for match in _BLOCK.finditer(path.read_text(encoding="utf-8")):
         (conftest if match.group(1) else tests).append(match.group(2))
     return "\n\n".join(tests), "\n\n".join(conftest)
