@@ -40,3 +40,11 @@ def test_examples_in_docs_run(pytester: pytest.Pytester, path: Path) -> None:
     pytester.makepyfile(**{f"test_{path.stem.lower()}_examples": tests})
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=count)
+
+
+def test_every_outcome_constructor_has_a_documented_example() -> None:
+    from pytest_fakeacme import outcomes
+
+    tests, _ = _blocks(ROOT / "docs" / "outcomes.md")
+    missing = [name for name in outcomes.CONSTRUCTORS if f"outcomes.{name}(" not in tests]
+    assert missing == []
