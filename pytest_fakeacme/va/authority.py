@@ -24,12 +24,13 @@ from dataclasses import dataclass, field
 from .. import outcomes, problems
 from ..clock import Clock
 from ..dnsdata import DNSData
-from ..errors import FakeACMEUsageError, ScriptError
+from ..errors import FakeACMEUsageError
 from ..model import DNS_01, HTTP_01, TLS_ALPN_01, Authorization, Challenge
 from ..outcomes import Outcome
 from ..store import Store
 from .http01 import Http01Prober
 from .render import AttemptContext, Finding, render
+from .tlsalpn01 import TlsAlpn01Prober
 
 #: Boulder's lifetime of a valid authorization (reused until then).
 VALID_AUTHZ_LIFETIME = _dt.timedelta(days=30)
@@ -100,6 +101,7 @@ class ValidationAuthority:
         #: The port the VA connects to when a redirect goes to https on 443.
         self.https_port: int = 443
         self._http01 = Http01Prober(dns, lambda: self.timeout, lambda: self.https_port)
+        self._tlsalpn01 = TlsAlpn01Prober(lambda: self.timeout)
 
     # Configuration
 
@@ -253,15 +255,8 @@ class ValidationAuthority:
             return render(seen.outcome, ctx, seen.records, seen.address)
         if ctx.challenge_type == DNS_01:
             return render(self._probe_dns01(ctx), ctx)
-        message = (
-            "real tls-alpn-01 validation is not available yet: script the outcome, e.g. "
-            "fake_acme.va.script(name, outcomes.valid()), or answer http-01 or dns-01"
-        )
-        return Finding(
-            problems.server_internal("Unable to update challenge :: " + message),
-            (),
-            ScriptError(message),
-        )
+        seen = self._tlsalpn01.probe(ctx)
+        return render(seen.outcome, ctx, seen.records, seen.address)
 
     def _probe_dns01(self, ctx: AttemptContext) -> Outcome:
         # RFC 8555 8.4: the TXT value is base64url(SHA-256(key authorization)), unpadded.

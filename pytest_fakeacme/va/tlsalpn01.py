@@ -1,0 +1,178 @@
+"""The real tls-alpn-01 check (RFC 8737), following Boulder's ``va/tlsalpn.go``.
+
+A TLS handshake with the client's responder on the fake's stand-in for port 443, offering only
+ALPN ``acme-tls/1`` with SNI set to the name (for an IP identifier, its reverse-DNS name), then
+the checks of the self-signed validation certificate: the single SAN, the critical
+acmeIdentifier extension (1.3.6.1.5.5.7.1.31) holding SHA-256 of the key authorization. What it
+sees is reported as an :class:`Outcome`, rendered by the same code as a scripted outcome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import socket
+import ssl
+from dataclasses import replace
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+
+from .. import outcomes
+from ..outcomes import Outcome
+from .http01 import Observation, go_alert
+from .render import AttemptContext
+
+#: RFC 8737 3: the id-pe-acmeIdentifier extension.
+ACME_IDENTIFIER_OID = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31")
+ALPN_PROTOCOL = "acme-tls/1"
+
+
+def _variant(name: str, **params: Any) -> Outcome:
+    outcome = outcomes.alpn_bad_cert(name)
+    return replace(outcome, params={**outcome.params, **params})
+
+
+def _sni(ctx: AttemptContext) -> str:
+    if ctx.identifier.type == "ip":
+        # RFC 8738 6: the SNI of an IP identifier is its reverse-DNS name.
+        return ipaddress.ip_address(ctx.hostname).reverse_pointer
+    return ctx.hostname
+
+
+def _self_signed(cert: x509.Certificate) -> bool:
+    if cert.issuer != cert.subject:
+        return False
+    key = cert.public_key()
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            assert cert.signature_hash_algorithm is not None
+            key.verify(cert.signature, cert.tbs_certificate_bytes,
+                       ec.ECDSA(cert.signature_hash_algorithm))
+        elif isinstance(key, rsa.RSAPublicKey):
+            assert cert.signature_hash_algorithm is not None
+            key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
+                       cert.signature_hash_algorithm)
+        elif isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes)
+        else:
+            return False
+    except (InvalidSignature, ValueError, AssertionError):
+        return False
+    return True
+
+
+def check_certificate(der: bytes, ctx: AttemptContext) -> Outcome:
+    """The outcome of Boulder's certificate checks on the responder's certificate."""
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return _variant("malformed_extension")
+    if not _self_signed(cert):
+        return _variant("not_self_signed")
+    try:
+        extensions = cert.extensions
+    except ValueError:  # cryptography refuses duplicate extensions outright
+        return _variant("duplicate_extension")
+    names: list[str] = [
+        str(a.value) for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    ]
+    try:
+        san = extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        san = None
+    if san is not None:
+        names += [str(n.value) for n in san]
+    sans = [str(n.value) for n in san] if san is not None else []
+    if sans != [ctx.hostname]:
+        return _variant("wrong_san", names=", ".join(names))
+    try:
+        acme_ext = extensions.get_extension_for_oid(ACME_IDENTIFIER_OID)
+    except x509.ExtensionNotFound:
+        return _variant("missing_extension")
+    if not acme_ext.critical:
+        return _variant("not_critical")
+    value = acme_ext.value
+    raw = value.value if isinstance(value, x509.UnrecognizedExtension) else b""
+    # RFC 8737 3: the extension value is a DER OCTET STRING of exactly 32 bytes.
+    if len(raw) != 34 or raw[:2] != b"\x04\x20":
+        return _variant("malformed_extension")
+    expected = hashlib.sha256(ctx.key_authorization.encode("utf-8")).digest()
+    if raw[2:] != expected:
+        return _variant("wrong_digest", got=raw[2:].hex())
+    return outcomes.valid()
+
+
+class TlsAlpn01Prober:
+    """Runs real tls-alpn-01 validations against responders on this machine."""
+
+    def __init__(self, timeout: Any) -> None:
+        self._timeout = timeout
+
+    def probe(self, ctx: AttemptContext) -> Observation:
+        """Validate ``ctx``'s challenge for real. Boulder tries the first AAAA, then on any
+        error the first A address."""
+        v6 = [a for a in ctx.addresses if ":" in a][:1]
+        v4 = [a for a in ctx.addresses if ":" not in a][:1]
+        candidates = v6 + v4 or [ctx.address]
+        records: list[dict[str, Any]] = []
+        observation: Observation | None = None
+        for address in candidates:
+            records.append({
+                "hostname": ctx.hostname,
+                "port": str(ctx.port),
+                "addressesResolved": list(ctx.addresses) or [address],
+                "addressUsed": address,
+            })
+            observation = Observation(self._attempt(ctx, address), records, address)
+            if observation.outcome.kind == "valid":
+                return observation
+        assert observation is not None
+        return observation
+
+    def _attempt(self, ctx: AttemptContext, address: str) -> Outcome:
+        timeout = float(self._timeout())
+        try:
+            raw = socket.create_connection((address, ctx.port), timeout=timeout)
+        except ConnectionRefusedError:
+            return outcomes.connection_refused()
+        except TimeoutError:
+            return outcomes.connect_timeout()
+        except OSError:
+            return outcomes.problem(
+                "connection", f"{address}: Error getting validation data", 400
+            )
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE  # RFC 8737 3: the certificate is self-signed
+        tls.minimum_version = ssl.TLSVersion.TLSv1_2
+        tls.set_alpn_protocols([ALPN_PROTOCOL])
+        try:
+            with tls.wrap_socket(raw, server_hostname=_sni(ctx)) as conn:
+                if conn.selected_alpn_protocol() != ALPN_PROTOCOL:
+                    return _variant("no_alpn")
+                der = conn.getpeercert(binary_form=True)
+        except ssl.SSLError as exc:
+            alert = go_alert(exc)
+            if alert is not None:
+                return outcomes.tls_alert(alert)
+            if "WRONG_VERSION_NUMBER" in str(exc) or "HTTP_REQUEST" in str(exc):
+                return _variant("plain_http")
+            return outcomes.problem(
+                "connection", f"{address}: Error getting validation data", 400
+            )
+        except TimeoutError:
+            return outcomes.read_timeout()
+        except ConnectionResetError:
+            return outcomes.connection_reset()
+        except OSError:
+            return outcomes.problem(
+                "connection", f"{address}: Error getting validation data", 400
+            )
+        finally:
+            raw.close()
+        if not der:
+            return _variant("not_self_signed")
+        return check_certificate(der, ctx)

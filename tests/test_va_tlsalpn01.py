@@ -1,0 +1,195 @@
+"""Real tls-alpn-01 validation (RFC 8737) against a TLS responder on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import socket
+import ssl
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import josepy as jose
+from acme import challenges, messages
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from client import AcmeTestClient
+from pytest_fakeacme import FakeACME
+
+ACME_ID = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31")
+
+
+def validation_cert(
+    name: str, digest: bytes, *, critical: bool = True, san: str | None = None
+) -> tuple[bytes, bytes]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "acme-tls")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(san or name)]), critical=False)
+        .add_extension(x509.UnrecognizedExtension(ACME_ID, b"\x04\x20" + digest),
+                       critical=critical)
+        .sign(key, hashes.SHA256())
+    )
+    return (
+        cert.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                          serialization.NoEncryption()),
+    )
+
+
+class TlsResponder:
+    """Answers TLS handshakes on a port with a chosen certificate and ALPN support."""
+
+    def __init__(self, port: int) -> None:
+        self.listener = socket.create_server(("127.0.0.1", port))
+        self.context: ssl.SSLContext | None = None
+        self.handshakes = 0
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def use(self, cert_pem: bytes, key_pem: bytes, alpn: bool = True) -> None:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "c.pem").write_bytes(cert_pem)
+            (Path(tmp) / "k.pem").write_bytes(key_pem)
+            ctx.load_cert_chain(str(Path(tmp) / "c.pem"), str(Path(tmp) / "k.pem"))
+        if alpn:
+            ctx.set_alpn_protocols(["acme-tls/1"])
+        self.context = ctx
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                assert self.context is not None
+                with self.context.wrap_socket(conn, server_side=True):
+                    self.handshakes += 1
+            except (OSError, ssl.SSLError):
+                conn.close()
+
+    def close(self) -> None:
+        # shutdown() wakes the accept() blocked in the serving thread; close() alone does not.
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        self._thread.join()
+
+
+@pytest.fixture
+def tls_responder(fake_acme: FakeACME) -> Iterator[TlsResponder]:
+    responder = TlsResponder(fake_acme.tls_alpn01_port)
+    yield responder
+    responder.close()
+
+
+def _tls_alpn_challenge(authzr: messages.AuthorizationResource) -> messages.ChallengeBody:
+    # acme 5 no longer models tls-alpn-01: it arrives as an UnrecognizedChallenge.
+    for chall in authzr.body.challenges:
+        if chall.to_partial_json()["type"] == "tls-alpn-01":
+            return chall
+    raise AssertionError("no tls-alpn-01 challenge offered")
+
+
+def _answer(client: AcmeTestClient, chall: messages.ChallengeBody) -> None:
+    # RFC 8555 7.5.1: the response to a challenge is an empty JSON object.
+    client.acme.answer_challenge(chall, challenges.HTTP01Response())
+
+
+def _validate(client: AcmeTestClient, responder: TlsResponder, name: str, **variant: object
+              ) -> dict[str, object]:
+    order = client.new_order(name)
+    authzr = order.authorizations[0]
+    chall = _tls_alpn_challenge(authzr)
+    token = chall.to_partial_json()["token"]
+    key_authz = f"{token}.{jose.b64encode(client.key.thumbprint()).decode()}"
+    digest = hashlib.sha256(key_authz.encode()).digest()
+    alpn = bool(variant.pop("alpn", True))
+    if variant.pop("wrong_digest", False):
+        digest = hashlib.sha256(b"something else").digest()
+    responder.use(*validation_cert(name, digest, **variant), alpn=alpn)  # type: ignore[arg-type]
+    _answer(client, chall)
+    authzr, _ = client.acme.poll(authzr)
+    result: dict[str, object] = authzr.body.challenges[0].to_json()
+    return result
+
+
+def test_valid_certificate_validates(
+    fake_acme: FakeACME, acme_client: AcmeTestClient, tls_responder: TlsResponder
+) -> None:
+    chall = _validate(acme_client, tls_responder, "a.example")
+    assert chall["status"] == "valid"
+    assert chall["validationRecord"] == [{
+        "hostname": "a.example", "port": str(fake_acme.tls_alpn01_port),
+        "addressesResolved": ["127.0.0.1"], "addressUsed": "127.0.0.1",
+    }]
+    assert tls_responder.handshakes == 1
+
+
+@pytest.mark.parametrize(
+    ("variant", "reason"),
+    [
+        ({"wrong_digest": True}, "Received certificate with acmeValidationV1 extension value "),
+        ({"critical": False},
+         "Received certificate with acmeValidationV1 extension that is not Critical."),
+        ({"san": "other.example"},
+         'Received certificate with unexpected identifiers ("acme-tls, other.example"): '
+         '"identifier does not match expected identifier"'),
+    ],
+)
+def test_bad_certificates_are_unauthorized(
+    fake_acme: FakeACME,
+    acme_client: AcmeTestClient,
+    tls_responder: TlsResponder,
+    variant: dict[str, object],
+    reason: str,
+) -> None:
+    chall = _validate(acme_client, tls_responder, "a.example", **variant)
+    error = chall["error"]
+    assert isinstance(error, dict)
+    assert error["type"] == "urn:ietf:params:acme:error:unauthorized"
+    assert error["status"] == 403
+    assert error["detail"].startswith(
+        "Incorrect validation certificate for tls-alpn-01 challenge. Requested a.example from "
+        f"127.0.0.1:{fake_acme.tls_alpn01_port}. " + reason
+    )
+
+
+def test_handshake_without_alpn_is_refused(
+    acme_client: AcmeTestClient, tls_responder: TlsResponder
+) -> None:
+    chall = _validate(acme_client, tls_responder, "a.example", alpn=False)
+    error = chall["error"]
+    assert isinstance(error, dict)
+    assert error["detail"] == (
+        'Cannot negotiate ALPN protocol "acme-tls/1" for tls-alpn-01 challenge'
+    )
+
+
+def test_nothing_listening_is_connection_refused(
+    fake_acme: FakeACME, acme_client: AcmeTestClient
+) -> None:
+    order = acme_client.new_order("a.example")
+    _answer(acme_client, _tls_alpn_challenge(order.authorizations[0]))
+    authzr, _ = acme_client.acme.poll(order.authorizations[0])
+    error = authzr.body.challenges[0].error
+    assert (error.typ, error.detail) == (
+        "urn:ietf:params:acme:error:connection", "127.0.0.1: Connection refused"
+    )
