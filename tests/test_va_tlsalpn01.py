@@ -12,8 +12,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import josepy as jose
+import pytest
 from acme import challenges, messages
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -190,6 +190,7 @@ def test_nothing_listening_is_connection_refused(
     _answer(acme_client, _tls_alpn_challenge(order.authorizations[0]))
     authzr, _ = acme_client.acme.poll(order.authorizations[0])
     error = authzr.body.challenges[0].error
+    assert error is not None
     assert (error.typ, error.detail) == (
         "urn:ietf:params:acme:error:connection", "127.0.0.1: Connection refused"
     )
