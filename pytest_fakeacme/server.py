@@ -37,6 +37,7 @@ from .clock import Clock
 from .config import Flavor, Settings
 from .dnsdata import DNSData
 from .errors import BindError, FakeACMEError, FakeACMEUsageError, ServerThreadError
+from .journal import Journal
 from .nonces import NoncePool
 from .outcomes import Outcome
 from .store import Store
@@ -149,6 +150,8 @@ class FakeACME:
         self.store = Store()
         self.dns = DNSData()
         self.nonces = NoncePool(self.clock)
+        self.journal = Journal()
+        self.store.listener = self._note_change
         self._errors: list[BaseException] = []
         self._errors_lock = threading.Lock()
         self.va = ValidationAuthority(
@@ -158,6 +161,7 @@ class FakeACME:
             lambda: self._http01_port,
             lambda: self._tls_alpn01_port,
             self._report_error,
+            self.journal,
         )
         if va_default is not None:
             self.va.set_initial_default(va_default)
@@ -210,6 +214,7 @@ class FakeACME:
                 settings=self.settings,
                 urls=self._urls,
                 report_error=self._report_error,
+                journal=self.journal,
             )
             self._frontend = frontend
             self._server = _Server(sock, build_app(frontend), tls)
@@ -258,6 +263,13 @@ class FakeACME:
             self.check()
 
     @property
+    def wsgi_app(self) -> Any:
+        """The WSGI application itself (e.g. for ``werkzeug.test.Client``, without sockets)."""
+        if self._server is None:
+            raise FakeACMEError("the fake is not started: use `with FakeACME() as ca:` or start()")
+        return self._server.app
+
+    @property
     def running(self) -> bool:
         """Whether the server thread is serving."""
         return self._server is not None
@@ -271,6 +283,7 @@ class FakeACME:
         self.va.forget()
         self.va.clear()
         self.store.clear()
+        self.journal.clear()
         self.nonces.reset()
         self.dns.clear()
         self.clock.reset()
@@ -278,6 +291,10 @@ class FakeACME:
             self._errors.clear()
         for field_name, value in vars(self._initial_settings).items():
             setattr(self.settings, field_name, value)
+
+    def _note_change(self, kind: str, object_id: str, status: str, cause: str) -> None:
+        self.journal.observe(kind, object_id, status, cause, self.clock.now(),
+                             self.clock.monotonic())
 
     # Errors from the server thread
 

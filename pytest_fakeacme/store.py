@@ -15,7 +15,7 @@ import datetime as _dt
 import itertools
 import secrets
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .model import (
@@ -37,7 +37,13 @@ class Store:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self._counter = itertools.count(1)
+        #: Told of status changes the store makes: ``(kind, id, status, cause)``.
+        self.listener: Callable[[str, str, str, str], None] | None = None
         self.clear()
+
+    def _changed(self, kind: str, object_id: str, status: str, cause: str) -> None:
+        if self.listener is not None:
+            self.listener(kind, object_id, status, cause)
 
     def clear(self) -> None:
         """Forget every object (ids keep counting, so old URLs never name new objects)."""
@@ -90,6 +96,9 @@ class Store:
         with self.lock:
             for authz in new_authzs:
                 self.authorizations[authz.id] = authz
+                self._changed("authorization", authz.id, authz.status, "newOrder")
+                for chall in authz.challenges:
+                    self._changed("challenge", chall.id, chall.status, "newOrder")
             self.orders[order.id] = order
             self.accounts[order.account_id].order_ids.append(order.id)
 
@@ -188,6 +197,15 @@ class Store:
                 challenge.error = problem
                 authz.status = "invalid"
             authz.challenges = [challenge]
+            cause = "validation: " + ("valid" if problem is None else problem.type)
+            self._changed("challenge", challenge.id, challenge.status, cause)
+            self._changed("authorization", authz.id, authz.status, cause)
+
+    def mark_processing(self, challenge: Challenge) -> None:
+        """Show a challenge as ``processing`` while it is validated (RFC 8555 7.1.6)."""
+        with self.lock:
+            challenge.status = "processing"
+            self._changed("challenge", challenge.id, "processing", "challenge POST")
 
     # Certificates
 

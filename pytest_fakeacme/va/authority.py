@@ -25,6 +25,7 @@ from .. import outcomes, problems
 from ..clock import Clock
 from ..dnsdata import DNSData
 from ..errors import FakeACMEUsageError
+from ..journal import Journal
 from ..model import DNS_01, HTTP_01, TLS_ALPN_01, Authorization, Challenge
 from ..outcomes import Outcome
 from ..store import Store
@@ -83,7 +84,9 @@ class ValidationAuthority:
         http01_port: Callable[[], int],
         tls_alpn01_port: Callable[[], int],
         report_error: Callable[[BaseException], None],
+        journal: Journal | None = None,
     ) -> None:
+        self._journal = journal
         self._store = store
         self._clock = clock
         self._dns = dns
@@ -204,9 +207,8 @@ class ValidationAuthority:
             polls_left=outcome.delay_polls,
             release_at=now + outcome.delay if outcome.delay else None,
         )
-        with self._store.lock:
-            if show_processing:
-                challenge.status = "processing"
+        if show_processing:
+            self._store.mark_processing(challenge)
         with self._lock:
             self._attempts[authz.id] = attempt
         if outcome.kind == "real":
@@ -244,6 +246,17 @@ class ValidationAuthority:
             finding = Finding(problems.server_internal("Unable to update challenge"))
         if finding.usage_error is not None:
             self._report_error(finding.usage_error)
+        if self._journal is not None:
+            self._journal.record(
+                "validation",
+                self._clock.now(),
+                self._clock.monotonic(),
+                identifier=("*." if ctx.wildcard else "") + ctx.hostname,
+                challenge_type=ctx.challenge_type,
+                outcome=repr(outcome),
+                problem=finding.problem,
+                records=finding.records,
+            )
         future.set_result(finding)
 
     def resolve(self, outcome: Outcome, ctx: AttemptContext) -> Finding:

@@ -12,6 +12,7 @@ Per-request ACME rules live here, once, rather than in handlers (Pebble's ``Hand
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from .. import problems, wire
 from ..ca import CertificateAuthority
 from ..clock import Clock
 from ..config import Settings
+from ..journal import KEPT_HEADERS, EntryKind, Journal
 from ..jws import JWSVerifier, KeyMode, VerifiedRequest
 from ..model import Account
 from ..nonces import NoncePool
@@ -34,6 +36,15 @@ from ..va import ValidationAuthority
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+#: Which kind of object a route's answer shows (for the journal's status transitions).
+_OBSERVED = {
+    "newOrder": "order",
+    "order": "order",
+    "finalize": "order",
+    "authorization": "authorization",
+    "challenge": "challenge",
+}
 
 JOSE_JSON = "application/jose+json"
 PROBLEM_JSON = "application/problem+json"
@@ -79,6 +90,7 @@ class Frontend:
     settings: Settings
     urls: wire.Urls
     report_error: Callable[[BaseException], None]
+    journal: Journal
     jws: JWSVerifier = field(init=False)
 
     def __post_init__(self) -> None:
@@ -124,8 +136,18 @@ class AcmeApp:
         return response(environ, start_response)
 
     def handle(self, request: Request) -> Response:
-        """Answer one request."""
+        """Answer one request, and journal it (its own line first, then what it caused)."""
+        with self.fe.journal.exchange() as held:
+            response, line = self._handle(request)
+            held.insert(0, line)
+        return response
+
+    def _handle(
+        self, request: Request
+    ) -> tuple[Response, tuple[EntryKind, _dt.datetime, float, dict[str, Any]]]:
         route: Route | None = None
+        call: Call | None = None
+        failure: AcmeProblem | None = None
         try:
             adapter = self._map.bind_to_environ(request.environ)
             try:
@@ -144,15 +166,66 @@ class AcmeApp:
                 call.jws = self._authenticate(request, call.url, route)
             reply = route.handler(self.fe, call)
             response = self._render(reply)
+            self._observe(route, reply)
         except AcmeProblem as prob:
+            failure = prob
             response = self._render_problem(prob)
-        except Exception as exc:
+        except Exception as exc:  # any bug must reach the test, not kill the server
             self.fe.report_error(exc)
-            response = self._render_problem(
-                problems.server_internal(problems.internal_error_detail(exc))
-            )
+            failure = problems.server_internal(problems.internal_error_detail(exc))
+            response = self._render_problem(failure)
         self._common_headers(request, response, route)
-        return response
+        return response, self._journal_line(request, route, call, response, failure)
+
+    def _journal_line(
+        self,
+        request: Request,
+        route: Route | None,
+        call: Call | None,
+        response: Response,
+        failure: AcmeProblem | None,
+    ) -> tuple[EntryKind, _dt.datetime, float, dict[str, Any]]:
+        headers = {}
+        for name in KEPT_HEADERS:
+            values = response.headers.getlist(name)
+            if values:
+                headers[name] = ", ".join(values)
+        account = call.jws.account if call is not None and call.jws is not None else None
+        fields: dict[str, Any] = {
+            "endpoint": route.name if route is not None else "unknown",
+            "method": request.method,
+            "url": call.url if call is not None else self._request_url(request),
+            "account_id": account.id if account is not None else None,
+            "status": response.status_code,
+            "problem": failure,
+            "headers": headers,
+            # What _authenticate read (werkzeug caches it); never read again from the socket.
+            "body": request.get_data(cache=True) if self._body_read(request) else b"",
+        }
+        return "request", self.fe.clock.now(), self.fe.clock.monotonic(), fields
+
+    @staticmethod
+    def _body_read(request: Request) -> bool:
+        # werkzeug keeps the body in "werkzeug.request"... once get_data(cache=True) ran.
+        return request.method == "POST" and getattr(request, "_cached_data", None) is not None
+
+    def _observe(self, route: Route, reply: Reply) -> None:
+        """Note the statuses the client was just shown (the journal records the changes)."""
+        body = reply.body
+        if not isinstance(body, dict) or "status" not in body:
+            return
+        kind = _OBSERVED.get(route.name)
+        location = reply.headers.get("Location", "")
+        if kind is None or not location:
+            return
+        now, mono = self.fe.clock.now(), self.fe.clock.monotonic()
+        cause = f"{route.name} answer"
+        self.fe.journal.observe(kind, location.rsplit("/", 1)[-1], str(body["status"]), cause,
+                                now, mono)
+        for chall in body.get("challenges", ()) if kind == "authorization" else ():
+            if isinstance(chall, dict) and "url" in chall:
+                self.fe.journal.observe("challenge", str(chall["url"]).rsplit("/", 1)[-1],
+                                        str(chall.get("status")), cause, now, mono)
 
     @staticmethod
     def _request_url(request: Request) -> str:
@@ -170,7 +243,7 @@ class AcmeApp:
         limit = self.fe.settings.max_request_body
         if length is not None and length > limit:
             raise problems.unauthorized("request body too large")
-        body = request.get_data(cache=False)
+        body = request.get_data(cache=True)
         if len(body) > limit:
             raise problems.unauthorized("request body too large")
         assert route.key_mode is not None

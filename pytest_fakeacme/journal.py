@@ -1,0 +1,394 @@
+"""The journal: every request and answer, every validation attempt and every status change, in
+order, bounded in memory; with questions about a client's manners and a readable transcript.
+
+Entries are recorded cheaply (the raw JWS body is kept and decoded only when read), so keeping
+a journal costs a request almost nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import datetime as _dt
+import json
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import IO, Any, Literal
+
+from .errors import FakeACMEUsageError
+from .problems import AcmeProblem
+
+EntryKind = Literal["request", "validation", "transition"]
+
+#: Response headers the journal keeps (RFC 8555 6.5, 7.1, 7.4; RFC 9110 Retry-After).
+KEPT_HEADERS = ("Replay-Nonce", "Location", "Retry-After", "Link", "Content-Type")
+
+
+def _b64json(value: str) -> Any:
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        return json.loads(raw.decode("utf-8")) if raw else None
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+@dataclass(frozen=True)
+class JWSView:
+    """The decoded JWS of a request (as sent, whether or not it verified)."""
+
+    protected: dict[str, Any]
+    payload: Any
+    post_as_get: bool
+
+    @property
+    def alg(self) -> str | None:
+        """The ``alg`` header parameter."""
+        value = self.protected.get("alg")
+        return value if isinstance(value, str) else None
+
+    @property
+    def kid(self) -> str | None:
+        """The ``kid`` header parameter (an account URL), if any."""
+        value = self.protected.get("kid")
+        return value if isinstance(value, str) else None
+
+    @property
+    def jwk(self) -> dict[str, Any] | None:
+        """The ``jwk`` header parameter, if any."""
+        value = self.protected.get("jwk")
+        return value if isinstance(value, dict) else None
+
+    @property
+    def nonce(self) -> str | None:
+        """The ``nonce`` header parameter."""
+        value = self.protected.get("nonce")
+        return value if isinstance(value, str) else None
+
+    @property
+    def url(self) -> str | None:
+        """The ``url`` header parameter."""
+        value = self.protected.get("url")
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the journal. ``kind`` says which fields matter:
+
+    - ``"request"``: ``endpoint``, ``method``, ``url``, :attr:`jws`, ``account_id``,
+      ``status``, ``problem``, ``headers``;
+    - ``"validation"``: ``identifier``, ``challenge_type``, ``outcome`` (what was scripted or
+      ``real``), ``problem`` (None when valid), ``records``;
+    - ``"transition"``: ``object_kind`` (order, authorization, challenge), ``object_id``,
+      ``old``, ``new``, ``cause``.
+    """
+
+    seq: int
+    kind: EntryKind
+    at: _dt.datetime
+    monotonic: float
+    endpoint: str = ""
+    method: str = ""
+    url: str = ""
+    account_id: str | None = None
+    status: int = 0
+    problem: AcmeProblem | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    identifier: str = ""
+    challenge_type: str = ""
+    outcome: str = ""
+    records: tuple[dict[str, Any], ...] = ()
+    object_kind: str = ""
+    object_id: str = ""
+    old: str = ""
+    new: str = ""
+    cause: str = ""
+
+    @cached_property
+    def jws(self) -> JWSView | None:
+        """The request's JWS, decoded (None for GET/HEAD or a body that is no JWS)."""
+        if self.kind != "request" or not self.body:
+            return None
+        try:
+            envelope = json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return None
+        if not isinstance(envelope, dict):
+            return None
+        protected = _b64json(str(envelope.get("protected", "")))
+        payload_b64 = envelope.get("payload")
+        payload = _b64json(payload_b64) if isinstance(payload_b64, str) else None
+        return JWSView(
+            protected=protected if isinstance(protected, dict) else {},
+            payload=payload,
+            post_as_get=payload_b64 == "",
+        )
+
+    @property
+    def retry_after(self) -> int | None:
+        """The answer's Retry-After in seconds, if it had one."""
+        value = self.headers.get("Retry-After")
+        return int(value) if value and value.isdigit() else None
+
+    @property
+    def resource(self) -> str:
+        """The URL of the resource this exchange was about (its Location, else the URL)."""
+        return self.headers.get("Location") or self.url
+
+    def line(self, verbose: bool = False) -> str:
+        """This entry as one transcript line."""
+        clock = self.at.strftime("%H:%M:%S")
+        if self.kind == "transition":
+            return (f"{clock}   {self.object_kind} {self.object_id}: {self.old or '(new)'} -> "
+                    f"{self.new}  [{self.cause}]")
+        if self.kind == "validation":
+            found = "valid" if self.problem is None else (
+                f"{self.problem.type}: {self.problem.detail}"
+            )
+            return (f"{clock}   VA {self.challenge_type} {self.identifier} ({self.outcome}): "
+                    f"{found}")
+        what = self.endpoint
+        jws = self.jws
+        if jws is not None:
+            what += " (POST-as-GET)" if jws.post_as_get else ""
+        text = f"{clock} {self.method:<4} {what} -> {self.status}"
+        if self.problem is not None:
+            text += f" !! {self.problem.type}: {self.problem.detail}"
+        retry = self.headers.get("Retry-After")
+        if retry:
+            text += f" (Retry-After: {retry})"
+        if verbose:
+            text += f"\n      {self.url}"
+            if jws is not None and jws.payload is not None:
+                text += "\n      payload: " + json.dumps(jws.payload, sort_keys=True)[:500]
+        return text
+
+
+class Journal:
+    """``fake_acme.journal``: iterate it for entries (oldest first); ask it questions.
+
+    Bounded: beyond :attr:`cap` entries the oldest are dropped and counted in :attr:`dropped`.
+    """
+
+    def __init__(self, cap: int = 5000) -> None:
+        self._lock = threading.Lock()
+        self._entries: deque[Entry] = deque()
+        self._last_status: dict[tuple[str, str], str] = {}
+        self._local = threading.local()
+        self._seq = 0
+        self.dropped = 0
+        self._cap = 0
+        self.cap = cap
+
+    @property
+    def cap(self) -> int:
+        """How many entries are kept."""
+        return self._cap
+
+    @cap.setter
+    def cap(self, value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise FakeACMEUsageError(f"journal.cap must be a whole number >= 1, not {value!r}")
+        with self._lock:
+            self._cap = value
+            self._trim()
+
+    def _trim(self) -> None:
+        while len(self._entries) > self._cap:
+            self._entries.popleft()
+            self.dropped += 1
+
+    def record(self, kind: EntryKind, at: _dt.datetime, monotonic: float, **fields: Any) -> None:
+        """Append an entry (the server's side of the journal).
+
+        While this thread holds an exchange open (:meth:`exchange`), entries wait, so that a
+        request's line comes before the changes it caused."""
+        held = getattr(self._local, "held", None)
+        if held is not None:
+            held.append((kind, at, monotonic, fields))
+            return
+        with self._lock:
+            self._append(kind, at, monotonic, fields)
+
+    def _append(self, kind: EntryKind, at: _dt.datetime, monotonic: float,
+                fields: dict[str, Any]) -> None:
+        self._seq += 1
+        self._entries.append(
+            Entry(seq=self._seq, kind=kind, at=at, monotonic=monotonic, **fields)
+        )
+        self._trim()
+
+    @contextlib.contextmanager
+    def exchange(self) -> Iterator[list[tuple[EntryKind, _dt.datetime, float, dict[str, Any]]]]:
+        """Hold this thread's entries while a request is answered; the caller puts the request's
+        own entry first in the yielded list, and everything is appended in that order."""
+        held: list[tuple[EntryKind, _dt.datetime, float, dict[str, Any]]] = []
+        self._local.held = held
+        try:
+            yield held
+        finally:
+            self._local.held = None
+            with self._lock:
+                for kind, at, monotonic, fields in held:
+                    self._append(kind, at, monotonic, fields)
+
+    def clear(self) -> None:
+        """Forget every entry (and the dropped count)."""
+        with self._lock:
+            self._entries.clear()
+            self._last_status.clear()
+            self.dropped = 0
+
+    def observe(
+        self,
+        object_kind: str,
+        object_id: str,
+        status: str,
+        cause: str,
+        at: _dt.datetime,
+        monotonic: float,
+    ) -> None:
+        """Note that an object shows ``status``; records a transition if that is a change."""
+        key = (object_kind, object_id)
+        with self._lock:
+            old = self._last_status.get(key)
+            if old == status:
+                return
+            self._last_status[key] = status
+        self.record("transition", at, monotonic, object_kind=object_kind, object_id=object_id,
+                    old=old or "", new=status, cause=cause)
+
+    def __iter__(self) -> Iterator[Entry]:
+        with self._lock:
+            return iter(list(self._entries))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    # Selections
+
+    def requests(
+        self,
+        endpoint: str | None = None,
+        *,
+        account: str | None = None,
+        url: str | None = None,
+    ) -> list[Entry]:
+        """Request entries, optionally for one endpoint (directory name such as ``newOrder``,
+        or ``order``, ``authorization``, ``challenge``, ``finalize``, ``certificate``,
+        ``directory``), one account id, or one resource URL."""
+        return [
+            e
+            for e in self
+            if e.kind == "request"
+            and (endpoint is None or e.endpoint == endpoint)
+            and (account is None or e.account_id == account)
+            and (url is None or e.url == url or e.resource == url)
+        ]
+
+    def validations(self, identifier: str | None = None) -> list[Entry]:
+        """The VA's attempts, optionally for one identifier."""
+        return [
+            e for e in self
+            if e.kind == "validation" and (identifier is None or e.identifier == identifier)
+        ]
+
+    def transitions(self, object_kind: str | None = None, object_id: str | None = None
+                    ) -> list[Entry]:
+        """Status changes, optionally of one kind (``order``, ``authorization``,
+        ``challenge``) or one object."""
+        return [
+            e for e in self
+            if e.kind == "transition"
+            and (object_kind is None or e.object_kind == object_kind)
+            and (object_id is None or e.object_id == object_id)
+        ]
+
+    def statuses(self, object_kind: str, object_id: str) -> list[str]:
+        """The statuses one object went through, e.g. ``["pending", "invalid"]``."""
+        changes = self.transitions(object_kind, object_id)
+        if not changes:
+            return []
+        head = [changes[0].old] if changes[0].old else []
+        return head + [c.new for c in changes]
+
+    # Questions about the client's manners
+
+    def reads_not_post_as_get(self) -> list[Entry]:
+        """Reads of resources that were not POST-as-GET (RFC 8555 6.3): GETs of resources other
+        than the directory, newNonce and the terms, and POSTs to them with a payload."""
+        read_only = {"order", "certificate", "orders"}
+        found = []
+        for e in self.requests():
+            if e.method == "GET" and e.endpoint not in ("directory", "newNonce", "terms"):
+                found.append(e)
+            elif e.method == "POST" and e.endpoint in read_only and e.status < 400:
+                jws = e.jws
+                if jws is not None and not jws.post_as_get and e.endpoint != "finalize":
+                    found.append(e)
+        return found
+
+    def every_read_was_post_as_get(self) -> bool:
+        """Whether the client read every resource with POST-as-GET."""
+        return not self.reads_not_post_as_get()
+
+    def retry_after_violations(self) -> list[tuple[Entry, Entry]]:
+        """``(answer, next_request)`` pairs where the client asked again for the same resource
+        sooner (on the fake's clock) than the answer's Retry-After allowed."""
+        pending: dict[str, Entry] = {}
+        violations = []
+        for e in self.requests():
+            earlier = pending.pop(e.url, None)
+            if earlier is not None and earlier.retry_after is not None:
+                waited = (e.at - earlier.at).total_seconds()
+                if waited < earlier.retry_after:
+                    violations.append((earlier, e))
+            if e.retry_after is not None:
+                pending[e.resource] = e
+        return violations
+
+    def waited_retry_after(self) -> bool:
+        """Whether the client always waited the Retry-After it was given before asking again."""
+        return not self.retry_after_violations()
+
+    def reused_nonces(self) -> list[str]:
+        """Nonces the client sent more than once (RFC 8555 6.5: each is good for one request)."""
+        seen: set[str] = set()
+        again: list[str] = []
+        for e in self.requests():
+            jws = e.jws
+            nonce = jws.nonce if jws is not None else None
+            if nonce is None:
+                continue
+            if nonce in seen and nonce not in again:
+                again.append(nonce)
+            seen.add(nonce)
+        return again
+
+    def directory_fetches(self) -> int:
+        """How many times the directory was fetched."""
+        return len(self.requests("directory"))
+
+    # Text
+
+    def transcript(self, verbose: bool = False, entries: Iterable[Entry] | None = None) -> str:
+        """The conversation as text, one line per exchange; problems marked ``!!``, VA attempts
+        and status changes indented."""
+        chosen = list(self if entries is None else entries)
+        lines = [e.line(verbose) for e in chosen]
+        if self.dropped and entries is None:
+            lines.insert(0, f"... {self.dropped} earlier entries dropped (journal.cap={self.cap})")
+        return "\n".join(lines)
+
+    def dump(self, file: IO[str] | None = None, verbose: bool = False) -> str:
+        """Write the transcript to ``file`` (default: return it only) and return it."""
+        text = self.transcript(verbose)
+        if file is not None:
+            file.write(text + "\n")
+        return text
