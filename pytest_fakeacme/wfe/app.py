@@ -153,8 +153,12 @@ class AcmeApp:
             try:
                 name, args = adapter.match()
             except MethodNotAllowed as exc:
+                # Name the resource anyway, so the journal can say what was asked for.
+                allowed = sorted(exc.valid_methods or ())
+                if allowed:
+                    route = self._routes[adapter.match(method=allowed[0])[0]]
                 raise problems.method_not_allowed().with_headers(
-                    Allow=", ".join(sorted(exc.valid_methods or ()))
+                    Allow=", ".join(allowed)
                 ) from None
             except NotFound:
                 raise problems.not_found("Resource not found") from None
