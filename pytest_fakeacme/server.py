@@ -37,6 +37,7 @@ from .clock import Clock
 from .config import Flavor, Settings
 from .dnsdata import DNSData
 from .errors import BindError, FakeACMEError, FakeACMEUsageError, ServerThreadError
+from .faults import Faults
 from .journal import Journal
 from .nonces import NoncePool
 from .outcomes import Outcome
@@ -151,6 +152,7 @@ class FakeACME:
         self.dns = DNSData()
         self.nonces = NoncePool(self.clock)
         self.journal = Journal()
+        self.faults = Faults()
         self.store.listener = self._note_change
         self._errors: list[BaseException] = []
         self._errors_lock = threading.Lock()
@@ -215,6 +217,7 @@ class FakeACME:
                 urls=self._urls,
                 report_error=self._report_error,
                 journal=self.journal,
+                faults=self.faults,
             )
             self._frontend = frontend
             self._server = _Server(sock, build_app(frontend), tls)
@@ -284,6 +287,7 @@ class FakeACME:
         self.va.clear()
         self.store.clear()
         self.journal.clear()
+        self.faults.clear()
         self.nonces.reset()
         self.dns.clear()
         self.clock.reset()

@@ -12,8 +12,11 @@ Per-request ACME rules live here, once, rather than in handlers (Pebble's ``Hand
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
+import socket
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,6 +29,7 @@ from .. import problems, wire
 from ..ca import CertificateAuthority
 from ..clock import Clock
 from ..config import Settings
+from ..faults import Faults
 from ..journal import KEPT_HEADERS, EntryKind, Journal
 from ..jws import JWSVerifier, KeyMode, VerifiedRequest
 from ..model import Account
@@ -48,6 +52,10 @@ _OBSERVED = {
 
 JOSE_JSON = "application/jose+json"
 PROBLEM_JSON = "application/problem+json"
+
+
+class DroppedConnection(Exception):  # noqa: N818 - a signal, not an error
+    """Raised to drop the connection without an answer (the drop fault)."""
 
 
 @dataclass
@@ -91,6 +99,7 @@ class Frontend:
     urls: wire.Urls
     report_error: Callable[[BaseException], None]
     journal: Journal
+    faults: Faults = field(default_factory=Faults)
     jws: JWSVerifier = field(init=False)
 
     def __post_init__(self) -> None:
@@ -165,6 +174,7 @@ class AcmeApp:
             except HTTPException:
                 raise problems.malformed("Request could not be routed") from None
             route = self._routes[name]
+            self._inject_faults(request, route)
             call = Call(request=request, url=self._request_url(request), args=dict(args))
             if request.method == "POST":
                 call.jws = self._authenticate(request, call.url, route)
@@ -174,6 +184,11 @@ class AcmeApp:
         except AcmeProblem as prob:
             failure = prob
             response = self._render_problem(prob)
+        except DroppedConnection:
+            # Nothing reaches the client; the journal notes status 0.
+            response = Response(b"", status=500)
+            response.status_code = 0
+            return response, self._journal_line(request, route, None, response, None)
         except Exception as exc:  # any bug must reach the test, not kill the server
             self.fe.report_error(exc)
             failure = problems.server_internal(problems.internal_error_detail(exc))
@@ -230,6 +245,20 @@ class AcmeApp:
             if isinstance(chall, dict) and "url" in chall:
                 self.fe.journal.observe("challenge", str(chall["url"]).rsplit("/", 1)[-1],
                                         str(chall.get("status")), cause, now, mono)
+
+    def _inject_faults(self, request: Request, route: Route) -> None:
+        """Apply the faults configured for this endpoint (SPEC 4): delay, drop, or answer."""
+        hit = self.fe.faults.check(route.name, self.fe.clock.now(), request.method == "POST")
+        if hit.delay:
+            threading.Event().wait(hit.delay)  # a slow server, on purpose, in its own thread
+        if hit.drop:
+            sock = request.environ.get("werkzeug.socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            raise DroppedConnection()
+        if hit.problem is not None:
+            raise hit.problem
 
     @staticmethod
     def _request_url(request: Request) -> str:

@@ -1,0 +1,267 @@
+"""Server-side faults on demand: deterministic, off by default, scoped to an endpoint.
+
+``fake_acme.faults.bad_nonce(endpoint="newOrder", times=1)`` makes the next newOrder request
+fail with ``badNonce``; ``faults.nonce_reject_rate(0.3, seed=7)`` rejects a seeded 30% of all
+nonces, like Pebble's ``PEBBLE_WFE_NONCEREJECT``. Every fault takes ``endpoint=`` (a directory
+name such as ``"newOrder"``, or a resource name: ``"order"``, ``"authorization"``,
+``"challenge"``, ``"finalize"``, ``"certificate"``, ``"account"``; default every endpoint) and
+``times=`` (how many matching requests it affects; None: until cleared). Faults are checked in
+the order they were added; the first that matches a request answers it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import random
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from . import problems
+from .errors import FakeACMEUsageError
+from .problems import AcmeProblem
+
+FaultKind = Literal["problem", "slow", "drop"]
+
+#: Every endpoint name a fault can be scoped to.
+ENDPOINTS = frozenset(
+    {
+        "directory",
+        "newNonce",
+        "newAccount",
+        "newOrder",
+        "revokeCert",
+        "keyChange",
+        "account",
+        "orders",
+        "order",
+        "authorization",
+        "challenge",
+        "finalize",
+        "certificate",
+    }
+)
+
+#: Let's Encrypt's rate-limit documentation, linked from every 429 (``Link: rel="help"``).
+RATE_LIMIT_DOCS = "https://letsencrypt.org/docs/rate-limits/"
+
+#: Boulder's rateLimited details by limit (``ratelimits/limiter.go``), before the suffix.
+RATE_LIMITS: dict[str, str] = {
+    "new_orders": "too many new orders ({count}) from this account in the last {window}",
+    "failed_authorizations": 'too many failed authorizations ({count}) for "{name}" in the '
+    "last {window}",
+    "certificates_per_domain": 'too many certificates ({count}) already issued for "{name}" '
+    "in the last {window}",
+    "duplicate_certificates": "too many certificates ({count}) already issued for this exact "
+    "set of identifiers in the last {window}",
+    "new_registrations": "too many new registrations ({count}) from this IP address in the "
+    "last {window}",
+}
+_RATE_LIMIT_ANCHORS = {
+    "new_orders": "new-orders-per-account",
+    "failed_authorizations": "authorization-failures-per-hostname-per-account",
+    "certificates_per_domain": "new-certificates-per-registered-domain",
+    "duplicate_certificates": "new-certificates-per-exact-set-of-identifiers",
+    "new_registrations": "new-registrations-per-ip-address",
+}
+
+
+def go_duration(delta: _dt.timedelta) -> str:
+    """Go's ``time.Duration`` text for whole seconds: ``3h0m0s``, ``1m30s``, ``45s``."""
+    total = int(delta.total_seconds())
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{seconds}s"
+    if minutes:
+        return f"{minutes}m{seconds}s"
+    return f"{seconds}s"
+
+
+@dataclass
+class Fault:
+    """One configured fault. Build them with the :class:`Faults` methods."""
+
+    kind: FaultKind
+    endpoint: str | None
+    times: int | None
+    problem: AcmeProblem | None = None
+    delay: float = 0.0
+    rate: float = 1.0
+    rng: random.Random | None = None
+    fired: int = 0
+    #: Called with the fake's now when the fault fires, to build a time-dependent problem.
+    build: Any = None
+
+    def matches(self, endpoint: str) -> bool:
+        """Whether this fault still applies to a request to ``endpoint`` (consumes a draw of
+        the seeded rate when it has one)."""
+        if self.times is not None and self.fired >= self.times:
+            return False
+        if self.endpoint is not None and self.endpoint != endpoint:
+            return False
+        return not (self.rng is not None and self.rng.random() >= self.rate)
+
+
+@dataclass
+class FaultHit:
+    """What the front end must do for one request."""
+
+    problem: AcmeProblem | None = None
+    delay: float = 0.0
+    drop: bool = False
+
+
+def _check_endpoint(endpoint: str | None) -> str | None:
+    if endpoint is not None and endpoint not in ENDPOINTS:
+        raise FakeACMEUsageError(
+            f"unknown endpoint {endpoint!r}; use one of {', '.join(sorted(ENDPOINTS))} "
+            "(or None for every endpoint)"
+        )
+    return endpoint
+
+
+def _check_times(times: int | None) -> int | None:
+    if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
+        raise FakeACMEUsageError(f"times must be a whole number >= 1 or None, not {times!r}")
+    return times
+
+
+@dataclass
+class Faults:
+    """``fake_acme.faults``: inject server-side failures. All off until asked for."""
+
+    _faults: list[Fault] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _add(self, fault: Fault) -> Fault:
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def bad_nonce(self, *, endpoint: str | None = None, times: int | None = 1) -> Fault:
+        """Refuse the nonce of the next ``times`` POSTs with ``badNonce`` (400); the answer
+        carries a fresh Replay-Nonce, so a client that retries once succeeds."""
+        return self._add(Fault("problem", _check_endpoint(endpoint), _check_times(times),
+                               problems.bad_nonce()))
+
+    def nonce_reject_rate(self, rate: float, *, seed: int = 0,
+                          endpoint: str | None = None) -> Fault:
+        """Refuse a seeded fraction ``rate`` (0-1) of nonces with ``badNonce``, until cleared
+        (Pebble's ``PEBBLE_WFE_NONCEREJECT``, made reproducible)."""
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate <= 1:
+            raise FakeACMEUsageError(f"rate must be a number from 0 to 1, not {rate!r}")
+        return self._add(Fault("problem", _check_endpoint(endpoint), None, problems.bad_nonce(),
+                               rate=float(rate), rng=random.Random(seed)))
+
+    def rate_limited(
+        self,
+        *,
+        endpoint: str | None = "newOrder",
+        times: int | None = 1,
+        limit: str = "new_orders",
+        retry_after: _dt.timedelta | int = _dt.timedelta(hours=3),
+        count: int = 300,
+        window: _dt.timedelta = _dt.timedelta(hours=3),
+        name: str = "example.com",
+        detail: str | None = None,
+    ) -> Fault:
+        """Answer 429 ``rateLimited`` with ``Retry-After`` and ``Link: rel="help"``, with
+        Boulder's detail for ``limit`` (one of :data:`RATE_LIMITS`), e.g. ``too many new orders
+        (300) from this account in the last 3h0m0s, retry after 2026-01-01 03:00:00 UTC: see
+        https://letsencrypt.org/docs/rate-limits/#new-orders-per-account``."""
+        if limit not in RATE_LIMITS:
+            raise FakeACMEUsageError(
+                f"unknown limit {limit!r}; use one of {', '.join(sorted(RATE_LIMITS))}"
+            )
+        wait = retry_after if isinstance(retry_after, _dt.timedelta) else _dt.timedelta(
+            seconds=retry_after
+        )
+        if wait.total_seconds() < 0:
+            raise FakeACMEUsageError("retry_after must not be negative")
+
+        def build(now: _dt.datetime) -> AcmeProblem:
+            if detail is not None:
+                text = detail
+            else:
+                when = (now + wait).astimezone(_dt.timezone.utc).strftime(
+                    "%Y-%m-%d %H:%M:%S UTC"
+                )
+                text = (
+                    RATE_LIMITS[limit].format(count=count, name=name, window=go_duration(window))
+                    + f", retry after {when}: see {RATE_LIMIT_DOCS}#{_RATE_LIMIT_ANCHORS[limit]}"
+                )
+            return problems.rate_limited(text).with_headers(
+                Retry_After=str(int(wait.total_seconds())),
+                Link=f'<{RATE_LIMIT_DOCS}>;rel="help"',
+            )
+
+        return self._add(Fault("problem", _check_endpoint(endpoint), _check_times(times),
+                               build=build))
+
+    def server_error(self, *, endpoint: str | None = None, times: int | None = 1,
+                     detail: str = "Error retrieving account") -> Fault:
+        """Answer 500 ``serverInternal`` with ``Retry-After: 60`` (Boulder's ``sendError``)."""
+        return self._add(Fault("problem", _check_endpoint(endpoint), _check_times(times),
+                               problems.server_internal(detail)))
+
+    def problem(self, prob: AcmeProblem, *, endpoint: str | None = None,
+                times: int | None = 1) -> Fault:
+        """Answer with any problem document (build one with :mod:`pytest_fakeacme.problems`)."""
+        if not isinstance(prob, AcmeProblem):
+            raise FakeACMEUsageError(
+                "faults.problem() takes an AcmeProblem, e.g. "
+                "problems.problem('unauthorized', 'no', 403)"
+            )
+        return self._add(Fault("problem", _check_endpoint(endpoint), _check_times(times), prob))
+
+    def slow(self, seconds: float, *, endpoint: str | None = None,
+             times: int | None = 1) -> Fault:
+        """Hold the answer back ``seconds`` of real time (to exercise a client's timeouts)."""
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
+            raise FakeACMEUsageError(f"slow() takes seconds >= 0, not {seconds!r}")
+        return self._add(Fault("slow", _check_endpoint(endpoint), _check_times(times),
+                               delay=float(seconds)))
+
+    def drop(self, *, endpoint: str | None = None, times: int | None = 1) -> Fault:
+        """Close the connection without an answer."""
+        return self._add(Fault("drop", _check_endpoint(endpoint), _check_times(times)))
+
+    def clear(self) -> None:
+        """Remove every fault."""
+        with self._lock:
+            self._faults.clear()
+
+    @property
+    def active(self) -> list[Fault]:
+        """Faults that can still fire."""
+        with self._lock:
+            return [f for f in self._faults if f.times is None or f.fired < f.times]
+
+    def check(self, endpoint: str, now: _dt.datetime, is_post: bool) -> FaultHit:
+        """The faults that fire for a request to ``endpoint`` (called by the front end)."""
+        hit = FaultHit()
+        with self._lock:
+            for fault in self._faults:
+                if fault.kind == "problem" and hit.problem is not None:
+                    continue
+                if fault.kind == "problem" and fault.problem is not None and (
+                    fault.problem.type == "badNonce" and not is_post
+                ):
+                    continue  # only POSTs carry nonces
+                if not fault.matches(endpoint):
+                    continue
+                fault.fired += 1
+                if fault.kind == "slow":
+                    hit.delay += fault.delay
+                elif fault.kind == "drop":
+                    hit.drop = True
+                else:
+                    hit.problem = fault.build(now) if fault.build else fault.problem
+        return hit
+
+    def extend(self, faults: Iterable[Fault]) -> None:
+        """Add already-built faults (e.g. from a marker)."""
+        with self._lock:
+            self._faults.extend(faults)
