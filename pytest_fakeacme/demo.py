@@ -72,8 +72,16 @@ class MiniClient:
             self._nonce = answer.headers["Replay-Nonce"]
         return answer
 
-    def post(self, url: str, payload: dict[str, Any] | None) -> Answer:
-        """A signed POST; ``payload=None`` is a POST-as-GET (RFC 8555 6.3)."""
+    def post(self, url: str, payload: dict[str, Any] | None, retry: bool = True) -> Answer:
+        """A signed POST; ``payload=None`` is a POST-as-GET (RFC 8555 6.3). A ``badNonce``
+        answer is retried once with the nonce it carried (RFC 8555 6.5) unless ``retry`` is
+        False."""
+        answer = self._post_once(url, payload)
+        if retry and answer.status == 400 and b"badNonce" in answer.body:
+            answer = self._post_once(url, payload)
+        return answer
+
+    def _post_once(self, url: str, payload: dict[str, Any] | None) -> Answer:
         if self._nonce is None:
             self._request("HEAD", self.directory["newNonce"])
         protected: dict[str, Any] = {"alg": "ES256", "nonce": self._nonce, "url": url}

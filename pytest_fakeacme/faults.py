@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 import random
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -111,6 +111,17 @@ class FaultHit:
     problem: AcmeProblem | None = None
     delay: float = 0.0
     drop: bool = False
+
+
+def _spec_value(text: str) -> Any:
+    if text in ("none", "None"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _check_endpoint(endpoint: str | None) -> str | None:
@@ -260,6 +271,41 @@ class Faults:
                 else:
                     hit.problem = fault.build(now) if fault.build else fault.problem
         return hit
+
+    def add_spec(self, spec: str) -> Fault:
+        """Add a fault from its text form, as the marker and ini options give it:
+        ``"bad_nonce endpoint=newOrder times=2"``, ``"nonce_reject_rate 0.3 seed=7"``,
+        ``"server_error"``, ``"rate_limited retry_after=60"``, ``"slow 2"``, ``"drop"``."""
+        if not isinstance(spec, str) or not spec.split():
+            raise FakeACMEUsageError(f"a fault spec is a string such as 'bad_nonce', not {spec!r}")
+        name, *words = spec.split()
+        makers: dict[str, Callable[..., Fault]] = {
+            "bad_nonce": self.bad_nonce,
+            "nonce_reject_rate": self.nonce_reject_rate,
+            "rate_limited": self.rate_limited,
+            "server_error": self.server_error,
+            "slow": self.slow,
+            "drop": self.drop,
+        }
+        maker = makers.get(name)
+        if maker is None:
+            raise FakeACMEUsageError(
+                f"unknown fault {name!r} in {spec!r}; use one of {', '.join(sorted(makers))}"
+            )
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        for word in words:
+            key, sep, value = word.partition("=")
+            parsed: Any = _spec_value(value if sep else key)
+            if sep:
+                kwargs[key] = parsed
+            else:
+                args.append(parsed)
+        try:
+            fault: Fault = maker(*args, **kwargs)
+        except TypeError as exc:
+            raise FakeACMEUsageError(f"bad arguments in fault spec {spec!r}: {exc}") from None
+        return fault
 
     def extend(self, faults: Iterable[Fault]) -> None:
         """Add already-built faults (e.g. from a marker)."""
