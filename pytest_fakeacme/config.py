@@ -11,6 +11,9 @@ from typing import Any, Literal
 from .errors import FakeACMEUsageError
 
 Flavor = Literal["boulder", "rfc"]
+
+#: The fake's CAA identity (RFC 8555 7.1.1 ``caaIdentities``): what CAA records must name.
+DEFAULT_CAA_IDENTITY = "fake-acme.test"
 FLAVORS: tuple[Flavor, ...] = ("boulder", "rfc")
 
 
@@ -41,6 +44,9 @@ class Settings:
     terms_required: bool = True
     #: Orders per page in an account's orders list.
     orders_page_size: int = 100
+    #: What CAA ``issue``/``issuewild`` records must name to allow the fake (RFC 8659 4.2);
+    #: listed in the directory's ``meta.caaIdentities``.
+    caa_identity: str = DEFAULT_CAA_IDENTITY
     #: Largest request body accepted, in bytes.
     max_request_body: int = 256 * 1024
 

@@ -11,8 +11,12 @@ from __future__ import annotations
 import ipaddress
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import FakeACMEUsageError
+
+#: The ways a lookup can be made to fail (reference/boulder-va.md 1b).
+FAILURES = frozenset({"nxdomain", "servfail", "refused", "timeout"})
 
 #: What every name resolves to unless the host map says otherwise.
 DEFAULT_ADDRESS = "127.0.0.1"
@@ -51,6 +55,9 @@ class DNSData:
             self._aaaa: dict[str, list[str]] = {}
             self._txt: dict[str, list[str]] = {}
             self._caa: dict[str, list[CAARecord]] = {}
+            self._cname: dict[str, str] = {}
+            self._failures: dict[str, str] = {}
+            self.tsig_keys: dict[str, tuple[str, str]] = {}
             self.allow_non_loopback = False
 
     def _add_address(self, table: dict[str, list[str]], name: str, ip: str, version: int) -> None:
@@ -102,9 +109,76 @@ class DNSData:
         with self._lock:
             self._caa.setdefault(_name(name), []).append(CAARecord(flags, tag, value))
 
+    def add_cname(self, name: str, target: str) -> None:
+        """Make ``name`` an alias of ``target`` (lookups of ``name`` follow it, RFC 1034 3.6.2)."""
+        with self._lock:
+            self._cname[_name(name)] = _name(target)
+
+    def fail(self, name: str, how: str) -> None:
+        """Make lookups of ``name`` fail: ``"nxdomain"``, ``"servfail"``, ``"refused"`` or
+        ``"timeout"`` (the server does not answer). ``how=None``-like ``"ok"`` undoes it."""
+        if how not in FAILURES and how != "ok":
+            raise FakeACMEUsageError(
+                f"unknown DNS failure {how!r}; use one of {', '.join(sorted(FAILURES))} or 'ok'"
+            )
+        with self._lock:
+            if how == "ok":
+                self._failures.pop(_name(name), None)
+            else:
+                self._failures[_name(name)] = how
+
+    def failure(self, name: str) -> str | None:
+        """How lookups of ``name`` fail, if they do (after following CNAMEs)."""
+        key = self.canonical(name)
+        with self._lock:
+            return self._failures.get(key) or self._failures.get(_name(name))
+
+    def canonical(self, name: str) -> str:
+        """``name`` after following CNAMEs (at most 8, like a resolver's chain limit)."""
+        key = _name(name)
+        with self._lock:
+            for _ in range(8):
+                target = self._cname.get(key)
+                if target is None:
+                    break
+                key = target
+        return key
+
+    def cname(self, name: str) -> str | None:
+        """The CNAME target of exactly ``name``, if it is an alias."""
+        with self._lock:
+            return self._cname.get(_name(name))
+
+    def add_tsig_key(self, name: str, secret: str, algorithm: str = "hmac-sha256") -> None:
+        """Require TSIG (RFC 8945) with this key (base64 ``secret``) for dynamic updates to the
+        fake's DNS server."""
+        with self._lock:
+            self.tsig_keys[_name(name)] = (secret, algorithm)
+
+    def remove_record(self, rtype: str, name: str, value: str | None = None) -> None:
+        """Remove records of ``rtype`` (A, AAAA, TXT, CAA, CNAME) at ``name``: all of them, or
+        the one whose text form is ``value`` (an RFC 2136 delete)."""
+        key = _name(name)
+        with self._lock:
+            if rtype == "CNAME":
+                self._cname.pop(key, None)
+                return
+            tables: dict[str, dict[str, list[Any]]] = {
+                "A": self._a, "AAAA": self._aaaa, "TXT": self._txt, "CAA": self._caa,
+            }
+            table = tables[rtype]
+            if value is None:
+                table.pop(key, None)
+                return
+            for item in list(table.get(key, ())):
+                text = f"{item.flags} {item.tag} {item.value}" if isinstance(
+                    item, CAARecord) else str(item)
+                if text == value:
+                    table[key].remove(item)
+
     def lookup_addresses(self, name: str) -> tuple[list[str], list[str]]:
         """``(ipv6, ipv4)`` addresses for ``name``; the default address when none is set."""
-        key = _name(name)
+        key = self.canonical(name)
         with self._lock:
             v6, v4 = list(self._aaaa.get(key, ())), list(self._a.get(key, ()))
         if not v6 and not v4:
@@ -113,10 +187,12 @@ class DNSData:
 
     def lookup_txt(self, name: str) -> list[str]:
         """TXT values at ``name`` (empty when there are none)."""
+        key = self.canonical(name)
         with self._lock:
-            return list(self._txt.get(_name(name), ()))
+            return list(self._txt.get(key, ()))
 
     def lookup_caa(self, name: str) -> list[CAARecord]:
         """CAA records at exactly ``name``."""
+        key = self.canonical(name)
         with self._lock:
-            return list(self._caa.get(_name(name), ()))
+            return list(self._caa.get(key, ()))

@@ -36,6 +36,7 @@ from .ca import CertificateAuthority
 from .clock import Clock
 from .config import Flavor, Settings
 from .dnsdata import DNSData
+from .dnsserver import DNSServer
 from .errors import BindError, FakeACMEError, FakeACMEUsageError, ServerThreadError
 from .faults import Faults
 from .journal import Journal
@@ -124,6 +125,8 @@ class FakeACME:
     :param http01_port: where the VA sends http-01 requests, the fake's stand-in for port 80
         (None: a free port, reported as :attr:`http01_port`; bind your responder there).
     :param tls_alpn01_port: the same for tls-alpn-01 (the stand-in for 443).
+    :param dns_port: where the fake's DNS server listens, UDP and TCP (0: a free port, reported
+        as ``dns.address``; None: no DNS server).
     :param flavor: ``"boulder"`` (Let's Encrypt's state machine) or ``"rfc"``.
     :param va_default: what a validation finds when nothing is scripted (``outcomes.real()``).
     :param settings: further :class:`~pytest_fakeacme.config.Settings` values by name.
@@ -136,6 +139,7 @@ class FakeACME:
         port: int = 0,
         http01_port: int | None = None,
         tls_alpn01_port: int | None = None,
+        dns_port: int | None = 0,
         flavor: Flavor = "boulder",
         va_default: Outcome | None = None,
         clock: Clock | None = None,
@@ -145,6 +149,8 @@ class FakeACME:
         self.port = _port_arg(port, "port") or 0
         self._http01_port = _port_arg(http01_port, "http01_port") or _free_port(host)
         self._tls_alpn01_port = _port_arg(tls_alpn01_port, "tls_alpn01_port") or _free_port(host)
+        self._dns_port = _port_arg(dns_port, "dns_port")
+        self._dns_server: DNSServer | None = None
         self._initial_settings = Settings().copy(flavor=flavor, **settings)
         self.settings = self._initial_settings.copy()
         self.clock = clock or Clock()
@@ -164,6 +170,8 @@ class FakeACME:
             lambda: self._tls_alpn01_port,
             self._report_error,
             self.journal,
+            lambda account_id: self._require_urls().account(account_id),
+            lambda: self.settings.caa_identity,
         )
         if va_default is not None:
             self.va.set_initial_default(va_default)
@@ -221,7 +229,20 @@ class FakeACME:
             )
             self._frontend = frontend
             self._server = _Server(sock, build_app(frontend), tls)
+            if self._dns_port is not None:
+                try:
+                    self._dns_server = DNSServer(self.dns, self.host, self._dns_port)
+                except OSError as exc:
+                    raise BindError(
+                        exc.errno,
+                        f"pytest-fakeacme cannot serve DNS on {self.host}:{self._dns_port}: "
+                        f"{exc.strerror}. Use dns_port=0 for a free port, None for no server.",
+                    ) from exc
+                self.dns.address = self._dns_server.address
         except BaseException:
+            if self._server is not None:
+                self._server.server_close()
+                self._server = None
             sock.close()
             self._cleanup_files()
             raise
@@ -244,6 +265,10 @@ class FakeACME:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        if self._dns_server is not None:
+            self._dns_server.stop()
+            self._dns_server = None
+            self.dns.address = None
         self.va.shutdown()
         self._cleanup_files()
 

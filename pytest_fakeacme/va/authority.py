@@ -23,12 +23,14 @@ from dataclasses import dataclass, field
 
 from .. import outcomes, problems
 from ..clock import Clock
+from ..config import DEFAULT_CAA_IDENTITY
 from ..dnsdata import DNSData
 from ..errors import FakeACMEUsageError
 from ..journal import Journal
 from ..model import DNS_01, HTTP_01, TLS_ALPN_01, Authorization, Challenge
 from ..outcomes import Outcome
 from ..store import Store
+from . import caa
 from .http01 import Http01Prober
 from .render import AttemptContext, Finding, render
 from .tlsalpn01 import TlsAlpn01Prober
@@ -85,8 +87,12 @@ class ValidationAuthority:
         tls_alpn01_port: Callable[[], int],
         report_error: Callable[[BaseException], None],
         journal: Journal | None = None,
+        account_url: Callable[[str], str] = str,
+        caa_identity: Callable[[], str] = lambda: DEFAULT_CAA_IDENTITY,
     ) -> None:
         self._journal = journal
+        self._account_url = account_url
+        self._caa_identity = caa_identity
         self._store = store
         self._clock = clock
         self._dns = dns
@@ -211,11 +217,12 @@ class ValidationAuthority:
             self._store.mark_processing(challenge)
         with self._lock:
             self._attempts[authz.id] = attempt
+        account_uri = self._account_url(authz.account_id)
         if outcome.kind == "real":
-            self._pool().submit(self._resolve_into, future, outcome, ctx)
+            self._pool().submit(self._resolve_into, future, outcome, ctx, account_uri)
         else:
             # Scripted outcomes need no I/O: resolve now, so nothing waits on a thread.
-            self._resolve_into(future, outcome, ctx)
+            self._resolve_into(future, outcome, ctx, account_uri)
         return attempt
 
     def _context(
@@ -238,9 +245,11 @@ class ValidationAuthority:
             started=now,
         )
 
-    def _resolve_into(self, future: Future[Finding], outcome: Outcome, ctx: AttemptContext) -> None:
+    def _resolve_into(
+        self, future: Future[Finding], outcome: Outcome, ctx: AttemptContext, account_uri: str
+    ) -> None:
         try:
-            finding = self.resolve(outcome, ctx)
+            finding = self.resolve(outcome, ctx, account_uri)
         except BaseException as exc:
             self._report_error(exc)
             finding = Finding(problems.server_internal("Unable to update challenge"))
@@ -259,17 +268,54 @@ class ValidationAuthority:
             )
         future.set_result(finding)
 
-    def resolve(self, outcome: Outcome, ctx: AttemptContext) -> Finding:
-        """What ``outcome`` amounts to for this attempt (a real check when it is ``real``)."""
+    def resolve(self, outcome: Outcome, ctx: AttemptContext, account_uri: str = "") -> Finding:
+        """What ``outcome`` amounts to for this attempt (a real check when it is ``real``):
+        the challenge check, then CAA (Boulder checks CAA after a successful check, in the
+        same validation: ``ra.checkDCVAndCAA``)."""
         if outcome.kind != "real":
             return render(outcome, ctx)
+        broken = self._dns_failure(ctx)
+        if broken is not None:
+            return render(broken, ctx)
         if ctx.challenge_type == HTTP_01:
             seen = self._http01.probe(ctx)
-            return render(seen.outcome, ctx, seen.records, seen.address)
-        if ctx.challenge_type == DNS_01:
-            return render(self._probe_dns01(ctx), ctx)
-        seen = self._tlsalpn01.probe(ctx)
-        return render(seen.outcome, ctx, seen.records, seen.address)
+            finding = render(seen.outcome, ctx, seen.records, seen.address)
+        elif ctx.challenge_type == DNS_01:
+            finding = render(self._probe_dns01(ctx), ctx)
+        else:
+            seen = self._tlsalpn01.probe(ctx)
+            finding = render(seen.outcome, ctx, seen.records, seen.address)
+        if finding.valid and ctx.identifier.type == "dns":
+            forbidden = caa.check(self._dns, caa.CAAContext(
+                name=ctx.hostname,
+                wildcard=ctx.wildcard,
+                challenge_type=ctx.challenge_type,
+                account_uri=account_uri,
+                identity=self._caa_identity(),
+            ))
+            if forbidden is not None:
+                return render(forbidden, ctx, finding.records)
+        return finding
+
+    def _dns_failure(self, ctx: AttemptContext) -> Outcome | None:
+        """A lookup failure the fake's DNS data sets up for this name (reference 1b)."""
+        if ctx.identifier.type != "dns":
+            return None
+        names = [ctx.txt_name, ctx.hostname] if ctx.challenge_type == DNS_01 else [ctx.hostname]
+        for name in names:
+            how = self._dns.failure(name)
+            if how == "nxdomain":
+                return outcomes.dns_nxdomain()
+            if how == "servfail":
+                return outcomes.dns_servfail()
+            if how == "timeout":
+                return outcomes.dns_timeout()
+            if how == "refused":
+                looked = [("TXT", ctx.txt_name)] if ctx.challenge_type == DNS_01 else [
+                    ("A", ctx.hostname), ("AAAA", ctx.hostname)]
+                return outcomes.problem("dns", "; ".join(
+                    f"DNS problem: REFUSED looking up {rr} for {n}" for rr, n in looked), 400)
+        return None
 
     def _probe_dns01(self, ctx: AttemptContext) -> Outcome:
         # RFC 8555 8.4: the TXT value is base64url(SHA-256(key authorization)), unpadded.

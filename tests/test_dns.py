@@ -1,0 +1,275 @@
+"""The fake's DNS server, real dns-01, CAA, wildcards and IP identifiers (SPEC 3.1)."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+
+import dns.exception
+import dns.message
+import dns.query
+import dns.rcode
+import dns.tsigkeyring
+import dns.update
+import pytest
+from acme import challenges, messages
+from cryptography import x509
+
+from client import AcmeTestClient, make_csr
+from pytest_fakeacme import FakeACME
+from responder import Responder
+
+SECRET = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+
+
+def _query(fake: FakeACME, name: str, rtype: str, tcp: bool = False) -> dns.message.Message:
+    assert fake.dns.address is not None
+    host, port = fake.dns.address
+    query = dns.message.make_query(name, rtype)
+    send = dns.query.tcp if tcp else dns.query.udp
+    return send(query, host, port=port, timeout=2)
+
+
+def _update(fake: FakeACME, build: object, signed: bool = True) -> int:
+    assert fake.dns.address is not None
+    host, port = fake.dns.address
+    keyring = dns.tsigkeyring.from_text({"acme-key": ("hmac-sha256", SECRET)}) if signed else None
+    update = dns.update.Update("example.com.", keyring=keyring, keyname="acme-key" if signed
+                               else None, keyalgorithm="hmac-sha256")
+    build(update)  # type: ignore[operator]
+    return dns.query.tcp(update, host, port=port, timeout=2).rcode()
+
+
+@pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])
+def test_dns_server_answers_from_the_fakes_data(fake_acme: FakeACME, tcp: bool) -> None:
+    fake_acme.dns.add_txt("_acme-challenge.a.example", "v1")
+    fake_acme.dns.add_aaaa("b.example", "::1")
+    fake_acme.dns.add_caa("a.example", 0, "issue", "fake-acme.test")
+    fake_acme.dns.add_cname("www.a.example", "a.example")
+    a = _query(fake_acme, "a.example", "A", tcp)
+    assert [r.to_text() for r in a.answer[0]] == ["127.0.0.1"]
+    assert [r.to_text() for r in _query(fake_acme, "b.example", "AAAA", tcp).answer[0]] == ["::1"]
+    txt = _query(fake_acme, "_acme-challenge.a.example", "TXT", tcp)
+    assert [r.to_text() for r in txt.answer[0]] == ['"v1"']
+    caa = _query(fake_acme, "a.example", "CAA", tcp)
+    assert [r.to_text() for r in caa.answer[0]] == ['0 issue "fake-acme.test"']
+    aliased = _query(fake_acme, "www.a.example", "CAA", tcp)
+    assert [rrset.rdtype.name for rrset in aliased.answer] == ["CNAME", "CAA"]
+    assert _query(fake_acme, "anything.example", "SOA", tcp).answer
+
+
+def test_dns_server_failures(fake_acme: FakeACME) -> None:
+    fake_acme.dns.fail("nx.example", "nxdomain")
+    fake_acme.dns.fail("sf.example", "servfail")
+    fake_acme.dns.fail("rf.example", "refused")
+    fake_acme.dns.fail("to.example", "timeout")
+    assert _query(fake_acme, "nx.example", "A").rcode() == dns.rcode.NXDOMAIN
+    assert _query(fake_acme, "sf.example", "TXT").rcode() == dns.rcode.SERVFAIL
+    assert _query(fake_acme, "rf.example", "A").rcode() == dns.rcode.REFUSED
+    assert fake_acme.dns.address is not None
+    host, port = fake_acme.dns.address
+    with pytest.raises(dns.exception.Timeout):
+        dns.query.udp(dns.message.make_query("to.example", "A"), host, port=port, timeout=0.2)
+
+
+def test_rfc2136_updates_with_tsig(fake_acme: FakeACME) -> None:
+    fake_acme.dns.add_tsig_key("acme-key", SECRET)
+    name = "_acme-challenge.example.com."
+    assert _update(fake_acme, lambda u: u.add(name, 60, "TXT", '"one"')) == dns.rcode.NOERROR
+    assert _update(fake_acme, lambda u: u.add(name, 60, "TXT", '"two"')) == dns.rcode.NOERROR
+    assert fake_acme.dns.lookup_txt(name) == ["one", "two"]
+    assert _update(fake_acme, lambda u: u.delete(name, "TXT", '"one"')) == dns.rcode.NOERROR
+    assert fake_acme.dns.lookup_txt(name) == ["two"]
+    unsigned = _update(fake_acme, lambda u: u.delete(name, "TXT"), signed=False)
+    assert unsigned == dns.rcode.REFUSED
+    assert fake_acme.dns.lookup_txt(name) == ["two"]
+    # A record pointing away from this machine: refused, the fake never goes there.
+    refused = _update(fake_acme, lambda u: u.add("x.example.com.", 60, "A", "192.0.2.1"))
+    assert refused == dns.rcode.REFUSED
+    assert _update(fake_acme, lambda u: u.delete(name, "TXT")) == dns.rcode.NOERROR
+    assert fake_acme.dns.lookup_txt(name) == []
+
+
+def _dns01(client: AcmeTestClient, name: str) -> tuple[messages.OrderResource, str]:
+    order = client.acme.new_order(make_csr([name]))
+    chall = client.challenge(order.authorizations[0], challenges.DNS01)
+    return order, chall.validation(client.key)
+
+
+def _answer_dns01(client: AcmeTestClient, order: messages.OrderResource) -> dict[str, object]:
+    authzr = order.authorizations[0]
+    chall = client.challenge(authzr, challenges.DNS01)
+    client.acme.answer_challenge(chall, chall.response(client.key))
+    authzr, _ = client.acme.poll(authzr)
+    result: dict[str, object] = authzr.body.challenges[0].to_json()
+    return result
+
+
+def test_dns01_published_over_rfc2136_validates_for_a_wildcard(
+    fake_acme: FakeACME, acme_client: AcmeTestClient
+) -> None:
+    order, value = _dns01(acme_client, "*.example.com")
+    authz = order.authorizations[0].body
+    assert [c.chall.typ for c in authz.challenges] == ["dns-01"]
+    assert authz.wildcard is True
+    assert authz.identifier.value == "example.com"
+    _update(fake_acme, lambda u: u.add("_acme-challenge.example.com.", 60, "TXT", value),
+            signed=False)
+    assert _answer_dns01(acme_client, order)["status"] == "valid"
+    done = acme_client.poll_and_finalize(order)
+    leaf = x509.load_pem_x509_certificates(done.fullchain_pem.encode())[0]
+    san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["*.example.com"]
+
+
+def test_dns01_follows_cnames(fake_acme: FakeACME, acme_client: AcmeTestClient) -> None:
+    order, value = _dns01(acme_client, "a.example")
+    fake_acme.dns.add_cname("_acme-challenge.a.example", "a.validation.example")
+    fake_acme.dns.add_txt("a.validation.example", value)
+    assert _answer_dns01(acme_client, order)["status"] == "valid"
+
+
+@pytest.mark.parametrize(
+    ("setup", "kind", "detail"),
+    [
+        ("none", "unauthorized", "No TXT record found at _acme-challenge.a.example"),
+        ("wrong", "unauthorized",
+         'Incorrect TXT record "nope" (and 1 more) found at _acme-challenge.a.example'),
+        ("long", "unauthorized",
+         f'Incorrect TXT record "{"x" * 100}..." found at _acme-challenge.a.example'),
+        ("nxdomain", "dns", "DNS problem: NXDOMAIN looking up TXT for _acme-challenge.a.example"
+                            " - check that a DNS record exists for this domain"),
+        ("servfail", "dns", "DNS problem: SERVFAIL looking up TXT for _acme-challenge.a.example"
+                            " - the domain's nameservers may be malfunctioning"),
+        ("timeout", "dns", "DNS problem: query timed out looking up TXT for "
+                           "_acme-challenge.a.example"),
+    ],
+)
+def test_dns01_rows_of_reference_1b_from_real_dns_data(
+    fake_acme: FakeACME, acme_client: AcmeTestClient, setup: str, kind: str, detail: str
+) -> None:
+    order, _ = _dns01(acme_client, "a.example")
+    txt = "_acme-challenge.a.example"
+    if setup == "wrong":
+        fake_acme.dns.add_txt(txt, "nope")
+        fake_acme.dns.add_txt(txt, "still-nope")
+    elif setup == "long":
+        fake_acme.dns.add_txt(txt, "x" * 150)
+    elif setup != "none":
+        fake_acme.dns.fail(txt, setup)
+    error = _answer_dns01(acme_client, order)["error"]
+    assert isinstance(error, dict)
+    assert error["type"] == f"urn:ietf:params:acme:error:{kind}"
+    assert error["detail"] == detail
+    [chall] = fake_acme.challenges
+    assert chall.error is not None
+    assert chall.error.status == (403 if kind == "unauthorized" else 400)
+    assert chall.validation_record == ()  # Boulder's validateDNS records only a success
+
+
+@pytest.mark.parametrize(
+    ("records", "name", "forbidden_at"),
+    [
+        ([("a.example", 0, "issue", "other-ca.example")], "a.example", "a.example"),
+        ([("example", 0, "issue", "other-ca.example")], "a.example", "example"),
+        ([("a.example", 0, "issue", "fake-acme.test")], "a.example", None),
+        ([("a.example", 0, "issue", ";")], "a.example", "a.example"),
+        ([("a.example", 0, "issue", "fake-acme.test; validationmethods=dns-01")],
+         "a.example", "a.example"),
+        ([("a.example", 0, "issue", "fake-acme.test; validationmethods=http-01")],
+         "a.example", None),
+        ([("a.example", 0, "issue", "fake-acme.test; accounturi=https://elsewhere/acct/1")],
+         "a.example", "a.example"),
+        ([("a.example", 128, "tbs", "x"), ("a.example", 0, "issue", "fake-acme.test")],
+         "a.example", "a.example"),
+        ([("a.example", 0, "iodef", "mailto:x@a.example")], "a.example", None),
+        ([("sub.a.example", 0, "issue", "fake-acme.test"),
+          ("a.example", 0, "issue", "other-ca.example")], "sub.a.example", None),
+    ],
+)
+def test_caa_after_a_successful_http01(
+    fake_acme: FakeACME,
+    acme_client: AcmeTestClient,
+    responder: Responder,
+    records: list[tuple[str, int, str, str]],
+    name: str,
+    forbidden_at: str | None,
+) -> None:
+    for owner, flags, tag, value in records:
+        fake_acme.dns.add_caa(owner, flags, tag, value)
+    order = acme_client.new_order(name)
+    acme_client.answer_http01(order, responder)
+    authzr, _ = acme_client.acme.poll(order.authorizations[0])
+    chall = authzr.body.challenges[0]
+    if forbidden_at is None:
+        assert authzr.body.status == messages.STATUS_VALID
+        return
+    assert authzr.body.status == messages.STATUS_INVALID
+    assert chall.error is not None
+    assert chall.error.typ == "urn:ietf:params:acme:error:caa"
+    assert chall.error.detail == (
+        f"While processing CAA for {name}: CAA record for {forbidden_at} prevents issuance"
+    )
+    # The successful fetch is still recorded.
+    assert fake_acme.challenges[0].validation_record[0]["addressUsed"] == "127.0.0.1"
+
+
+def test_caa_accounturi_of_this_account_permits(
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
+) -> None:
+    assert acme_client.regr is not None
+    fake_acme.dns.add_caa("a.example", 0, "issue",
+                          f"fake-acme.test; accounturi={acme_client.regr.uri}")
+    assert acme_client.issue("a.example", responder=responder).fullchain_pem
+
+
+def test_caa_lookup_failure_is_a_dns_problem(
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
+) -> None:
+    fake_acme.dns.fail("example", "servfail")
+    order = acme_client.new_order("a.example")
+    acme_client.answer_http01(order, responder)
+    authzr, _ = acme_client.acme.poll(order.authorizations[0])
+    error = authzr.body.challenges[0].error
+    assert error is not None
+    assert (error.typ, error.detail) == (
+        "urn:ietf:params:acme:error:dns",
+        "While processing CAA for a.example: DNS problem: SERVFAIL looking up CAA for example"
+        " - the domain's nameservers may be malfunctioning",
+    )
+
+
+def test_issuewild_governs_wildcards(fake_acme: FakeACME, acme_client: AcmeTestClient) -> None:
+    fake_acme.dns.add_caa("example.com", 0, "issue", "fake-acme.test")
+    fake_acme.dns.add_caa("example.com", 0, "issuewild", ";")
+    order, value = _dns01(acme_client, "*.example.com")
+    fake_acme.dns.add_txt("_acme-challenge.example.com", value)
+    error = _answer_dns01(acme_client, order)["error"]
+    assert isinstance(error, dict)
+    assert error["detail"] == (
+        "While processing CAA for *.example.com: CAA record for example.com prevents issuance"
+    )
+
+
+def test_ip_identifier_over_http01(
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
+) -> None:
+    order = acme_client.acme.new_order(_ip_csr())
+    types = sorted(c.to_partial_json()["type"] for c in order.authorizations[0].body.challenges)
+    assert types == ["http-01", "tls-alpn-01"]  # RFC 8738 7: no dns-01 for an IP
+    acme_client.answer_http01(order, responder)
+    done = acme_client.poll_and_finalize(order)
+    leaf = x509.load_pem_x509_certificates(done.fullchain_pem.encode())[0]
+    san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("127.0.0.1")]
+
+
+def _ip_csr() -> bytes:
+    from acme import crypto_util
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    return crypto_util.make_csr(pem, ipaddrs=[ipaddress.ip_address("127.0.0.1")])
