@@ -7,6 +7,7 @@ import ipaddress
 
 import dns.exception
 import dns.message
+import dns.name
 import dns.query
 import dns.rcode
 import dns.tsigkeyring
@@ -34,8 +35,9 @@ def _update(fake: FakeACME, build: object, signed: bool = True) -> int:
     assert fake.dns.address is not None
     host, port = fake.dns.address
     keyring = dns.tsigkeyring.from_text({"acme-key": ("hmac-sha256", SECRET)}) if signed else None
-    update = dns.update.Update("example.com.", keyring=keyring, keyname="acme-key" if signed
-                               else None, keyalgorithm="hmac-sha256")
+    keyname = dns.name.from_text("acme-key") if signed else None
+    update = dns.update.Update("example.com.", keyring=keyring, keyname=keyname,
+                               keyalgorithm="hmac-sha256")
     build(update)  # type: ignore[operator]
     return dns.query.tcp(update, host, port=port, timeout=2).rcode()
 
