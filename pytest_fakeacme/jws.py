@@ -1,9 +1,22 @@
 """Request authentication: RFC 8555 section 6.2 - 6.5 on top of josepy's JWA and JWK.
 
 :class:`JWSVerifier` turns the body of an ACME POST into a :class:`VerifiedRequest` or raises
-the precise problem a client must see. The checks run in Boulder's order (``wfe2/verify.go``):
-structure, algorithm, key (``jwk`` or ``kid``), signature, nonce, ``url``; so a request that is
-wrong in several ways fails the way Let's Encrypt would fail it.
+the precise problem a client must see. The checks run in Boulder's order (``wfe2/verify.go``
+``parseJWS``, ``lookupJWK`` / ``extractJWK``, ``validJWSForKey``, ``validSelfAuthenticatedPOST``):
+
+1. the envelope: JSON, no unprotected ``header``, no ``signatures``, every member decodable
+   (anything go-jose cannot parse is ``Parse error reading JWS``), then the algorithm
+   (``badSignatureAlgorithm``) and a non-empty signature;
+2. the key reference: ``kid`` or ``jwk`` as the endpoint requires; a ``kid`` names an existing,
+   valid account;
+3. the algorithm against the key, the signature, the nonce (``badNonce``), the ``url``, and a
+   payload that is empty or JSON;
+4. for newAccount only, the key policy (``badPublicKey``), last, as Boulder does.
+
+So a request that is wrong in several ways fails the way Let's Encrypt would fail it. Like the
+WFE (``web.ProblemDetailsForError(err, "Unable to validate JWS")``), every detail carries the
+``Unable to validate JWS :: `` context, except badNonce, whose detail Boulder always replaces by
+``JWS has an invalid anti-replay nonce``.
 
 The signature is checked over the exact base64url strings received (RFC 7515 5.2), never over
 a re-encoding, so a client that encodes unusually but correctly still verifies.
@@ -16,37 +29,96 @@ import binascii
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal, NoReturn, cast
+from urllib.parse import urlsplit
 
 import josepy
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from . import problems
+from . import problems, wire
 from ._gofmt import go_quote
 from .model import Account
 from .nonces import NoncePool
+from .problems import AcmeProblem
 
 KeyMode = Literal["jwk", "kid", "either"]
 
+#: The context Boulder's WFE puts before every JWS validation error.
+JWS_CONTEXT = "Unable to validate JWS :: "
+#: What Boulder answers for anything go-jose cannot parse.
+PARSE_ERROR = "Parse error reading JWS"
+#: Boulder's wording for a key type it cannot sign with (``sigAlgorithmForKey``).
+UNSUPPORTED_KEY_TYPE = (
+    "JWK contains unsupported key type (expected RSA, or ECDSA P-256, P-384, or P-521)"
+)
+
 #: RFC 7518 3.4: each ECDSA algorithm is bound to one curve.
 _EC_CURVES = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
+_ALG_FOR_CURVE = {curve: alg for alg, curve in _EC_CURVES.items()}
+#: Boulder's GoodKey policy for account keys (``goodkey.goodRSABitLen``).
+_RSA_SIZES = (2048, 3072, 4096)
+#: JWK members that only a private (or symmetric) key carries.
+_PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+
+
+def _malformed(detail: str) -> AcmeProblem:
+    return problems.malformed(JWS_CONTEXT + detail)
+
+
+def _parse_error() -> NoReturn:
+    raise _malformed(PARSE_ERROR)
+
+
+def go_algorithms() -> str:
+    """The supported algorithms as Go prints a slice with ``%s``: ``[RS256 ES256 ...]``."""
+    return "[" + " ".join(problems.SUPPORTED_ALGORITHMS) + "]"
+
+
+def unsupported_algorithm(alg: str) -> AcmeProblem:
+    """400 badSignatureAlgorithm for an algorithm the fake does not verify, with Boulder's
+    detail and the ``algorithms`` member (RFC 8555 6.2)."""
+    return problems.bad_signature_algorithm(
+        alg,
+        JWS_CONTEXT + f"JWS signature header contains unsupported algorithm {go_quote(alg)}, "
+        f"expected one of {go_algorithms()}",
+    )
 
 
 def b64decode(value: Any, what: str) -> bytes:
-    """Strict base64url without padding (RFC 7515 2), or a malformed problem naming ``what``."""
+    """base64url (RFC 7515 2), read as go-jose reads it: trailing ``=`` padding tolerated,
+    anything outside the alphabet refused with a malformed problem naming ``what``."""
     if not isinstance(value, str):
         raise problems.malformed(f"JWS {what} is not a string")
-    if "=" in value or any(c in value for c in "+/ \t\r\n"):
-        raise problems.malformed(f"JWS {what} is not base64url without padding")
+    value = value.rstrip("=")
+    if any(c in value for c in "+/=") or len(value) % 4 == 1:
+        raise problems.malformed(f"JWS {what} is not valid base64url")
     try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        return base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise problems.malformed(f"JWS {what} is not valid base64url") from None
+
+
+def _b64_member(envelope: dict[str, Any], member: str) -> bytes:
+    """A base64url member of the envelope, or Boulder's parse error."""
+    try:
+        return b64decode(envelope[member], member)
+    except AcmeProblem:
+        _parse_error()
 
 
 def thumbprint(jwk: josepy.JWK) -> str:
     """The RFC 7638 SHA-256 thumbprint of a key, base64url (what key authorizations use)."""
     return base64.urlsafe_b64encode(jwk.thumbprint()).rstrip(b"=").decode("ascii")
+
+
+def _loads(data: bytes) -> Any:
+    """JSON as Go's ``encoding/json`` reads it: UTF-8 (invalid bytes replaced), no NaN."""
+
+    def _no_constants(name: str) -> Any:
+        raise ValueError(f"invalid JSON constant {name}")
+
+    return json.loads(data.decode("utf-8", "replace"), parse_constant=_no_constants)
 
 
 @dataclass(frozen=True)
@@ -66,11 +138,14 @@ class VerifiedRequest:
         return self.payload == b""
 
     def json(self) -> dict[str, Any]:
-        """The payload as a JSON object, or a malformed problem."""
+        """The payload as a JSON object (``null`` reads as ``{}``, as in Go), or a malformed
+        problem."""
         try:
-            value = json.loads(self.payload.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
+            value = _loads(self.payload)
+        except (ValueError, RecursionError):
             raise problems.malformed("Request payload did not parse as JSON") from None
+        if value is None:
+            return {}
         if not isinstance(value, dict):
             raise problems.malformed("Request payload must be a JSON object")
         return value
@@ -89,107 +164,169 @@ class JWSVerifier:
 
     def parse(self, body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
         """Parse the envelope (RFC 8555 6.2: flattened JSON serialization only) and its
-        protected header; returns ``(envelope, protected)``."""
+        protected header; returns ``(envelope, protected)``. Checks what Boulder's
+        ``parseJWS`` checks, in its order, with its details."""
         try:
-            envelope = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise problems.malformed("Parse error reading JWS") from None
+            envelope = _loads(body)
+        except (ValueError, RecursionError):
+            _parse_error()
         if not isinstance(envelope, dict):
-            raise problems.malformed("Parse error reading JWS")
-        if "signatures" in envelope:
-            raise problems.malformed(
-                "JWS uses the general JSON serialization; ACME requires the flattened one"
+            _parse_error()
+        header = envelope.get("header")
+        if header is not None:
+            if not isinstance(header, dict) or not all(
+                isinstance(v, str) for v in header.values()
+            ):
+                _parse_error()
+            # RFC 8555 6.2: the JWS Unprotected Header MUST NOT be used.
+            raise _malformed(
+                'JWS "header" field not allowed. All headers must be in "protected" field'
             )
+        signatures = envelope.get("signatures")
+        if signatures is not None:
+            if not isinstance(signatures, list):
+                _parse_error()
+            if signatures:
+                raise _malformed(
+                    'JWS "signatures" field not allowed. Only the "signature" field should '
+                    "contain a signature"
+                )
+        # RFC 7515 7.2.1: members that are not understood are ignored, not refused.
         for member in ("protected", "payload", "signature"):
             if member not in envelope:
-                raise problems.malformed(f"JWS is missing the {member!r} member")
-        if "header" in envelope:
-            # RFC 8555 6.2: the JWS Unprotected Header MUST NOT be used.
-            raise problems.malformed("JWS \"header\" field not allowed. All headers must be in "
-                                     "\"protected\" field")
-        extra = set(envelope) - {"protected", "payload", "signature"}
-        if extra:
-            raise problems.malformed(f"JWS has unexpected members: {sorted(extra)}")
-        raw = b64decode(envelope["protected"], "protected header")
+                _parse_error()
+        raw = _b64_member(envelope, "protected")
         try:
-            protected = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise problems.malformed("JWS protected header is not valid JSON") from None
+            protected = _loads(raw)
+        except (ValueError, RecursionError):
+            _parse_error()
         if not isinstance(protected, dict):
-            raise problems.malformed("JWS protected header is not a JSON object")
+            _parse_error()
+        # go-jose's header types; JSON null reads as absent.
+        for name in ("alg", "kid", "nonce"):
+            if protected.get(name) is not None and not isinstance(protected[name], str):
+                _parse_error()
+        if protected.get("jwk") is not None and not isinstance(protected["jwk"], dict):
+            _parse_error()
         return envelope, protected
 
     def verify(self, body: bytes, url: str, mode: KeyMode) -> VerifiedRequest:
         """Authenticate ``body`` as a POST to ``url``.
 
         ``mode`` says which key reference the endpoint takes (RFC 8555 6.2): ``"jwk"`` for
-        newAccount, ``"kid"`` for everything an account does, ``"either"`` for revokeCert.
+        newAccount (whose key must also meet the key policy), ``"kid"`` for everything an
+        account does, ``"either"`` for revokeCert.
         """
         envelope, protected = self.parse(body)
-        payload = b64decode(envelope["payload"], "payload")
-        signature = b64decode(envelope["signature"], "signature")
+        payload = _b64_member(envelope, "payload")
+        signature = _b64_member(envelope, "signature")
+        embedded: josepy.JWK | None = None
+        unusable_key: AcmeProblem | None = None
+        has_jwk = protected.get("jwk") is not None
+        if has_jwk:
+            try:
+                embedded = parse_jwk(protected["jwk"])
+            except AcmeProblem as prob:
+                if prob.type != "badPublicKey":
+                    raise
+                unusable_key = prob  # go-jose reads it; checkAlgorithm refuses it, later
 
-        alg_name = protected.get("alg")
-        if not isinstance(alg_name, str):
-            raise problems.malformed("JWS header parameter 'alg' required")
+        alg_name = protected.get("alg") or ""
         if alg_name not in problems.SUPPORTED_ALGORITHMS:
-            raise problems.bad_signature_algorithm(alg_name)
-        if "crit" in protected:
-            raise problems.malformed("JWS header parameter 'crit' is not supported")
+            raise unsupported_algorithm(alg_name)
+        if not signature:
+            raise _malformed("POST JWS not signed")
 
-        has_jwk, has_kid = "jwk" in protected, "kid" in protected
-        if has_jwk and has_kid:
-            raise problems.malformed("jwk and kid header fields are mutually exclusive")
+        # Boulder checkJWSAuthType / enforceJWSAuthType: an empty kid counts as none.
+        has_kid = bool(protected.get("kid"))
+        if has_kid and has_jwk:
+            raise _malformed("jwk and kid header fields are mutually exclusive")
+        if mode == "kid" and not has_kid:
+            raise _malformed("No Key ID in JWS header")
+        if mode == "jwk" and not has_jwk:
+            raise _malformed("No embedded JWK in JWS header")
+        if not (has_kid or has_jwk):
+            raise problems.malformed("Unable to revoke :: Malformed JWS, no KeyID or embedded JWK")
+
         account: Account | None = None
         if has_kid:
-            if mode == "jwk":
-                raise problems.malformed("No embedded JWK in JWS header")
-            kid = protected["kid"]
-            if not isinstance(kid, str):
-                raise problems.malformed("JWS header parameter 'kid' is not a string")
-            account = self._account_by_url(kid)
-            if account is None:
-                raise problems.account_does_not_exist(f"Account {go_quote(kid)} not found")
-            jwk_json = account.jwk
-        elif has_jwk:
-            if mode == "kid":
-                raise problems.malformed("No Key ID in JWS header")
-            jwk_json = protected["jwk"]
-            if not isinstance(jwk_json, dict):
-                raise problems.malformed("JWS header parameter 'jwk' is not a JSON object")
+            account = self._lookup_account(protected["kid"], url)
+            key = parse_jwk(account.jwk)
+            jwk_json = dict(account.jwk)
         else:
-            raise problems.malformed("JWS header must contain one of 'jwk' or 'kid'")
+            if unusable_key is not None:
+                raise unusable_key
+            assert embedded is not None
+            key = embedded
+            jwk_json = dict(key.public_key().to_partial_json())
 
-        key = load_public_jwk(jwk_json)
-        check_alg_matches_key(alg_name, key)
+        check_alg_matches_key(alg_name, key, protected.get("jwk") if has_jwk else None)
 
+        if "crit" in protected:
+            # go-jose refuses to verify a JWS with critical extensions it does not know.
+            raise _malformed("JWS verification error")
         alg = josepy.JWASignature.from_json(alg_name)
         signing_input = (envelope["protected"] + "." + envelope["payload"]).encode("ascii")
-        if not alg.verify(key=key.key, msg=signing_input, sig=signature):
-            raise problems.malformed("JWS verification error")
+        try:
+            good = alg.verify(key=key.key, msg=signing_input, sig=signature)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            good = False
+        if not good:
+            raise _malformed("JWS verification error")
 
-        nonce = protected.get("nonce")
-        if not isinstance(nonce, str) or not nonce:
-            raise problems.bad_nonce("JWS has no anti-replay nonce")
-        if not self._nonces.redeem(nonce):
+        nonce = protected.get("nonce") or ""
+        if not nonce or not self._nonces.redeem(nonce):
+            # Boulder replaces every badNonce detail by this one sentence.
             raise problems.bad_nonce()
 
         header_url = protected.get("url")
-        if not isinstance(header_url, str):
-            raise problems.malformed("JWS header parameter 'url' required")
+        if not isinstance(header_url, str) or not header_url:
+            raise _malformed("JWS header parameter 'url' required")
         if header_url != url:
-            raise problems.malformed(
+            raise _malformed(
                 f"JWS header parameter 'url' incorrect. Expected {go_quote(url)} "
                 f"got {go_quote(header_url)}"
             )
-        public_json = key.public_key().to_partial_json() if has_jwk else jwk_json
+
+        if payload:
+            try:
+                value = _loads(payload)
+            except (ValueError, RecursionError):
+                value = []
+            # Go unmarshals into struct{}: an object or null, nothing else.
+            if value is not None and not isinstance(value, dict):
+                raise _malformed("Request payload did not parse as JSON")
+
+        if mode == "jwk":
+            # validSelfAuthenticatedPOST applies the key policy after everything else.
+            check_key_policy(key)
+
         return VerifiedRequest(
             protected=protected,
             payload=payload,
             account=account,
-            jwk=dict(public_json),
+            jwk=jwk_json,
             thumbprint=thumbprint(key),
         )
+
+    def _lookup_account(self, kid: str, url: str) -> Account:
+        """Boulder ``lookupJWK``: the account a ``kid`` names, which must exist and be valid."""
+        account = self._account_by_url(kid)
+        if account is None:
+            parts = urlsplit(url)
+            prefix = wire.Urls(f"{parts.scheme}://{parts.netloc}").account("")
+            if not kid.startswith(prefix):
+                raise _malformed(
+                    f"KeyID header contained an invalid account URL: {go_quote(kid)}"
+                )
+            raise problems.account_does_not_exist(
+                JWS_CONTEXT + f"Account {go_quote(kid)} not found"
+            )
+        if account.status != "valid":
+            raise problems.unauthorized(
+                JWS_CONTEXT + f"Account is not valid, has status {go_quote(account.status)}"
+            )
+        return account
 
 
 def _unwrap(key: josepy.JWK) -> object:
@@ -197,43 +334,77 @@ def _unwrap(key: josepy.JWK) -> object:
     return getattr(key.key, "_wrapped", key.key)
 
 
-def load_public_jwk(jwk_json: dict[str, Any]) -> josepy.JWK:
-    """A josepy key from a JWK JSON object, refusing private keys, HMAC keys and weak keys."""
+def parse_jwk(jwk_json: Any) -> josepy.JWK:
+    """A public josepy key from a JWK JSON object, as go-jose reads an embedded ``jwk``.
+
+    What go-jose cannot read (an unknown ``kty``, a symmetric or private key, a point off its
+    curve) is Boulder's ``Parse error reading JWS``; an Ed25519 (``OKP``) key, which go-jose
+    reads but Boulder cannot use, is ``badPublicKey``.
+    """
+    if not isinstance(jwk_json, dict):
+        _parse_error()
     kty = jwk_json.get("kty")
-    if kty not in ("RSA", "EC"):
-        raise problems.bad_public_key(
-            "JWK contains unsupported key type (expected RSA, or ECDSA P-256, P-384, or P-521)"
-        )
-    if "d" in jwk_json:
-        raise problems.bad_public_key("invalid request signing key: JWK contains a private key")
+    if kty == "OKP" and isinstance(jwk_json.get("x"), str):
+        raise problems.bad_public_key(JWS_CONTEXT + UNSUPPORTED_KEY_TYPE)
+    if kty not in ("RSA", "EC") or any(m in jwk_json for m in _PRIVATE_MEMBERS):
+        _parse_error()
     try:
         key = cast(josepy.JWK, josepy.JWK.from_json(jwk_json))
-    except (josepy.DeserializationError, ValueError, TypeError, KeyError) as exc:
-        raise problems.malformed(f"JWS header parameter 'jwk' is not a valid key: {exc}") from None
-    public = _unwrap(key)
-    if isinstance(public, rsa.RSAPublicKey):
-        if not 2048 <= public.key_size <= 4096 or public.key_size % 8:
-            raise problems.bad_public_key(
-                f"invalid request signing key: key size not supported: {public.key_size}"
-            )
-    elif isinstance(public, ec.EllipticCurvePublicKey):
-        if public.curve.name not in _EC_CURVES.values():
-            raise problems.bad_public_key(
-                "invalid request signing key: ECDSA curve not supported: " + public.curve.name
-            )
-    else:  # pragma: no cover - josepy only builds RSA and EC keys for these kty values
-        raise problems.bad_public_key("invalid request signing key: unsupported key")
+    except (josepy.DeserializationError, ValueError, TypeError, KeyError, UnsupportedAlgorithm):
+        _parse_error()
+    if not isinstance(_unwrap(key), (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
+        _parse_error()  # pragma: no cover - guarded by the private-member check above
     return key
 
 
-def check_alg_matches_key(alg: str, key: josepy.JWK) -> None:
-    """RFC 7518 3.3/3.4: RS256 needs an RSA key; ESnnn the matching curve."""
+def check_key_policy(key: josepy.JWK) -> None:
+    """Boulder's GoodKey policy for account keys: RSA 2048, 3072 or 4096 bits; ECDSA P-256,
+    P-384 or P-521. Anything else is ``badPublicKey``."""
     public = _unwrap(key)
-    if alg == "RS256":
-        ok = isinstance(public, rsa.RSAPublicKey)
-    else:
-        ok = isinstance(public, ec.EllipticCurvePublicKey) and public.curve.name == _EC_CURVES[alg]
-    if not ok:
-        raise problems.bad_signature_algorithm(
-            alg, f"JWS signature header algorithm {go_quote(alg)} does not match the key"
+    reason: str | None = None
+    if isinstance(public, rsa.RSAPublicKey):
+        if public.key_size not in _RSA_SIZES:
+            reason = f"key size not supported: {public.key_size}"
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        if public.curve.name not in _ALG_FOR_CURVE:
+            reason = f"ECDSA curve {public.curve.name} not allowed"
+    else:  # pragma: no cover - parse_jwk only builds RSA and EC keys
+        reason = "unsupported key type"
+    if reason is not None:
+        raise problems.bad_public_key(JWS_CONTEXT + "invalid request signing key: " + reason)
+
+
+def load_public_jwk(jwk_json: dict[str, Any]) -> josepy.JWK:
+    """A josepy key from a JWK JSON object that also meets the account key policy."""
+    key = parse_jwk(jwk_json)
+    check_key_policy(key)
+    return key
+
+
+def algorithm_for_key(key: josepy.JWK) -> str:
+    """The one JWS algorithm Boulder accepts for a key (``sigAlgorithmForKey``)."""
+    public = _unwrap(key)
+    if isinstance(public, rsa.RSAPublicKey):
+        return "RS256"
+    if isinstance(public, ec.EllipticCurvePublicKey) and public.curve.name in _ALG_FOR_CURVE:
+        return _ALG_FOR_CURVE[public.curve.name]
+    raise problems.bad_public_key(JWS_CONTEXT + UNSUPPORTED_KEY_TYPE)
+
+
+def check_alg_matches_key(
+    alg: str, key: josepy.JWK, jwk_json: dict[str, Any] | None = None
+) -> None:
+    """Boulder ``checkAlgorithm``: RS256 needs an RSA key, ESnnn the matching curve, and a
+    JWK's own ``alg`` member, when present, must agree."""
+    expected = algorithm_for_key(key)
+    if alg != expected:
+        raise _malformed(
+            f"JWS signature header algorithm {go_quote(alg)} does not match expected "
+            f"algorithm {go_quote(expected)} for JWK"
+        )
+    key_alg = (jwk_json or {}).get("alg")
+    if key_alg not in (None, "") and key_alg != expected:
+        raise _malformed(
+            f"JWK key header algorithm {go_quote(str(key_alg))} does not match expected "
+            f"algorithm {go_quote(expected)} for JWK"
         )

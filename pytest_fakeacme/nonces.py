@@ -36,9 +36,12 @@ class NoncePool:
 
     def issue(self) -> str:
         """A fresh nonce (base64url, as RFC 8555 6.5.1 requires)."""
-        nonce = self._prefix + _b64(secrets.token_bytes(12))
+        body = _b64(secrets.token_bytes(12))
         now = self._clock.now()
         with self._lock:
+            # The prefix is read under the lock: a nonce issued while reset() runs must carry
+            # either the old prefix and be forgotten, or the new one and be kept.
+            nonce = self._prefix + body
             self._outstanding[nonce] = now
             while len(self._outstanding) > self.capacity:
                 self._outstanding.popitem(last=False)

@@ -8,15 +8,18 @@ from ..model import Authorization
 from .app import Call, Frontend, Reply
 
 
-def _own_authz(fe: Frontend, call: Call) -> Authorization:
+def _find_authz(fe: Frontend, call: Call, missing: str) -> Authorization:
     authz = fe.store.authorizations.get(call.args["authz_id"])
     if authz is None:
-        raise problems.not_found("No such authorization")
-    if authz.account_id != call.account.id:
-        raise problems.unauthorized(
-            "User account ID doesn't match account ID in authorization"
-        )
+        raise problems.not_found(missing)
     return authz
+
+
+def _check_not_expired(fe: Frontend, authz: Authorization) -> None:
+    # Boulder: "After expiring, authorizations are inaccessible" (404, type malformed). The
+    # rfc flavor shows them with status "expired" instead (RFC 8555 7.1.6).
+    if fe.settings.flavor == "boulder" and fe.clock.now() >= authz.expires:
+        raise problems.not_found("Expired authorization")
 
 
 def _retry_after(fe: Frontend, reply: Reply, processing: bool) -> Reply:
@@ -28,22 +31,35 @@ def _retry_after(fe: Frontend, reply: Reply, processing: bool) -> Reply:
 
 
 def authorization(fe: Frontend, call: Call) -> Reply:
-    """POST-as-GET of an authorization, or ``{"status": "deactivated"}`` (7.5.2)."""
-    authz = _own_authz(fe, call)
+    """POST-as-GET of an authorization, or ``{"status": "deactivated"}`` (7.5.2).
+
+    Boulder's order (``wfe2.Authorization``): the authorization exists, has not expired,
+    belongs to the account; then a payload must ask for deactivation."""
+    authz = _find_authz(fe, call, "No such authorization")
     assert call.jws is not None
+    owner = authz.account_id == call.account.id
+    # A deactivation request is not a poll; a read by another account is not one either.
+    fe.va.settle(authz.id, poll=owner and call.jws.post_as_get)
+    _check_not_expired(fe, authz)
+    if not owner:
+        raise problems.unauthorized("Account ID doesn't match ID for authorization")
     if not call.jws.post_as_get:
-        payload = call.jws.json()
-        if payload.get("status") != "deactivated":
-            raise problems.malformed("Invalid status value; only \"deactivated\" may be requested")
-        fe.va.settle(authz.id, poll=False)
+        try:
+            payload = call.jws.json()
+        except problems.AcmeProblem:
+            raise problems.malformed("Error unmarshaling JSON") from None
+        status = payload.get("status")
+        if status is not None and not isinstance(status, str):
+            raise problems.malformed("Error unmarshaling JSON")
+        if status != "deactivated":
+            raise problems.malformed("Invalid status value")
         with fe.store.lock:
             if authz.status_at(fe.clock.now()) not in ("pending", "valid"):
                 raise problems.malformed(
-                    "Only valid and pending authorizations can be deactivated"
+                    "Error deactivating authorization :: only valid and pending authorizations "
+                    "can be deactivated"
                 )
             authz.status = "deactivated"
-    else:
-        fe.va.settle(authz.id)
     with fe.store.lock:
         state = authz.status_at(fe.clock.now())
         body = wire.authorization(authz, state, fe.urls)
@@ -55,17 +71,30 @@ def challenge(fe: Frontend, call: Call) -> Reply:
     """POST to a challenge: ``{}`` starts validation (7.5.1); POST-as-GET reads it.
 
     Boulder: the answer is 200 with the challenge still ``pending`` (``processing`` in the rfc
-    flavor); the result shows at the next read.
+    flavor) and ``Link: <authz>;rel="up"``; the result shows at the next read. A challenge
+    that is no longer listed (after an attempt only the attempted one remains) is 404
+    ``No such challenge``, as is one of an authorization that does not exist.
     """
-    authz = _own_authz(fe, call)
+    authz = _find_authz(fe, call, "No such challenge")
     assert call.jws is not None
     start = not call.jws.post_as_get
+    owner = authz.account_id == call.account.id
+    fe.va.settle(authz.id, poll=owner and not start)
+    with fe.store.lock:
+        found = authz.challenge(call.args["challenge_id"]) is not None
+    if not found:
+        raise problems.not_found("No such challenge")
+    _check_not_expired(fe, authz)
+    if not owner:
+        raise problems.unauthorized("User account ID doesn't match account ID in authorization")
     if start:
-        call.jws.json()  # Boulder only checks that the body is JSON: "{}" is the norm.
-    fe.va.settle(authz.id, poll=not start)
+        try:
+            call.jws.json()  # Boulder only checks that the body is JSON: "{}" is the norm.
+        except problems.AcmeProblem:
+            raise problems.malformed("Error unmarshaling challenge response") from None
     with fe.store.lock:
         chall = authz.challenge(call.args["challenge_id"])
-        if chall is None:
+        if chall is None:  # pragma: no cover - an attempt applied between the two looks
             raise problems.not_found("No such challenge")
         state = authz.status_at(fe.clock.now())
         if start and state == "pending" and not fe.va.in_flight(authz.id):

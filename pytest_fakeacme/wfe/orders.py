@@ -6,6 +6,7 @@ import datetime as _dt
 import ipaddress
 import re
 import secrets
+import unicodedata
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -26,60 +27,162 @@ from .app import Call, Frontend, Reply
 
 #: Boulder's ``maxNames``: identifiers per order.
 MAX_IDENTIFIERS = 100
-_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_DNS_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
+_LDH_LABEL = re.compile(r"^[a-z0-9-]+$")
+_IDENTIFIERS_CONTEXT = "Invalid identifiers requested :: "
+_UNMARSHAL_NEW_ORDER = "Unable to unmarshal NewOrder request body"
 
 
-def _rejected(ident: Identifier, reason: str) -> problems.AcmeProblem:
-    return problems.rejected_identifier(
-        f"Cannot issue for {go_quote(ident.value)}: {reason}", identifier=ident.to_json()
+def _non_wildcard_problem(domain: str) -> tuple[str, str] | None:
+    """Boulder ``policy.validNonWildcardDomain``: ``(problem type, detail)`` or None.
+
+    The public-suffix checks are left out on purpose: tests use names under ``.example``,
+    ``.test`` and ``.localhost``, which Let's Encrypt would refuse."""
+    if domain == "":
+        return "malformed", "Identifier value (name) is empty"
+    if domain.startswith("*."):
+        return "malformed", "Wildcard domain names are not supported"
+    if any(ch not in _DNS_CHARACTERS for ch in domain):
+        return "malformed", "Domain name contains an invalid character"
+    if len(domain) > 253:
+        return "malformed", "Domain name is longer than 253 bytes"
+    try:
+        ipaddress.ip_address(domain)
+    except ValueError:
+        pass
+    else:
+        return "malformed", "Identifier type is DNS but value is an IP address"
+    if domain.endswith("."):
+        return "malformed", "Domain name ends in a dot"
+    labels = domain.split(".")
+    if len(labels) > 10:
+        return "malformed", "Domain name has more than 10 labels (parts)"
+    if len(labels) < 2:
+        return "malformed", "Domain name needs at least one dot"
+    for label in labels:
+        if not label:
+            return "malformed", "Domain name can not have two dots in a row"
+        if len(label) > 63:
+            return "malformed", "Domain has a label (component between dots) longer than 63 bytes"
+        if not _LDH_LABEL.fullmatch(label) or label[0] == "-" or label[-1] == "-":
+            return "malformed", "Domain name contains an invalid character"
+        if len(label) >= 4 and label[2:4] == "--":
+            if label[:2] != "xn":
+                return (
+                    "rejectedIdentifier",
+                    "Domain name contains an invalid label in a reserved format (R-LDH: '??--')",
+                )
+            try:
+                ulabel = label[4:].encode("ascii").decode("punycode")
+            except UnicodeError:
+                return "malformed", "Domain name contains malformed punycode"
+            if not unicodedata.is_normalized("NFC", ulabel):
+                return "malformed", "Domain name contains malformed punycode"
+    return None
+
+
+def _domain_problem(domain: str) -> tuple[str, str] | None:
+    """Boulder ``policy.ValidDomain``: wildcard rules, then the name's own."""
+    if "*" not in domain:
+        return _non_wildcard_problem(domain)
+    if domain.count("*") > 1:
+        return "malformed", "Domain name has more than one wildcard"
+    if not domain.startswith("*."):
+        return (
+            "malformed",
+            "Domain name contains an invalid wildcard. A wildcard is only permitted before the "
+            "first dot in a domain name",
+        )
+    return _non_wildcard_problem(domain[2:])
+
+
+def dns_name_problem(name: str, wildcard_allowed: bool = True) -> str | None:
+    """Why Let's Encrypt would refuse ``name`` as a DNS name (Boulder's detail), or None."""
+    found = _domain_problem(name) if wildcard_allowed else _non_wildcard_problem(name)
+    return None if found is None else found[1]
+
+
+def _go_ip_string(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    # netip.Addr.String(): RFC 5952, with IPv4-mapped IPv6 written as ::ffff:a.b.c.d.
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return f"::ffff:{addr.ipv4_mapped}"
+    return str(addr)
+
+
+def _ip_problem(value: str) -> tuple[str, str] | None:
+    """Boulder ``policy.ValidIP``: the RFC 8738 textual form. The IANA special-purpose check
+    is left out on purpose, so that tests can validate loopback addresses."""
+    if "%" in value:
+        return "malformed", "IP address is invalid"
+    try:
+        addr = ipaddress.ip_address(value)
+    except ValueError:
+        return "malformed", "IP address is invalid"
+    if _go_ip_string(addr) != value:
+        return "malformed", "IP address is invalid"
+    return None
+
+
+def _identifiers_problem(
+    failures: list[tuple[Identifier, str, str]],
+) -> problems.AcmeProblem:
+    """Boulder ``combineSubErrors`` under the WFE's ``Invalid identifiers requested`` context:
+    one bad identifier is the problem; several are subproblems, each with its identifier."""
+    ident, _, detail = failures[0]
+    head = f"{_IDENTIFIERS_CONTEXT}Cannot issue for {go_quote(ident.value)}: {detail}"
+    if len(failures) == 1:
+        # The identifier member is this fake's addition (Boulder names it in the detail only).
+        return problems.rejected_identifier(head, identifier=ident.to_json())
+    subs = [
+        problems.problem(kind, _IDENTIFIERS_CONTEXT + sub_detail, 400, identifier=i.to_json())
+        for i, kind, sub_detail in failures
+    ]
+    return problems.problem(
+        "rejectedIdentifier",
+        f"{head} (and {len(failures) - 1} more problems. Refer to sub-problems for more "
+        "information.)",
+        400,
+        subproblems=subs,
     )
 
 
-def check_identifier(raw: Any) -> Identifier:
-    """One identifier of a newOrder (RFC 8555 7.4; RFC 8738 for ``ip``), or a problem."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("type"), str) or not isinstance(
-        raw.get("value"), str
-    ):
-        raise problems.malformed("identifiers must be objects with string type and value")
-    kind, value = raw["type"], raw["value"]
-    if kind == "ip":
-        try:
-            addr = ipaddress.ip_address(value)
-        except ValueError:
-            raise _rejected(Identifier(kind, value), "IP address is invalid") from None
-        return Identifier("ip", str(addr))
-    if kind != "dns":
+def normalize_identifiers(raw: list[dict[str, str]]) -> list[Identifier]:
+    """Boulder ``identifier.Normalize``: values lowercased, duplicates dropped, sorted by
+    value with DNS names before IP addresses."""
+    idents = {Identifier(r["type"], r["value"].lower()) for r in raw}
+    return sorted(idents, key=lambda i: (i.type != "dns", i.value))
+
+
+def check_identifiers(idents: list[Identifier]) -> None:
+    """Boulder ``policy.WellFormedIdentifiers``: every bad identifier, in one problem."""
+    failures: list[tuple[Identifier, str, str]] = []
+    for ident in idents:
+        found = _domain_problem(ident.value) if ident.type == "dns" else _ip_problem(ident.value)
+        if found is not None:
+            failures.append((ident, found[0], found[1]))
+    if failures:
+        raise _identifiers_problem(failures)
+
+
+def _check_type_and_value(raw: dict[str, Any]) -> None:
+    kind, value = raw.get("type") or "", raw.get("value") or ""
+    if kind not in ("dns", "ip"):
         raise problems.unsupported_identifier(
             f"NewOrder request included unsupported identifier: type {go_quote(kind)}, "
             f"value {go_quote(value)}"
         )
-    ident = Identifier("dns", value)
-    name = value.lower()
-    if name != value:
-        raise _rejected(ident, "Domain name contains an invalid character")
-    if not name:
-        raise _rejected(ident, "Domain name is empty")
-    if len(name) > 253:
-        raise _rejected(ident, "Domain name is longer than 253 bytes")
-    base = name[2:] if name.startswith("*.") else name
-    labels = base.split(".")
-    if "*" in base:
-        raise _rejected(ident, "Wildcard domain name must start with the wildcard label \"*.\"")
-    if len(labels) < 2:
-        raise _rejected(ident, "Domain name needs at least one dot")
-    for label in labels:
-        if not label:
-            raise _rejected(ident, "Domain name has an empty label")
-        if not _LABEL.match(label):
-            raise _rejected(ident, "Domain name contains an invalid character")
-    try:
-        ipaddress.ip_address(base)
-    except ValueError:
-        pass
-    else:
-        raise _rejected(ident, "The ACME server can not issue a certificate for an IP address "
-                               "in a dns identifier")
-    return ident
+    if value == "":
+        raise problems.malformed("NewOrder request included empty identifier")
+
+
+def require_post_as_get(call: Call) -> None:
+    """Boulder ``validPOSTAsGETForAccount``: resources read only by POST-as-GET refuse a
+    payload."""
+    assert call.jws is not None
+    if not call.jws.post_as_get:
+        raise problems.malformed(
+            "Unable to validate JWS :: POST-as-GET requests must have an empty payload"
+        )
 
 
 def _challenge_types(ident: Identifier) -> tuple[str, ...]:
@@ -94,7 +197,7 @@ def _challenge_types(ident: Identifier) -> tuple[str, ...]:
 
 def _parse_time(payload: dict[str, Any], key: str) -> _dt.datetime | None:
     value = payload.get(key)
-    if value is None:
+    if not value:
         return None
     if not isinstance(value, str):
         raise problems.malformed(f"{key} must be an RFC 3339 timestamp")
@@ -107,30 +210,60 @@ def _parse_time(payload: dict[str, Any], key: str) -> _dt.datetime | None:
     return parsed.astimezone(_dt.timezone.utc)
 
 
-def new_order(fe: Frontend, call: Call) -> Reply:
-    """POST newOrder: an order for the identifiers, with an authorization for each (7.4)."""
+def _new_order_payload(call: Call) -> dict[str, Any]:
+    """The newOrder payload with Go's types (``json.Unmarshal`` into Boulder's struct)."""
     assert call.jws is not None
-    payload = call.jws.json()
+    try:
+        payload = call.jws.json()
+    except problems.AcmeProblem:
+        raise problems.malformed(_UNMARSHAL_NEW_ORDER) from None
     raw = payload.get("identifiers")
-    if not isinstance(raw, list) or not raw:
-        raise problems.malformed("NewOrder request did not specify any identifiers")
-    if len(raw) > MAX_IDENTIFIERS:
-        raise problems.rejected_identifier(
-            f"Order cannot contain more than {MAX_IDENTIFIERS} identifiers"
+    if raw is not None and (
+        not isinstance(raw, list)
+        or not all(
+            isinstance(item, dict)
+            and all(item.get(k) is None or isinstance(item[k], str) for k in ("type", "value"))
+            for item in raw
         )
-    identifiers = list(dict.fromkeys(check_identifier(i) for i in raw))
+    ):
+        raise problems.malformed(_UNMARSHAL_NEW_ORDER)
+    for key in ("notBefore", "notAfter", "profile", "replaces"):
+        if payload.get(key) is not None and not isinstance(payload[key], str):
+            raise problems.malformed(_UNMARSHAL_NEW_ORDER)
+    return payload
+
+
+def new_order(fe: Frontend, call: Call) -> Reply:
+    """POST newOrder: an order for the identifiers, with an authorization for each (7.4).
+
+    The checks are Boulder's ``NewOrder``, in its order: payload types, at least one
+    identifier, notBefore/notAfter (boulder flavor), identifier types and empty values,
+    normalization, well-formedness (every bad identifier reported), size, profile."""
+    payload = _new_order_payload(call)
+    raw = payload.get("identifiers") or []
+    if not raw:
+        raise problems.malformed("NewOrder request did not specify any identifiers")
+    if (payload.get("notBefore") or payload.get("notAfter")) and fe.settings.flavor == "boulder":
+        raise problems.malformed("NotBefore and NotAfter are not supported")
+    for item in raw:
+        _check_type_and_value(item)
+    identifiers = normalize_identifiers(raw)
+    check_identifiers(identifiers)
+    if len(identifiers) > MAX_IDENTIFIERS:
+        raise problems.malformed(
+            f"Error creating new order :: Order cannot contain more than {MAX_IDENTIFIERS} "
+            "identifiers"
+        )
     not_before = _parse_time(payload, "notBefore")
     not_after = _parse_time(payload, "notAfter")
-    if (not_before or not_after) and fe.settings.flavor == "boulder":
-        raise problems.malformed("NotBefore and NotAfter are not supported")
     if not_before and not_after and not_after <= not_before:
         raise problems.malformed("notAfter must be after notBefore")
     profile = payload.get("profile") or None
     if profile is not None:
-        if not isinstance(profile, str):
-            raise problems.malformed("profile must be a string")
-        raise problems.problem("invalidProfile", f"profile {go_quote(profile)} is not "
-                                                 "recognized", 400)
+        # No profiles are configured, so every name is unknown (validateCertificateProfileName).
+        raise problems.problem(
+            "invalidProfile", f"profile name {go_quote(profile)} not recognized", 400
+        )
     now = fe.clock.now()
     account = call.account
     with fe.store.lock:
@@ -175,9 +308,13 @@ def new_order(fe: Frontend, call: Call) -> Reply:
 
 
 def _own_order(fe: Frontend, call: Call) -> Order:
-    order = fe.store.orders.get(call.args["order_id"])
-    if order is None or order.account_id != call.account.id:
-        raise problems.not_found("No order for ID " + call.args["order_id"])
+    order_id = call.args["order_id"]
+    order = fe.store.orders.get(order_id)
+    if order is None:
+        raise problems.not_found(f"No order for ID {order_id}")
+    if order.account_id != call.account.id:
+        # Boulder pretends another account's order does not exist.
+        raise problems.not_found(f"No order found for account ID {call.account.id}")
     return order
 
 
@@ -197,14 +334,38 @@ def _order_reply(fe: Frontend, order: Order, status: int = 200, poll: bool = Tru
 
 def order(fe: Frontend, call: Call) -> Reply:
     """POST-as-GET of an order (7.1.3); its status derived at this read."""
-    return _order_reply(fe, _own_order(fe, call))
+    order = _own_order(fe, call)
+    require_post_as_get(call)
+    return _order_reply(fe, order)
+
+
+def _csr_der(call: Call) -> bytes:
+    """The finalize payload's ``csr`` (Boulder's ``core.RawCertificateRequest``)."""
+    assert call.jws is not None
+    unmarshal = problems.malformed("Error unmarshaling finalize order request")
+    try:
+        payload = call.jws.json()
+    except problems.AcmeProblem:
+        raise unmarshal from None
+    csr_b64 = payload.get("csr")
+    if csr_b64 is None:
+        return b""
+    try:
+        return b64decode(csr_b64, "csr")
+    except problems.AcmeProblem:
+        raise unmarshal from None
 
 
 def finalize(fe: Frontend, call: Call) -> Reply:
     """POST to finalize: check the CSR, issue (7.4). Answers ``processing`` with Retry-After
-    (Boulder's async finalization); the next read shows ``valid``."""
+    (Boulder's async finalization); the next read shows ``valid``.
+
+    Boulder's order: the order must be the account's and ``ready`` (orderNotReady), the
+    payload must carry a CSR that parses (malformed), then the RA checks it (badCSR), its
+    identifiers against the order's (unauthorized) and its key against the account key
+    (malformed), all under ``Error finalizing order :: ``. A refused CSR leaves the order
+    ``ready``."""
     order = _own_order(fe, call)
-    assert call.jws is not None
     for authz_id in order.authorization_ids:
         fe.va.settle(authz_id, poll=False)
     now = fe.clock.now()
@@ -213,23 +374,23 @@ def finalize(fe: Frontend, call: Call) -> Reply:
         raise problems.order_not_ready(
             f"Order's status ({go_quote(state)}) is not acceptable for finalization"
         )
-    payload = call.jws.json()
-    csr_b64 = payload.get("csr")
-    if not isinstance(csr_b64, str):
-        raise problems.malformed("Error parsing certificate request: no csr in the request")
-    der = b64decode(csr_b64, "csr")
-    account_spki = (
-        load_public_jwk(call.account.jwk)
-        .key.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
+    der = _csr_der(call)
     try:
-        csr = fe.ca.check_csr(der, order.identifiers, account_spki)
+        csr = fe.ca.check_csr(der, order.identifiers, None)
     except problems.AcmeProblem as prob:
         if prob.type == "malformed":
-            raise
+            raise  # the WFE's own parse error, not prefixed
         raise prob.prefixed("Error finalizing order :: ") from None
+    account_spki = load_public_jwk(call.account.jwk).key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    csr_spki = csr.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    if csr_spki == account_spki:
+        raise problems.malformed(
+            "Error finalizing order :: certificate public key must be different than account key"
+        )
     with fe.store.lock:
         # A concurrent finalize may have won (Boulder: orderNotReady "processing").
         state = fe.store.status_of(order, now)
@@ -238,14 +399,20 @@ def finalize(fe: Frontend, call: Call) -> Reply:
                 f"Order's status ({go_quote(state)}) is not acceptable for finalization"
             )
         order.finalize_started = now
-    issued = fe.ca.issue(
-        csr,
-        order.identifiers,
-        now,
-        validity=fe.settings.certificate_validity,
-        not_before=order.not_before,
-        not_after=order.not_after,
-    )
+    try:
+        issued = fe.ca.issue(
+            csr,
+            order.identifiers,
+            now,
+            validity=fe.settings.certificate_validity,
+            not_before=order.not_before,
+            not_after=order.not_after,
+        )
+    except BaseException:
+        with fe.store.lock:
+            # Boulder failOrder: a finalization that broke leaves the order invalid.
+            order.error = problems.server_internal("Error finalizing order")
+        raise
     cert = Certificate(
         id=fe.store.new_id(),
         serial=issued.serial,
@@ -266,7 +433,10 @@ def finalize(fe: Frontend, call: Call) -> Reply:
 
 def certificate(fe: Frontend, call: Call) -> Reply:
     """POST-as-GET of a certificate chain: ``application/pem-certificate-chain`` (7.4.2)."""
+    require_post_as_get(call)
     cert = fe.store.certificates.get(call.args["cert_id"])
-    if cert is None or cert.account_id != call.account.id:
+    if cert is None:
         raise problems.not_found("Certificate not found")
+    if cert.account_id != call.account.id:
+        raise problems.unauthorized("Account in use did not issue specified certificate")
     return Reply(200, cert.fullchain_pem, content_type="application/pem-certificate-chain")
