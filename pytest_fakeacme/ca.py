@@ -29,6 +29,8 @@ DEFAULT_VALIDITY = _dt.timedelta(days=90)
 BACKDATE = _dt.timedelta(hours=1)
 
 _ALLOWED_CURVES = {"secp256r1", "secp384r1"}
+#: Go's names for curves, as Boulder's messages use them.
+_GO_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
 
 @dataclass(frozen=True)
@@ -104,13 +106,10 @@ class CertificateAuthority:
         self.intermediate_pem = _pem(self.intermediate)
 
     def check_csr(
-        self, der: bytes, identifiers: Sequence[Identifier], account_key_spki: bytes | None
+        self, der: bytes, identifiers: Sequence[Identifier]
     ) -> x509.CertificateSigningRequest:
         """Parse and check a finalize CSR (RFC 8555 7.4; Boulder ``csr.VerifyCSR`` and
         ``ra.FinalizeOrder``).
-
-        ``account_key_spki`` is the DER SubjectPublicKeyInfo of the account key, which a
-        certificate may not reuse.
         """
         try:
             csr = x509.load_der_x509_csr(der)
@@ -126,8 +125,9 @@ class CertificateAuthority:
                                        f"{public.key_size}")
         elif isinstance(public, ec.EllipticCurvePublicKey):
             if public.curve.name not in _ALLOWED_CURVES:
+                curve = _GO_CURVES.get(public.curve.name, public.curve.name)
                 raise problems.bad_csr(
-                    f"invalid public key in CSR: ECDSA curve {public.curve.name} not allowed"
+                    f"invalid public key in CSR: ECDSA curve {curve} not allowed"
                 )
         elif isinstance(public, ed25519.Ed25519PublicKey):
             raise problems.bad_csr("invalid public key in CSR: unsupported key type Ed25519")
@@ -138,11 +138,6 @@ class CertificateAuthority:
                 raise problems.bad_csr("invalid signature on CSR")
         except (InvalidSignature, UnsupportedAlgorithm):
             raise problems.bad_csr("signature algorithm not supported") from None
-        spki = public.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        if account_key_spki is not None and spki == account_key_spki:
-            raise problems.bad_csr("certificate public key must be different than account key")
         if csr.subject.get_attributes_for_oid(NameOID.EMAIL_ADDRESS):
             raise problems.bad_csr("CSR contains one or more email address fields")
         names = csr_identifiers(csr)

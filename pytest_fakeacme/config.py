@@ -48,7 +48,7 @@ class Settings:
     #: listed in the directory's ``meta.caaIdentities``.
     caa_identity: str = DEFAULT_CAA_IDENTITY
     #: Largest request body accepted, in bytes.
-    max_request_body: int = 256 * 1024
+    max_request_body: int = 50_000  # Boulder's limit
 
     def validate(self) -> None:
         """Raise :class:`FakeACMEUsageError` if a value is out of range."""

@@ -488,7 +488,7 @@ STRUCTURE_CASES: dict[str, tuple[Case, str]] = {
     "body-not-utf8": (lambda r, u: b"\xff\xfe\x00{", PARSE),
     "body-empty": (lambda r, u: b"", PARSE),
     "body-nan": (lambda r, u: b'{"protected": NaN, "payload": "", "signature": "AA"}', PARSE),
-    "body-deeply-nested": (lambda r, u: b"[" * 100_000 + b"]" * 100_000, PARSE),
+    "body-deeply-nested": (lambda r, u: b"[" * 20_000 + b"]" * 20_000, PARSE),
     "empty-signature": (lambda r, u: _with(_parts(r, u), signature=""), V + "POST JWS not signed"),
     "nonce-not-a-string": (lambda r, u: _body_for(r, u, nonce=123), PARSE),
     "kid-not-a-string": (lambda r, u: _body_for(r, u, kid=42), PARSE),

@@ -266,25 +266,33 @@ class AcmeApp:
         return f"{request.scheme}://{request.host}{request.path}" + (f"?{query}" if query else "")
 
     def _authenticate(self, request: Request, url: str, route: Route) -> VerifiedRequest:
+        # Boulder's wfe2/verify.go validPOSTRequest, in its order and words.
+        prefix = "Unable to validate JWS :: "
         content_type = (request.mimetype or "").lower()
+        if not content_type:
+            raise problems.unsupported_media_type(
+                prefix + 'No Content-Type header on POST. Content-Type must be '
+                '"application/jose+json"'
+            )
         if content_type != JOSE_JSON:
             raise problems.unsupported_media_type(
-                'Invalid Content-Type header on POST. Content-Type must be "application/jose+json"'
+                prefix + 'Invalid Content-Type header on POST. Content-Type must be '
+                '"application/jose+json"'
+            )
+        if "Replay-Nonce" in request.headers:
+            raise problems.malformed(
+                prefix + "HTTP requests should NOT contain Replay-Nonce header. Use JWS nonce field"
             )
         length = request.content_length
         limit = self.fe.settings.max_request_body
         if length is not None and length > limit:
-            raise problems.unauthorized("request body too large")
+            raise problems.unauthorized(prefix + "request body too large")
         body = request.get_data(cache=True)
         if len(body) > limit:
-            raise problems.unauthorized("request body too large")
+            raise problems.unauthorized(prefix + "request body too large")
         assert route.key_mode is not None
-        verified = self.fe.jws.verify(body, url, route.key_mode)
-        if verified.account is not None and verified.account.status != "valid":
-            raise problems.unauthorized(
-                f'Account is not valid, has status "{verified.account.status}"'
-            )
-        return verified
+        # The verifier refuses accounts that are not valid (Boulder: before the signature).
+        return self.fe.jws.verify(body, url, route.key_mode)
 
     def _render(self, reply: Reply) -> Response:
         if isinstance(reply.body, (dict, list)):

@@ -376,7 +376,7 @@ def finalize(fe: Frontend, call: Call) -> Reply:
         )
     der = _csr_der(call)
     try:
-        csr = fe.ca.check_csr(der, order.identifiers, None)
+        csr = fe.ca.check_csr(der, order.identifiers)
     except problems.AcmeProblem as prob:
         if prob.type == "malformed":
             raise  # the WFE's own parse error, not prefixed
