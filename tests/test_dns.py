@@ -275,3 +275,15 @@ def _ip_csr() -> bytes:
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
     return crypto_util.make_csr(pem, ipaddrs=[ipaddress.ip_address("127.0.0.1")])
+
+
+def test_caa_identity_is_configurable_and_in_the_directory(
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
+) -> None:
+    fake_acme.configure(caa_identity="ca.internal.test")
+    import requests
+
+    meta = requests.get(fake_acme.directory_url, verify=fake_acme.ca_bundle, timeout=10).json()
+    assert meta["meta"]["caaIdentities"] == ["ca.internal.test"]
+    fake_acme.dns.add_caa("a.example", 0, "issue", "ca.internal.test")
+    assert acme_client.issue("a.example", responder=responder).fullchain_pem

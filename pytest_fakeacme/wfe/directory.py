@@ -5,8 +5,6 @@ from __future__ import annotations
 from .. import wire
 from .app import Call, Frontend, Reply
 
-#: What CAA ``issue`` records must name to allow the fake (RFC 8555 7.1.1 ``caaIdentities``).
-CAA_IDENTITY = "fake-acme.test"
 TERMS_TEXT = "pytest-fakeacme test terms of service: this CA issues only for tests.\n"
 
 
@@ -15,7 +13,7 @@ def directory(fe: Frontend, call: Call) -> Reply:
     meta = {
         "termsOfService": fe.urls.terms,
         "website": "https://github.com/pytest-fakeacme/pytest-fakeacme",
-        "caaIdentities": [CAA_IDENTITY],
+        "caaIdentities": [fe.settings.caa_identity],
         "externalAccountRequired": False,
     }
     return Reply(200, wire.directory(fe.urls, meta))
