@@ -40,6 +40,9 @@ class Settings:
     order_lifetime: _dt.timedelta = _dt.timedelta(days=7)
     pending_authz_lifetime: _dt.timedelta = _dt.timedelta(days=7)
     certificate_validity: _dt.timedelta = _dt.timedelta(days=90)
+    #: Whether newAccount needs an external account binding (RFC 8555 7.3.4; keys from
+    #: ``fake_acme.eab.add()``).
+    external_account_required: bool = False
     #: Whether newAccount requires ``termsOfServiceAgreed: true``.
     terms_required: bool = True
     #: Orders per page in an account's orders list.

@@ -55,6 +55,10 @@ class Account:
     created: _dt.datetime
     contact: list[str] = field(default_factory=list)
     terms_agreed: bool = False
+    #: The terms-of-service version the account last agreed to (0: none).
+    terms_version: int = 0
+    #: The external account key ID it was bound with (RFC 8555 7.3.4).
+    eab_kid: str | None = None
     status: Status = "valid"
     order_ids: list[str] = field(default_factory=list)
 

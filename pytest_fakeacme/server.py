@@ -32,6 +32,7 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from . import outcomes as _outcomes
 from . import views, wire
+from .accounts_policy import ExternalAccounts, Terms
 from .ca import CertificateAuthority
 from .clock import Clock
 from .config import Flavor, Settings
@@ -159,6 +160,8 @@ class FakeACME:
         self.nonces = NoncePool(self.clock)
         self.journal = Journal()
         self.faults = Faults()
+        self.terms = Terms()
+        self.eab = ExternalAccounts()
         self.store.listener = self._note_change
         self._errors: list[BaseException] = []
         self._errors_lock = threading.Lock()
@@ -226,6 +229,8 @@ class FakeACME:
                 report_error=self._report_error,
                 journal=self.journal,
                 faults=self.faults,
+                terms=self.terms,
+                eab=self.eab,
             )
             self._frontend = frontend
             self._server = _Server(sock, build_app(frontend), tls)
@@ -313,6 +318,8 @@ class FakeACME:
         self.store.clear()
         self.journal.clear()
         self.faults.clear()
+        self.terms.reset()
+        self.eab.clear()
         self.nonces.reset()
         self.dns.clear()
         self.clock.reset()

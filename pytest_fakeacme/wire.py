@@ -34,10 +34,14 @@ class Urls:
         """A directory endpoint by its directory key (``newNonce``, ``newOrder``, ...)."""
         return f"{self.base}/acme/{_ENDPOINT_PATHS[name]}"
 
-    @property
-    def terms(self) -> str:
-        """The terms of service the directory's ``meta.termsOfService`` names."""
-        return f"{self.base}/terms/v1"
+    def terms(self, version: int = 1) -> str:
+        """A version of the terms of service (the directory names the current one)."""
+        return f"{self.base}/terms/v{version}"
+
+    def terms_agreement(self, version: int) -> str:
+        """The page a person visits to agree to new terms (``userActionRequired``'s
+        ``instance``, RFC 8555 7.3.3)."""
+        return f"{self.base}/terms-agreement/v{version}"
 
     def account(self, account_id: str) -> str:
         """An account's URL (its ``kid``)."""

@@ -7,7 +7,9 @@ from .app import AcmeApp, Frontend, Route
 
 ROUTES = (
     Route("/directory", "directory", directory.directory, ("GET",), None),
-    Route("/terms/v1", "terms", directory.terms, ("GET",), None),
+    Route("/terms/<version>", "terms", directory.terms, ("GET",), None),
+    Route("/terms-agreement/<version>", "termsAgreement", directory.terms_agreement, ("GET",),
+          None),
     Route("/acme/new-nonce", "newNonce", directory.new_nonce, ("GET", "HEAD"), None),
     Route("/acme/new-acct", "newAccount", accounts.new_account, ("POST",), "jwk"),
     Route("/acme/acct/<account_id>", "account", accounts.account),

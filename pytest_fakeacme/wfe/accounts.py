@@ -115,6 +115,16 @@ def new_account(fe: Frontend, call: Call) -> Reply:
     if fe.settings.terms_required and not agreed:
         raise problems.malformed("must agree to terms of service")
     contacts = check_contacts(contact)
+    binding = payload.get("externalAccountBinding")
+    eab_kid: str | None = None
+    if binding is not None:
+        eab_kid = fe.eab.verify(binding, call.jws.jwk, call.url)
+    elif fe.settings.external_account_required:
+        raise problems.problem(
+            "externalAccountRequired",
+            "This server requires an external account binding (RFC 8555 7.3.4)",
+            400,
+        )
     with fe.store.lock:
         # Two racing newAccounts for one key: the second finds the first (Boulder: Duplicate).
         existing = fe.store.account_by_thumbprint(call.jws.thumbprint)
@@ -125,11 +135,15 @@ def new_account(fe: Frontend, call: Call) -> Reply:
         account = fe.store.add_account(
             call.jws.jwk, call.jws.thumbprint, fe.clock.now(), contacts, agreed
         )
+        account.terms_version = fe.terms.version if agreed else 0
+        if eab_kid is not None:
+            account.eab_kid = eab_kid
+            fe.eab.bind(eab_kid, account.id)
     return Reply(
         201,
         wire.account(account, fe.urls),
         {"Location": fe.urls.account(account.id)},
-        links=[(fe.urls.terms, "terms-of-service")],
+        links=[(fe.urls.terms(fe.terms.version), "terms-of-service")],
     )
 
 
@@ -170,13 +184,14 @@ def account(fe: Frontend, call: Call) -> Reply:
                     acct.contact = contacts
                 if payload.get("termsOfServiceAgreed") is True:
                     acct.terms_agreed = True
+                    acct.terms_version = fe.terms.version
     with fe.store.lock:
         body = wire.account(acct, fe.urls)
     return Reply(
         200,
         body,
         {"Location": fe.urls.account(acct.id)},
-        links=[(fe.urls.terms, "terms-of-service")],
+        links=[(fe.urls.terms(fe.terms.version), "terms-of-service")],
     )
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 from .. import problems, wire
+from ..accounts_policy import ExternalAccounts, Terms
 from ..ca import CertificateAuthority
 from ..clock import Clock
 from ..config import Settings
@@ -99,6 +100,8 @@ class Frontend:
     report_error: Callable[[BaseException], None]
     journal: Journal
     faults: Faults = field(default_factory=Faults)
+    terms: Terms = field(default_factory=Terms)
+    eab: ExternalAccounts = field(default_factory=ExternalAccounts)
     jws: JWSVerifier = field(init=False)
 
     def __post_init__(self) -> None:
@@ -292,7 +295,21 @@ class AcmeApp:
             raise problems.unauthorized(prefix + "request body too large")
         assert route.key_mode is not None
         # The verifier refuses accounts that are not valid (Boulder: before the signature).
-        return self.fe.jws.verify(body, url, route.key_mode)
+        verified = self.fe.jws.verify(body, url, route.key_mode)
+        account = verified.account
+        if (
+            account is not None
+            and self.fe.settings.terms_required
+            and account.terms_version < self.fe.terms.version
+            and route.name != "account"
+            and not verified.post_as_get
+        ):
+            # RFC 8555 7.3.3: new terms block new work until the account agrees again.
+            version = self.fe.terms.version
+            raise self.fe.terms.user_action_required(
+                self.fe.urls.terms(version), self.fe.urls.terms_agreement(version)
+            )
+        return verified
 
     def _render(self, reply: Reply) -> Response:
         if isinstance(reply.body, (dict, list)):

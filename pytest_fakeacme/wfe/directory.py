@@ -11,10 +11,10 @@ TERMS_TEXT = "pytest-fakeacme test terms of service: this CA issues only for tes
 def directory(fe: Frontend, call: Call) -> Reply:
     """GET /directory: every endpoint, and ``meta`` (RFC 8555 7.1.1)."""
     meta = {
-        "termsOfService": fe.urls.terms,
+        "termsOfService": fe.urls.terms(fe.terms.version),
         "website": "https://github.com/pytest-fakeacme/pytest-fakeacme",
         "caaIdentities": [fe.settings.caa_identity],
-        "externalAccountRequired": False,
+        "externalAccountRequired": fe.settings.external_account_required,
     }
     return Reply(200, wire.directory(fe.urls, meta))
 
@@ -28,3 +28,13 @@ def new_nonce(fe: Frontend, call: Call) -> Reply:
 def terms(fe: Frontend, call: Call) -> Reply:
     """The terms of service document the directory points at."""
     return Reply(200, TERMS_TEXT, content_type="text/plain; charset=utf-8")
+
+
+def terms_agreement(fe: Frontend, call: Call) -> Reply:
+    """What a person finds at ``userActionRequired``'s ``instance`` URL."""
+    return Reply(
+        200,
+        f"The terms of service changed ({fe.urls.terms(fe.terms.version)}). To agree, the ACME "
+        'client posts {"termsOfServiceAgreed": true} to its account URL (RFC 8555 7.3.3).\n',
+        content_type="text/plain; charset=utf-8",
+    )
