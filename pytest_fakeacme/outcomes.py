@@ -208,9 +208,9 @@ def tls_alert(alert: str | None = None, *, url: str | None = None) -> Outcome:
     """The peer sent a TLS alert: for tls-alpn-01 during the handshake (default
     ``"no application protocol"``), for http-01 after a redirect to https (default
     ``"handshake failure"``). ``alert`` is Go's alert text, e.g. ``"internal error"``."""
-    if alert is not None and alert not in GO_TLS_ALERTS:
+    if alert is not None and (not isinstance(alert, str) or alert not in GO_TLS_ALERTS):
         raise FakeACMEUsageError(
-            f"unknown TLS alert {alert!r}; use one of {sorted(GO_TLS_ALERTS)}"
+            f"unknown TLS alert {alert!r}; use Go's text for it, one of {sorted(GO_TLS_ALERTS)}"
         )
     return _outcome("tls_alert", _CONNECTS, alert=alert, url=_url_or_none(url, "url"))
 
@@ -257,12 +257,18 @@ def bad_redirect(
     status for ``"status"``; ``url`` the URL shown after ``Fetching`` (by default the URL Boulder
     shows for this case).
     """
-    if reason not in BAD_REDIRECT_REASONS:
+    if not isinstance(reason, str) or reason not in BAD_REDIRECT_REASONS:
         raise FakeACMEUsageError(
             f"unknown bad_redirect reason {reason!r}; use one of {sorted(BAD_REDIRECT_REASONS)}"
         )
-    if reason == "status" and code in (301, 302, 307, 308):
-        raise FakeACMEUsageError(f"{code} is an allowed redirect status; use e.g. 303")
+    if not isinstance(code, int) or isinstance(code, bool) or not 300 <= code <= 399:
+        raise FakeACMEUsageError(f"bad_redirect(code=...) takes a 3xx status code, not {code!r}")
+    if code in (301, 302, 307, 308):
+        raise FakeACMEUsageError(
+            f"{code} is a redirect status Let's Encrypt follows; the refused one is 303"
+        )
+    if to is not None and reason != "status":
+        _check_redirect_target(reason, _url_or_none(to, "to"))
     return _outcome(
         "bad_redirect",
         _HTTP,
@@ -270,6 +276,28 @@ def bad_redirect(
         to=_url_or_none(to, "to"),
         code=code,
         url=_url_or_none(url, "url"),
+    )
+
+
+def _check_redirect_target(reason: str, to: str | None) -> None:
+    # The target must be one the real VA refuses for this very reason (and not for an earlier
+    # one in Boulder's order), so that the scripted problem is one Let's Encrypt can produce.
+    from .va.render import redirect_refusal
+
+    assert to is not None
+    try:
+        actual = redirect_refusal(to)
+    except ValueError:
+        found = "cannot even parse that target (its port is not a number)"
+    else:
+        if actual == reason:
+            return
+        found = (f"refuses that target for {actual!r}" if actual is not None
+                 else "follows that target")
+    raise FakeACMEUsageError(
+        f"bad_redirect({reason!r}, to={to!r}): Let's Encrypt {found}; give a target that "
+        f"shows {reason!r} ({BAD_REDIRECT_REASONS[reason]}), or leave to= out for a fitting "
+        "example"
     )
 
 
@@ -325,14 +353,39 @@ ALPN_CERT_VARIANTS: Mapping[str, str] = {
 }
 
 
-def alpn_bad_cert(variant: str = "wrong_digest") -> Outcome:
+def alpn_bad_cert(
+    variant: str = "wrong_digest", *, names: str | None = None, got: str | None = None
+) -> Outcome:
     """tls-alpn-01: the responder's validation certificate is wrong in the way ``variant``
-    names (see :data:`ALPN_CERT_VARIANTS`)."""
-    if variant not in ALPN_CERT_VARIANTS:
+    names (see :data:`ALPN_CERT_VARIANTS`).
+
+    ``names`` (``"wrong_san"``) is what the certificate named, its CN and SANs joined by
+    ``", "``; ``got`` (``"wrong_digest"``) the hex digest it carried."""
+    if not isinstance(variant, str) or variant not in ALPN_CERT_VARIANTS:
         raise FakeACMEUsageError(
             f"unknown alpn_bad_cert variant {variant!r}; use one of {sorted(ALPN_CERT_VARIANTS)}"
         )
-    return _outcome("alpn_bad_cert", _ALPN, variant=variant)
+    if names is not None and (variant != "wrong_san" or not isinstance(names, str)):
+        raise FakeACMEUsageError(
+            f"alpn_bad_cert(names=...) takes a string, for the 'wrong_san' variant only; "
+            f"got variant {variant!r}, names={names!r}"
+        )
+    if got is not None and (
+        variant != "wrong_digest"
+        or not isinstance(got, str)
+        or len(got) != 64
+        or any(c not in "0123456789abcdef" for c in got)
+    ):
+        raise FakeACMEUsageError(
+            "alpn_bad_cert(got=...) takes the 64 lower-case hex digits of a SHA-256 digest, "
+            f"for the 'wrong_digest' variant only; got variant {variant!r}, got={got!r}"
+        )
+    params: dict[str, Any] = {"variant": variant}
+    if names is not None:
+        params["names"] = names
+    if got is not None:
+        params["got"] = got
+    return _outcome("alpn_bad_cert", _ALPN, **params)
 
 
 # After a successful check.
@@ -340,7 +393,13 @@ def alpn_bad_cert(variant: str = "wrong_digest") -> Outcome:
 
 def caa_forbids(*, found_at: str | None = None) -> Outcome:
     """The challenge passed, but CAA records (at ``found_at``, by default the name itself)
-    forbid issuance: the authorization becomes invalid with a ``caa`` problem."""
+    forbid issuance: the authorization becomes invalid with a ``caa`` problem. DNS
+    identifiers only (Let's Encrypt does not check CAA for IP addresses)."""
+    if found_at is not None and (not isinstance(found_at, str) or not found_at.strip(". ")):
+        raise FakeACMEUsageError(
+            f"caa_forbids(found_at=...) takes the DNS name holding the CAA records, "
+            f"not {found_at!r}"
+        )
     return _outcome("caa_forbids", _ALL, found_at=found_at)
 
 
@@ -354,6 +413,11 @@ def secondary_fails(inner: Outcome | None = None) -> Outcome:
         raise FakeACMEUsageError(
             f"secondary_fails() needs a failure a remote perspective can see, not {inner!r}"
         )
+    if inner is not None and inner.is_held:
+        raise FakeACMEUsageError(
+            f"secondary_fails() takes the inner outcome without .after(); hold the whole "
+            f"outcome back instead: secondary_fails(...).after(...), not {inner!r}"
+        )
     types = inner.challenge_types if inner is not None else _ALL
     return _outcome("secondary_fails", types, inner=inner)
 
@@ -365,8 +429,22 @@ def va_unreachable() -> Outcome:
 
 def problem(type: str, detail: str, status: int = 403) -> Outcome:
     """Any problem, verbatim, as the challenge's error (``type`` a short RFC 8555 name such as
-    ``"unauthorized"`` or a full URN)."""
-    prob = _problems.problem(type, detail, status)
+    ``"unauthorized"``, its full ``urn:ietf:params:acme:error:`` URN, or any other URN for a
+    custom type; ``status`` an HTTP error status)."""
+    if not isinstance(type, str) or not isinstance(detail, str):
+        raise FakeACMEUsageError(
+            f"problem() takes a type and a detail as strings, not {type!r} and {detail!r}"
+        )
+    if type.startswith(_problems.ACME_ERROR_PREFIX):
+        short = type[len(_problems.ACME_ERROR_PREFIX) :]
+        if short in _problems.KNOWN_TYPES:
+            type = short
+    if not isinstance(status, int) or isinstance(status, bool):
+        raise FakeACMEUsageError(f"problem(status=...) takes an HTTP status code, not {status!r}")
+    try:
+        prob = _problems.problem(type, detail, status)
+    except (TypeError, ValueError) as exc:
+        raise FakeACMEUsageError(f"problem(): {exc}") from None
     return _outcome("problem", _ALL, problem=prob)
 
 
@@ -406,7 +484,7 @@ GO_TLS_ALERTS = frozenset(
         "unknown PSK identity",
         "certificate required",
         "no application protocol",
-        "ECH required",
+        "encrypted client hello required",
     }
 )
 

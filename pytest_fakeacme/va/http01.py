@@ -19,57 +19,94 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from .. import outcomes
 from ..dnsdata import DNSData
 from ..outcomes import Outcome
-from .render import MAX_BODY, AttemptContext, http_record
+from .render import (
+    MAX_BODY,
+    MAX_PATH,
+    MAX_REDIRECTS,
+    AttemptContext,
+    default_port,
+    http_record,
+    redirect_refusal,
+    split_host_port,
+    trim_right_space,
+)
 
-#: Boulder's ``maxRedirect``: the 11th redirect is followed, the 12th refused.
-MAX_REDIRECTS = 10
-#: Boulder's ``maxPathSize`` for redirect targets.
-MAX_PATH = 2000
+__all__ = [
+    "MAX_PATH",
+    "MAX_REDIRECTS",
+    "USER_AGENT",
+    "Http01Prober",
+    "Observation",
+    "go_alert",
+]
+
 #: Sent as Boulder sends it (``va/http.go``): a configured User-Agent and ``Accept: */*``.
 USER_AGENT = "pytest-fakeacme VA (imitating Let's Encrypt validation)"
+#: The statuses Go's client treats as redirects (``redirectBehavior``); others are answers.
 _REDIRECT_CODES = (301, 302, 303, 307, 308)
+#: The ones Boulder follows (BRs 3.2.2.4.19); a 303 is refused.
 _ALLOWED_REDIRECT_CODES = (301, 302, 307, 308)
-#: TLDs that Boulder's public-suffix check refuses and that tests reach for.
-_NOT_IANA_TLDS = frozenset({"invalid", "local", "localdomain", "internal", "lan", "home", "corp"})
 
-# OpenSSL alert reasons (``SSLV3_ALERT_*`` / ``TLSV1_ALERT_*``) to Go's alert texts.
+# OpenSSL's reason for a received alert (``SSL_R_*``) to Go's text for it
+# (``crypto/tls/alert.go``), shown as ``remote error: tls: <text>``.
 _ALERTS = {
-    "HANDSHAKE_FAILURE": "handshake failure",
-    "NO_APPLICATION_PROTOCOL": "no application protocol",
-    "INTERNAL_ERROR": "internal error",
-    "PROTOCOL_VERSION": "protocol version not supported",
-    "UNRECOGNIZED_NAME": "unrecognized name",
-    "ACCESS_DENIED": "access denied",
-    "BAD_CERTIFICATE": "bad certificate",
-    "UNSUPPORTED_CERTIFICATE": "unsupported certificate",
-    "CERTIFICATE_UNKNOWN": "unknown certificate",
-    "UNKNOWN_CA": "unknown certificate authority",
-    "ILLEGAL_PARAMETER": "illegal parameter",
-    "DECODE_ERROR": "error decoding message",
-    "DECRYPT_ERROR": "error decrypting message",
-    "INSUFFICIENT_SECURITY": "insufficient security level",
-    "UNEXPECTED_MESSAGE": "unexpected message",
-    "USER_CANCELLED": "user canceled",
-    "CERTIFICATE_REQUIRED": "certificate required",
-    "MISSING_EXTENSION": "missing extension",
-    "UNSUPPORTED_EXTENSION": "unsupported extension",
+    "SSLV3_ALERT_UNEXPECTED_MESSAGE": "unexpected message",
+    "SSLV3_ALERT_BAD_RECORD_MAC": "bad record MAC",
+    "TLSV1_ALERT_DECRYPTION_FAILED": "decryption failed",
+    "TLSV1_ALERT_RECORD_OVERFLOW": "record overflow",
+    "SSLV3_ALERT_DECOMPRESSION_FAILURE": "decompression failure",
+    "SSLV3_ALERT_HANDSHAKE_FAILURE": "handshake failure",
+    "SSLV3_ALERT_BAD_CERTIFICATE": "bad certificate",
+    "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE": "unsupported certificate",
+    "SSLV3_ALERT_CERTIFICATE_REVOKED": "revoked certificate",
+    "SSLV3_ALERT_CERTIFICATE_EXPIRED": "expired certificate",
+    "SSLV3_ALERT_CERTIFICATE_UNKNOWN": "unknown certificate",
+    "SSLV3_ALERT_ILLEGAL_PARAMETER": "illegal parameter",
+    "TLSV1_ALERT_UNKNOWN_CA": "unknown certificate authority",
+    "TLSV1_ALERT_ACCESS_DENIED": "access denied",
+    "TLSV1_ALERT_DECODE_ERROR": "error decoding message",
+    "TLSV1_ALERT_DECRYPT_ERROR": "error decrypting message",
+    "TLSV1_ALERT_EXPORT_RESTRICTION": "export restriction",
+    "TLSV1_ALERT_PROTOCOL_VERSION": "protocol version not supported",
+    "TLSV1_ALERT_INSUFFICIENT_SECURITY": "insufficient security level",
+    "TLSV1_ALERT_INTERNAL_ERROR": "internal error",
+    "TLSV1_ALERT_INAPPROPRIATE_FALLBACK": "inappropriate fallback",
+    "TLSV1_ALERT_USER_CANCELLED": "user canceled",
+    "TLSV1_ALERT_NO_RENEGOTIATION": "no renegotiation",
+    "TLSV13_ALERT_MISSING_EXTENSION": "missing extension",
+    "TLSV1_UNSUPPORTED_EXTENSION": "unsupported extension",
+    "TLSV1_CERTIFICATE_UNOBTAINABLE": "certificate unobtainable",
+    "TLSV1_UNRECOGNIZED_NAME": "unrecognized name",
+    "TLSV1_BAD_CERTIFICATE_STATUS_RESPONSE": "bad certificate status response",
+    "TLSV1_BAD_CERTIFICATE_HASH_VALUE": "bad certificate hash value",
+    "TLSV1_ALERT_UNKNOWN_PSK_IDENTITY": "unknown PSK identity",
+    "TLSV13_ALERT_CERTIFICATE_REQUIRED": "certificate required",
+    "TLSV1_ALERT_NO_APPLICATION_PROTOCOL": "no application protocol",
+    "TLSV1_ALERT_ECH_REQUIRED": "encrypted client hello required",
+}
+# OpenSSL's message text for the same alerts, for the reasons the ssl module cannot name.
+_ALERT_MESSAGES = {
+    reason.lower().replace("_", " "): text for reason, text in _ALERTS.items()
 }
 
 
 def go_alert(error: ssl.SSLError) -> str | None:
-    """Go's text for the TLS alert an OpenSSL error reports, if it reports one."""
+    """Go's text for the TLS alert an OpenSSL error reports receiving (e.g. ``"handshake
+    failure"``), or None when the error is not a received alert Go can name."""
     reason = getattr(error, "reason", None) or ""
-    for prefix in ("TLSV1_ALERT_", "SSLV3_ALERT_", "TLSV13_ALERT_"):
-        if reason.startswith(prefix):
-            name = reason[len(prefix) :]
-            return _ALERTS.get(name, name.lower().replace("_", " "))
+    if reason in _ALERTS:
+        return _ALERTS[reason]
+    message = str(error).lower()
+    for text, alert in _ALERT_MESSAGES.items():
+        if text in message:
+            return alert
     return None
 
 
@@ -85,13 +122,75 @@ class Observation:
 class _DialError(Exception):
     """A failure to connect (Boulder falls back from IPv6 to IPv4 only on these)."""
 
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(outcome.kind)
-        self.outcome = outcome
+    def __init__(self, observation: Observation) -> None:
+        super().__init__(observation.outcome.kind)
+        self.observation = observation
 
 
-def _problem(ctx_type: str, detail: str, status: int = 400) -> Outcome:
-    return outcomes.problem(ctx_type, detail, status)
+@dataclass
+class _Chain:
+    """One attempt's state, kept across the IPv6-to-IPv4 replay as Boulder keeps it (the
+    ``records`` and ``numRedirects`` of ``processHTTPValidation``'s closure)."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    redirects: int = 0
+
+
+def _connection_problem(address: str, url: str, text: str) -> Outcome:
+    return outcomes.problem("connection", f"{address}: Fetching {url}: {text}", 400)
+
+
+def _with_url(outcome: Outcome, url: str) -> Outcome:
+    """The outcome, showing ``url`` after ``Fetching`` (the hop that failed)."""
+    params = dict(outcome.params)
+    params["url"] = url
+    return Outcome(kind=outcome.kind, params=params, challenge_types=outcome.challenge_types)
+
+
+def _refused(reason: str, target: str, location: str, code: int = 303) -> Outcome:
+    # What the VA saw, as the scripted outcome names it (the target needs no re-checking: the
+    # VA's own port, allowed here, is not one bad_redirect(to=...) knows about).
+    outcome = outcomes.bad_redirect(reason)
+    return replace(outcome, params={**outcome.params, "to": target, "code": code, "url": location})
+
+
+def _resolve_location(base: str, location: str) -> str | None:
+    """Go's ``req.URL.Parse(location)``: an absolute target as it is (scheme and host
+    lower-cased, as Go and ``processRedirect`` do), a relative one against ``base``; None when
+    Go could not parse it."""
+    try:
+        parts = urlsplit(location)
+        if not parts.scheme:
+            parts = urlsplit(urljoin(base, location))
+        port = split_host_port(parts.netloc)[1]
+    except ValueError:
+        return None
+    if port is not None and not (port.isascii() and port.isdigit()):
+        return None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    netloc = (userinfo + "@" if userinfo else "") + hostport.lower()
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
+
+
+def _read_body(response: http.client.HTTPResponse) -> bytes:
+    """Go's ``io.ReadAll(&io.LimitedReader{R: body, N: 128})``: up to 128 bytes; a body that
+    ends before its ``Content-Length`` is an error (Go's ``unexpected EOF``), where Python's
+    client would quietly return the bytes it got."""
+    data = b""
+    while len(data) < MAX_BODY:
+        chunk = response.read(MAX_BODY - len(data))
+        if not chunk:
+            if response.length:  # bytes promised by Content-Length, never sent
+                raise http.client.IncompleteRead(data, response.length)
+            break
+        data += chunk
+    return data
+
+
+def _is_h2_settings(status_line: str) -> bool:
+    # Boulder's h2SettingsFrameErrRegex: a SETTINGS frame header where a status line should be.
+    raw = status_line.encode("latin-1", "replace")
+    return len(raw) >= 9 and raw[:2] == b"\x00\x00" and raw[3:9] == b"\x04\x00\x00\x00\x00\x00"
 
 
 class Http01Prober:
@@ -110,67 +209,68 @@ class Http01Prober:
     def probe(self, ctx: AttemptContext) -> Observation:
         """Validate ``ctx``'s challenge for real."""
         deadline = time.monotonic() + self._timeout()
-        v6, v4 = self._dns.lookup_addresses(ctx.hostname) if ctx.identifier.type == "dns" else (
-            ([ctx.hostname], []) if ":" in ctx.hostname else ([], [ctx.hostname])
-        )
-        candidates = [a for a in (v6[:1] + v4[:1])]
-        records: list[dict[str, Any]] = []
-        observation: Observation | None = None
+        if ctx.identifier.type == "dns":
+            v6, v4 = self._dns.lookup_addresses(ctx.hostname)
+        else:
+            v6, v4 = ([ctx.hostname], []) if ":" in ctx.hostname else ([], [ctx.hostname])
+        # Boulder (newHTTPValidationTarget): the first AAAA, then the first A as the fallback.
+        candidates = v6[:1] + v4[:1]
+        chain = _Chain()
         for index, first_address in enumerate(candidates):
             try:
-                return self._follow(ctx, first_address, records, deadline)
+                return self._follow(ctx, first_address, chain, deadline)
             except _DialError as dial:
-                observation = Observation(dial.outcome, records, first_address)
-                # Boulder (va/http.go fallbackErr): only a dial error on the IPv6 attempt
-                # falls back to IPv4, replaying the whole request from the initial URL.
-                if index == 0 and v6 and v4:
+                # Boulder (fallbackErr): a dial error (at any hop) on the IPv6 attempt replays
+                # the whole request from the initial URL over IPv4, records and redirect count
+                # kept; any other error, or a dial error over IPv4, is the result.
+                if index + 1 < len(candidates):
                     continue
-                return observation
-        assert observation is not None
-        return observation
+                return dial.observation
+        raise AssertionError("no address to try")  # pragma: no cover - lookups never empty
 
     def _follow(
-        self,
-        ctx: AttemptContext,
-        first_address: str,
-        records: list[dict[str, Any]],
-        deadline: float,
+        self, ctx: AttemptContext, first_address: str, chain: _Chain, deadline: float
     ) -> Observation:
+        records = chain.records
         url = ctx.url
         address = first_address
-        hops = 0
         while True:
-            parts = urlsplit(url)
-            host = parts.hostname or ""
             record = http_record(url, ctx, address)
-            record["addressesResolved"] = self._resolved(host, ctx, address)
+            record["addressesResolved"] = self._resolved(urlsplit(url).hostname or "", address)
             records.append(record)
-            status, location, body, outcome, dial = self._fetch(ctx, url, address, deadline)
-            if outcome is not None:
-                if dial and hops == 0:
-                    raise _DialError(outcome)
-                return Observation(outcome, records, address)
+            status, location, body, failure, dial = self._fetch(ctx, url, address, deadline)
+            if failure is not None:
+                seen = Observation(failure, records, address)
+                if dial:
+                    raise _DialError(seen)
+                return seen
             if status in _REDIRECT_CODES and location:
-                target = urljoin(url, location)
-                refused = self._check_redirect(ctx, records, target, status, hops)
+                target = _resolve_location(url, location)
+                if target is None:
+                    # Go: "failed to parse Location header", named after the URL that answered.
+                    return Observation(
+                        _connection_problem(address, url, "Error getting validation data"),
+                        records,
+                        address,
+                    )
+                refused = self._check_redirect(ctx, chain, target, location, status)
                 if refused is not None:
                     return Observation(refused, records, address)
-                hops += 1
-                url = target
                 next_address = self._address_for(urlsplit(target).hostname or "")
                 if next_address is None:
+                    host = urlsplit(target).hostname
                     return Observation(
-                        _problem(
+                        outcomes.problem(
                             "serverInternal",
-                            f"the fake's VA does not contact {urlsplit(target).hostname}: it is "
-                            "not a loopback address (set fake_acme.dns.allow_non_loopback and map "
-                            "it with fake_acme.dns.add_a to allow it)",
+                            f"the fake's VA does not contact {host}, which is not a loopback "
+                            f"address (the responder at {url} redirected to {location}); set "
+                            "fake_acme.dns.allow_non_loopback = True to let it",
                             500,
                         ),
                         records,
-                        records[-1]["addressUsed"],
+                        address,
                     )
-                address = next_address
+                url, address = target, next_address
                 continue
             if status != 200:
                 return Observation(outcomes.http_status(status, url=url), records, address)
@@ -179,18 +279,19 @@ class Http01Prober:
                 return Observation(
                     _with_url(outcomes.body_too_large(body), url), records, address
                 )
-            if body.decode("utf-8", "surrogateescape").rstrip() == ctx.key_authorization:
+            if trim_right_space(body) == ctx.key_authorization.encode("utf-8"):
                 return Observation(outcomes.valid(), records, address)
             return Observation(outcomes.wrong_body(body), records, address)
 
-    def _resolved(self, host: str, ctx: AttemptContext, address: str) -> list[str]:
+    def _resolved(self, host: str, address: str) -> list[str]:
+        # addressesResolved: the A records, then the AAAA records (bdns LookupHost).
         try:
             ipaddress.ip_address(host)
             return [host]
         except ValueError:
             pass
         v6, v4 = self._dns.lookup_addresses(host)
-        return v6 + v4 or [address]
+        return v4 + v6 or [address]
 
     def _address_for(self, host: str) -> str | None:
         try:
@@ -203,49 +304,21 @@ class Http01Prober:
         return None
 
     def _check_redirect(
-        self,
-        ctx: AttemptContext,
-        records: list[dict[str, Any]],
-        target: str,
-        status: int,
-        hops: int,
+        self, ctx: AttemptContext, chain: _Chain, target: str, location: str, status: int
     ) -> Outcome | None:
-        """Boulder's redirect rules (``va/http.go`` ``setupHTTPValidation`` and
-        ``extractRequestTarget``); the refusal names the redirect target."""
+        """Boulder's redirect rules (``va/http.go`` ``processRedirect`` and
+        ``extractRequestTarget``), in its order. Go names a refused redirect by the raw
+        ``Location`` (``url.Error.URL = loc``)."""
+        if chain.redirects > MAX_REDIRECTS:
+            return outcomes.too_many_redirects(url=location)
+        chain.redirects += 1
         if status not in _ALLOWED_REDIRECT_CODES:
-            return outcomes.bad_redirect("status", to=target, code=status)
-        if len(urlsplit(target).path) > MAX_PATH:
-            return outcomes.bad_redirect("too_long", to=target)
-        if hops >= MAX_REDIRECTS + 1:
-            return outcomes.too_many_redirects(url=target)
-        if any(r["url"] == target for r in records):
-            return outcomes.redirect_loop(url=target)
-        parts = urlsplit(target)
-        if parts.scheme not in ("http", "https"):
-            return outcomes.bad_redirect("scheme", to=target)
-        try:
-            port = parts.port
-        except ValueError:
-            port = -1
-        if port is not None and port not in (80, 443, ctx.port):
-            return outcomes.bad_redirect("port", to=target)
-        host = parts.hostname or ""
-        if not host:
-            return outcomes.bad_redirect("empty_host", to=target)
-        try:
-            ip = ipaddress.ip_address(host)
-        except ValueError:
-            ip = None
-        if ip is not None:
-            if not ip.is_loopback and (ip.is_private or ip.is_reserved or ip.is_link_local
-                                       or ip.is_multicast or ip.is_unspecified):
-                return outcomes.bad_redirect("reserved_ip", to=target)
-            return None
-        if host.endswith(".well-known"):
-            return outcomes.bad_redirect("well_known_host", to=target)
-        labels = host.rstrip(".").split(".")
-        if host != "localhost" and (len(labels) < 2 or labels[-1] in _NOT_IANA_TLDS):
-            return outcomes.bad_redirect("tld", to=target)
+            return _refused("status", target, location, status)
+        reason = redirect_refusal(target, (80, 443, ctx.port))
+        if reason is not None:
+            return _refused(reason, target, location)
+        if any(r["url"] == target for r in chain.records):
+            return outcomes.redirect_loop(url=location)
         return None
 
     def _fetch(
@@ -254,13 +327,9 @@ class Http01Prober:
         """One GET: ``(status, location, body, failure, failure_was_a_dial_error)``."""
         parts = urlsplit(url)
         https = parts.scheme == "https"
-        port = parts.port or (443 if https else 80)
-        if https and port == 443:
-            connect_port = self._https_port()
-        elif not https and port == 80:
-            connect_port = ctx.port
-        else:
-            connect_port = port
+        port = default_port(url)
+        # The fake's stand-ins: 80 is the http-01 port, 443 the VA's https_port.
+        connect_port = {80: ctx.port, 443: self._https_port()}.get(port, port)
         remaining = max(deadline - time.monotonic(), 0.001)
         try:
             sock = socket.create_connection((address, connect_port), timeout=remaining)
@@ -274,7 +343,7 @@ class Http01Prober:
                 if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH)
                 else "Error getting validation data"
             )
-            return 0, None, None, _problem("connection", f"{address}: Fetching {url}: {text}"), True
+            return 0, None, None, _connection_problem(address, url, text), True
         try:
             sock.settimeout(max(deadline - time.monotonic(), 0.001))
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -289,17 +358,16 @@ class Http01Prober:
                     alert = go_alert(exc)
                     if alert is not None:
                         return 0, None, None, _with_url(outcomes.tls_alert(alert), url), False
-                    return 0, None, None, _problem(
-                        "connection", f"{address}: Fetching {url}: Error getting validation data"
-                    ), False
+                    # Go: "server gave HTTP response to HTTPS client" and the like.
+                    failure = _connection_problem(address, url, "Error getting validation data")
+                    return 0, None, None, failure, False
             conn = http.client.HTTPConnection(parts.hostname or address, port)
             conn.sock = sock
             path = parts.path or "/"
             if parts.query:
                 path += "?" + parts.query
-            host_header = parts.netloc.rsplit("@", 1)[-1]
             conn.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
-            conn.putheader("Host", host_header)
+            conn.putheader("Host", parts.netloc.rsplit("@", 1)[-1])
             conn.putheader("User-Agent", USER_AGENT)
             conn.putheader("Accept", "*/*")
             conn.putheader("Connection", "close")
@@ -310,36 +378,35 @@ class Http01Prober:
             body: bytes | None = None
             if status == 200:
                 try:
-                    body = response.read(MAX_BODY)
+                    body = _read_body(response)
                 except (OSError, http.client.HTTPException) as exc:
+                    # Boulder: "Error reading HTTP response body: %v", unauthorized, with the
+                    # IP prefix; Go's texts for a deadline and for a short body.
                     reason = (
-                        "context deadline exceeded (Client.Timeout or context cancellation "
-                        "while reading body)"
-                        if isinstance(exc, (socket.timeout, TimeoutError))
+                        "context deadline exceeded"
+                        if isinstance(exc, TimeoutError)
                         else "unexpected EOF"
                     )
-                    return 0, None, None, _problem(
+                    failure = outcomes.problem(
                         "unauthorized",
                         f"{address}: Error reading HTTP response body: {reason}",
                         403,
-                    ), False
+                    )
+                    return 0, None, None, failure, False
             return status, location, body, None, False
         except TimeoutError:
             return 0, None, None, _with_url(outcomes.read_timeout(), url), False
+        except http.client.RemoteDisconnected:
+            # Closed without an answer: Go's "EOF", which detailedError does not name.
+            failure = _connection_problem(address, url, "Error getting validation data")
+            return 0, None, None, failure, False
         except ConnectionResetError:
             return 0, None, None, _with_url(outcomes.connection_reset(), url), False
         except (OSError, http.client.HTTPException, ValueError) as exc:
             text = "Error getting validation data"
-            if isinstance(exc, http.client.BadStatusLine) and b"PRI * HTTP/2" in str(exc).encode():
+            line = str(exc.args[0]) if exc.args else ""
+            if isinstance(exc, http.client.BadStatusLine) and _is_h2_settings(line):
                 text = "Server is speaking HTTP/2 over HTTP"
-            failure = _problem("connection", f"{address}: Fetching {url}: {text}")
-            return 0, None, None, failure, False
+            return 0, None, None, _connection_problem(address, url, text), False
         finally:
             sock.close()
-
-
-def _with_url(outcome: Outcome, url: str) -> Outcome:
-    """The outcome, showing ``url`` after ``Fetching`` (the hop that failed)."""
-    params = dict(outcome.params)
-    params["url"] = url
-    return Outcome(kind=outcome.kind, params=params, challenge_types=outcome.challenge_types)
