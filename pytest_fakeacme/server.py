@@ -41,6 +41,7 @@ from .dnsserver import DNSServer
 from .errors import BindError, FakeACMEError, FakeACMEUsageError, ServerThreadError
 from .faults import Faults
 from .journal import Journal
+from .management import ManagementApp
 from .nonces import NoncePool
 from .outcomes import Outcome
 from .store import Store
@@ -103,6 +104,28 @@ class _Server(ThreadedWSGIServer):
         """Connection-level errors (a client went away) are not the test's business."""
 
 
+#: Where the management API lives on the fake's own port.
+MANAGEMENT_PREFIX = "/_fake"
+
+
+class _Mount:
+    """Dispatch by path prefix: the management API under its prefix, ACME everywhere else."""
+
+    def __init__(self, default: Any, mounts: dict[str, Any]) -> None:
+        self._default = default
+        self._mounts = mounts
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        for prefix, app in self._mounts.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                environ = dict(environ)
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+                environ["PATH_INFO"] = path[len(prefix):] or "/"
+                return app(environ, start_response)
+        return self._default(environ, start_response)
+
+
 def _free_port(host: str) -> int:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -150,8 +173,10 @@ class FakeACME:
         self.port = _port_arg(port, "port") or 0
         self._http01_port = _port_arg(http01_port, "http01_port") or _free_port(host)
         self._tls_alpn01_port = _port_arg(tls_alpn01_port, "tls_alpn01_port") or _free_port(host)
+        self._initial_ports = (self._http01_port, self._tls_alpn01_port)
         self._dns_port = _port_arg(dns_port, "dns_port")
         self._dns_server: DNSServer | None = None
+        self._management: ManagementApp | None = None
         self._initial_settings = Settings().copy(flavor=flavor, **settings)
         self.settings = self._initial_settings.copy()
         self.clock = clock or Clock()
@@ -233,7 +258,10 @@ class FakeACME:
                 eab=self.eab,
             )
             self._frontend = frontend
-            self._server = _Server(sock, build_app(frontend), tls)
+            self._management = ManagementApp(self)
+            self._acme_app = build_app(frontend)
+            app = _Mount(self._acme_app, {MANAGEMENT_PREFIX: self._management})
+            self._server = _Server(sock, app, tls)
             if self._dns_port is not None:
                 try:
                     self._dns_server = DNSServer(self.dns, self.host, self._dns_port)
@@ -270,6 +298,9 @@ class FakeACME:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        if self._management is not None:
+            self._management.stop()
+            self._management = None
         if self._dns_server is not None:
             self._dns_server.stop()
             self._dns_server = None
@@ -296,11 +327,18 @@ class FakeACME:
             self.check()
 
     @property
+    def management_app(self) -> ManagementApp:
+        """The management API's WSGI application (served under :attr:`management_url`)."""
+        if self._management is None:
+            raise FakeACMEError("the fake is not started: use `with FakeACME() as ca:` or start()")
+        return self._management
+
+    @property
     def wsgi_app(self) -> Any:
         """The WSGI application itself (e.g. for ``werkzeug.test.Client``, without sockets)."""
         if self._server is None:
             raise FakeACMEError("the fake is not started: use `with FakeACME() as ca:` or start()")
-        return self._server.app
+        return self._acme_app
 
     @property
     def running(self) -> bool:
@@ -323,6 +361,9 @@ class FakeACME:
         self.nonces.reset()
         self.dns.clear()
         self.clock.reset()
+        self._http01_port, self._tls_alpn01_port = self._initial_ports
+        if self._management is not None:
+            self._management.forget_tokens()
         with self._errors_lock:
             self._errors.clear()
         for field_name, value in vars(self._initial_settings).items():
@@ -402,9 +443,9 @@ class FakeACME:
         return os.path.join(self._tmpdir, "roots.pem")
 
     @property
-    def management_url(self) -> str | None:
-        """The management API's URL (None: this version serves no management API yet)."""
-        return None
+    def management_url(self) -> str:
+        """The management API's URL (JSON over HTTPS; see :mod:`pytest_fakeacme.management`)."""
+        return self._require_urls().base + MANAGEMENT_PREFIX
 
     @property
     def http01_port(self) -> int:

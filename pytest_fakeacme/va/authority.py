@@ -37,6 +37,8 @@ from .tlsalpn01 import TlsAlpn01Prober
 
 #: Boulder's lifetime of a valid authorization (reused until then).
 VALID_AUTHZ_LIFETIME = _dt.timedelta(days=30)
+#: Seconds a real check may take by default (Boulder allows far more; tests want speed).
+DEFAULT_TIMEOUT = 3.0
 #: How long a read waits for an attempt in flight beyond the VA timeout before giving up.
 _SETTLE_GRACE = 10.0
 
@@ -106,7 +108,7 @@ class ValidationAuthority:
         self._default: Outcome = outcomes.real()
         self._initial_default: Outcome = self._default
         #: Seconds a real check may take in all (connect, redirects, body).
-        self.timeout: float = 3.0
+        self.timeout: float = DEFAULT_TIMEOUT
         #: The port the VA connects to when a redirect goes to https on 443.
         self.https_port: int = 443
         self._http01 = Http01Prober(dns, lambda: self.timeout, lambda: self.https_port)
@@ -161,10 +163,13 @@ class ValidationAuthority:
             return {s.pattern: list(s.queue) for s in self._scripts if s.queue}
 
     def clear(self) -> None:
-        """Drop every queued outcome and restore the default."""
+        """Drop every queued outcome; restore the default, :attr:`timeout` and
+        :attr:`https_port`."""
         with self._lock:
             self._scripts.clear()
             self._default = self._initial_default
+            self.timeout = DEFAULT_TIMEOUT
+            self.https_port = 443
 
     def _take(self, names: Iterable[str]) -> Outcome:
         names = [n.lower() for n in names]

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from .. import outcomes
 from ..outcomes import Outcome
 from .http01 import Observation, go_alert
-from .render import AttemptContext
+from .render import AttemptContext, alpn_record
 
 #: RFC 8737 3: the id-pe-acmeIdentifier extension.
 ACME_IDENTIFIER_OID = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31")
@@ -116,21 +116,25 @@ class TlsAlpn01Prober:
         error the first A address."""
         v6 = [a for a in ctx.addresses if ":" in a][:1]
         v4 = [a for a in ctx.addresses if ":" not in a][:1]
-        candidates = v6 + v4 or [ctx.address]
-        records: list[dict[str, Any]] = []
-        observation: Observation | None = None
-        for address in candidates:
-            records.append({
-                "hostname": ctx.hostname,
-                "port": str(ctx.port),
-                "addressesResolved": list(ctx.addresses) or [address],
-                "addressUsed": address,
-            })
-            observation = Observation(self._attempt(ctx, address), records, address)
-            if observation.outcome.kind == "valid":
-                return observation
-        assert observation is not None
-        return observation
+        first = (v6 or v4 or [ctx.address])[0]
+        outcome = self._attempt(ctx, first)
+        record = alpn_record(ctx, first)
+        if outcome.kind == "valid" or not v6:
+            return Observation(outcome, [record], first)
+        if not v4:
+            # Boulder replaces the IPv6 error when there is nothing to fall back to.
+            return Observation(outcomes.problem(
+                "malformed",
+                f'Unable to contact "{ctx.hostname}" at "{first}", no IPv4 addresses to try as '
+                "fallback",
+                400,
+            ), [record], first)
+        # Boulder (va/tlsalpn.go): on any IPv6 error, try the first A address; one record,
+        # with the addresses tried.
+        outcome = self._attempt(ctx, v4[0])
+        record = alpn_record(ctx, v4[0])
+        record["addressesTried"] = [first]
+        return Observation(outcome, [record], v4[0])
 
     def _attempt(self, ctx: AttemptContext, address: str) -> Outcome:
         timeout = float(self._timeout())
