@@ -58,6 +58,7 @@ class DNSData:
             self._cname: dict[str, str] = {}
             self._failures: dict[str, str] = {}
             self.tsig_keys: dict[str, tuple[str, str]] = {}
+            self._default_v4 = DEFAULT_ADDRESS
             self.allow_non_loopback = False
 
     def _add_address(self, table: dict[str, list[str]], name: str, ip: str, version: int) -> None:
@@ -108,6 +109,17 @@ class DNSData:
             raise FakeACMEUsageError(f"CAA flags must be an integer 0-255, not {flags!r}")
         with self._lock:
             self._caa.setdefault(_name(name), []).append(CAARecord(flags, tag, value))
+
+    def set_default_address(self, ip: str) -> None:
+        """What names without A/AAAA records resolve to (a loopback IPv4 address)."""
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            raise FakeACMEUsageError(f"{ip!r} is not an IP address") from None
+        if addr.version != 4 or not (addr.is_loopback or self.allow_non_loopback):
+            raise FakeACMEUsageError(f"the default address must be loopback IPv4, not {ip}")
+        with self._lock:
+            self._default_v4 = str(addr)
 
     def add_cname(self, name: str, target: str) -> None:
         """Make ``name`` an alias of ``target`` (lookups of ``name`` follow it, RFC 1034 3.6.2)."""
@@ -182,7 +194,7 @@ class DNSData:
         with self._lock:
             v6, v4 = list(self._aaaa.get(key, ())), list(self._a.get(key, ()))
         if not v6 and not v4:
-            v4 = [DEFAULT_ADDRESS]
+            v4 = [self._default_v4]
         return v6, v4
 
     def lookup_txt(self, name: str) -> list[str]:
