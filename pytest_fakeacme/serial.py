@@ -120,7 +120,10 @@ def problem_from_json(data: Any) -> AcmeProblem:
     status = data.get("status", 400)
     if not isinstance(status, int):
         raise FakeACMEUsageError(f"problem status must be an integer, not {status!r}")
-    return problems.problem(short, str(data["detail"]), status)
+    try:
+        return problems.problem(short, str(data["detail"]), status)
+    except (TypeError, ValueError) as exc:
+        raise FakeACMEUsageError(str(exc)) from None
 
 
 def timestamp(value: _dt.datetime | None) -> str | None:

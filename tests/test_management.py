@@ -1,0 +1,303 @@
+"""The management API, its JSON forms, challtestsrv compatibility and the ``serve`` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from acme import challenges, errors
+
+from client import AcmeTestClient
+from pytest_fakeacme import FakeACME, outcomes
+from pytest_fakeacme.management import PlainServer
+from pytest_fakeacme.serial import outcome_from_json, outcome_to_json
+
+EXAMPLES = [
+    outcomes.valid(), outcomes.real(), outcomes.http_status(404), outcomes.wrong_body("x"),
+    outcomes.body_too_large(b"\xff" * 130), outcomes.connect_timeout(), outcomes.read_timeout(),
+    outcomes.connection_refused(), outcomes.connection_reset(), outcomes.redirect_loop(),
+    outcomes.too_many_redirects(), outcomes.bad_redirect("port"), outcomes.tls_alert(),
+    outcomes.dns_nxdomain(), outcomes.dns_servfail(), outcomes.dns_timeout(),
+    outcomes.no_addresses(), outcomes.txt_missing(), outcomes.txt_wrong("a", "b"),
+    outcomes.alpn_bad_cert("wrong_san"), outcomes.caa_forbids(),
+    outcomes.secondary_fails(outcomes.http_status(500)), outcomes.va_unreachable(),
+    outcomes.problem("rejectedIdentifier", "no", 400), outcomes.valid().after(polls=2, seconds=5),
+]
+
+
+@pytest.mark.parametrize("outcome", EXAMPLES, ids=repr)
+def test_outcomes_round_trip_through_json(outcome: outcomes.Outcome) -> None:
+    data = json.loads(json.dumps(outcome_to_json(outcome)))
+    back = outcome_from_json(data)
+    assert outcome_to_json(back) == outcome_to_json(outcome)
+    assert (back.kind, back.challenge_types, back.delay_polls, back.delay) == (
+        outcome.kind, outcome.challenge_types, outcome.delay_polls, outcome.delay)
+    if outcome.kind != "problem":  # problems compare by identity; their JSON matched above
+        assert back == outcome
+
+
+def test_every_constructor_has_a_round_trip_example() -> None:
+    assert {o.kind for o in EXAMPLES} == set(outcomes.CONSTRUCTORS)
+
+
+class Mgmt:
+    """A plain HTTP client for the management API."""
+
+    def __init__(self, url: str, verify: str | bool) -> None:
+        self.url, self.verify = url, verify
+
+    def get(self, path: str, **params: str) -> requests.Response:
+        return requests.get(self.url + path, params=params, verify=self.verify, timeout=10)
+
+    def post(self, path: str, body: Any = None) -> requests.Response:
+        return requests.post(self.url + path, json=body if body is not None else {},
+                             verify=self.verify, timeout=10)
+
+
+@pytest.fixture
+def mgmt(fake_acme: FakeACME) -> Mgmt:
+    return Mgmt(fake_acme.management_url, fake_acme.ca_bundle)
+
+
+def test_index_and_state(fake_acme: FakeACME, mgmt: Mgmt, acme_client: AcmeTestClient) -> None:
+    index = mgmt.get("/").json()
+    assert index["directory"] == fake_acme.directory_url
+    assert "POST /va/script" in index["endpoints"]
+    fake_acme.va.default = outcomes.valid()
+    order = acme_client.new_order("a.example")
+    acme_client.answer_http01(order)
+    acme_client.poll_and_finalize(order)
+    state = mgmt.get("/state").json()
+    assert [o["status"] for o in state["orders"]] == ["valid"]
+    assert state["certificates"][0]["names"] == ["a.example"]
+    assert state["certificates"][0]["pem"].startswith("-----BEGIN CERTIFICATE-----")
+    assert state["orders"][0]["authorizations"][0]["challenges"][0]["status"] == "valid"
+    entries = mgmt.get("/journal").json()["entries"]
+    assert any(e.get("endpoint") == "finalize" for e in entries)
+    assert "POST finalize -> 200" in mgmt.get("/transcript").text
+
+
+def test_scripting_through_the_api_is_the_python_api(
+    fake_acme: FakeACME, mgmt: Mgmt, acme_client: AcmeTestClient
+) -> None:
+    answer = mgmt.post("/va/script", {"identifier": "a.example", "outcomes": [
+        {"kind": "http_status", "params": {"code": 404}}, "valid"]})
+    assert answer.status_code == 200
+    assert fake_acme.va.scripted() == {"a.example": [outcomes.http_status(404), outcomes.valid()]}
+    assert mgmt.post("/va/default", {"outcome": "valid"}).json()["default"] == {
+        "kind": "valid", "params": {}}
+    assert fake_acme.va.default == outcomes.valid()
+    order = acme_client.new_order("a.example")
+    acme_client.answer_http01(order)
+    with pytest.raises(errors.ValidationError):
+        acme_client.poll_authorizations(order)
+    assert mgmt.post("/va/clear").json()["scripted"] == {}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "needle"),
+    [
+        ("/va/script", {"identifier": "a.example", "outcomes": [{"kind": "nope"}]},
+         "unknown outcome kind"),
+        ("/va/script", {"identifier": "a.example", "outcomes": [
+            {"kind": "http_status", "params": {"code": "404"}}]}, "HTTP status code"),
+        ("/va/script", {"identifier": "a.example"}, "missing field 'outcomes'"),
+        ("/va/script", {"identifier": 7, "outcomes": ["valid"]}, "wrong type"),
+        ("/va/script", {"identifier": "a.example", "outcomes": ["valid", "bogus"]},
+         "unknown outcome kind"),
+        ("/va/default", {"outcome": {"kind": "valid", "extra": 1}}, "unknown outcome field"),
+        ("/faults", {"spec": "explode"}, "unknown fault"),
+        ("/faults", {"spec": "bad_nonce endpoint=nowhere"}, "unknown endpoint"),
+        ("/faults", {"problem": {"type": "nonsense", "detail": "x"}}, "unknown ACME problem"),
+        ("/clock/advance", {"fortnights": 1}, "unknown unit"),
+        ("/clock/advance", {"days": "1"}, "must be a number"),
+        ("/clock/freeze", {"at": "yesterday"}, "ISO 8601"),
+        ("/dns/a", {"name": "a.example", "ip": "192.0.2.1"}, "not a loopback"),
+        ("/dns/caa", {"name": "a.example", "flags": "0", "tag": "issue", "value": "x"},
+         "wrong type"),
+        ("/dns/fail", {"name": "a.example", "how": "sometimes"}, "unknown DNS failure"),
+        ("/settings", {"flavor": "pebble"}, "unknown flavor"),
+        ("/settings", {"colour": "blue"}, "unknown setting"),
+        ("/eab", {"kid": "k", "key": "c2hvcnQ"}, "16 bytes"),
+        ("/add-a", {"host": "a.example"}, "missing field 'addresses'"),
+        ("/set-txt", {"value": "x"}, "missing field 'host'"),
+    ],
+)
+def test_bad_input_is_a_clear_json_error_and_changes_nothing(
+    fake_acme: FakeACME, mgmt: Mgmt, path: str, body: Any, needle: str
+) -> None:
+    before = (fake_acme.va.scripted(), fake_acme.va.default, len(fake_acme.faults.active),
+              fake_acme.flavor)
+    answer = mgmt.post(path, body)
+    assert answer.status_code == 400
+    assert needle in answer.json()["error"]
+    assert (fake_acme.va.scripted(), fake_acme.va.default, len(fake_acme.faults.active),
+            fake_acme.flavor) == before
+    assert fake_acme.dns.lookup_addresses("a.example") == ([], ["127.0.0.1"])
+
+
+def test_not_json_and_unknown_endpoints(mgmt: Mgmt) -> None:
+    answer = requests.post(mgmt.url + "/va/script", data=b"{", verify=mgmt.verify, timeout=10)
+    assert (answer.status_code, answer.json()["error"]) == (400, "the request body is not JSON")
+    assert mgmt.get("/nowhere").status_code == 404
+    assert mgmt.get("/reset").status_code == 405
+
+
+def test_faults_clock_dns_terms_eab_settings_and_reset(fake_acme: FakeACME, mgmt: Mgmt) -> None:
+    assert mgmt.post("/faults", {"spec": "bad_nonce endpoint=newOrder times=2"}).json()[
+        "faults"][0]["times"] == 2
+    mgmt.post("/faults", {"problem": {"type": "unauthorized", "detail": "no", "status": 403},
+                          "endpoint": "newOrder"})
+    assert len(mgmt.get("/faults").json()["faults"]) == 2
+    assert mgmt.post("/faults/clear").json()["faults"] == []
+    frozen = mgmt.post("/clock/freeze", {"at": "2030-01-01T00:00:00Z"}).json()
+    assert frozen == {"now": "2030-01-01T00:00:00+00:00", "frozen": True}
+    assert mgmt.post("/clock/advance", {"days": 1, "hours": 2}).json()["now"] == (
+        "2030-01-02T02:00:00+00:00")
+    assert mgmt.post("/clock/unfreeze").json()["frozen"] is False
+    mgmt.post("/dns/a", {"name": "a.example", "ip": "127.0.0.2"})
+    mgmt.post("/dns/aaaa", {"name": "a.example", "ip": "::1"})
+    mgmt.post("/dns/txt", {"name": "_acme-challenge.a.example", "value": "v"})
+    mgmt.post("/dns/caa", {"name": "a.example", "flags": 0, "tag": "issue", "value": "x"})
+    mgmt.post("/dns/cname", {"name": "www.a.example", "target": "a.example"})
+    mgmt.post("/dns/fail", {"name": "b.example", "how": "servfail"})
+    dns = fake_acme.dns
+    assert dns.lookup_addresses("www.a.example") == (["::1"], ["127.0.0.2"])
+    assert dns.lookup_txt("_acme-challenge.a.example") == ["v"]
+    assert dns.lookup_caa("a.example")[0].value == "x"
+    assert dns.failure("b.example") == "servfail"
+    mgmt.post("/dns/txt/remove", {"name": "_acme-challenge.a.example"})
+    assert dns.lookup_txt("_acme-challenge.a.example") == []
+    assert mgmt.post("/terms/change").json() == {"version": 2}
+    kid = mgmt.post("/eab", {}).json()["kid"]
+    assert kid.startswith("kid-")
+    assert mgmt.post("/settings", {"flavor": "rfc"}).json() == {"flavor": "rfc"}
+    mgmt.post("/reset")
+    assert fake_acme.flavor == "boulder"
+    assert fake_acme.terms.version == 1
+    assert dns.lookup_txt("_acme-challenge.a.example") == []
+
+
+@pytest.fixture
+def challtestsrv(fake_acme: FakeACME) -> Iterator[Mgmt]:
+    server = PlainServer(fake_acme.management_app)
+    yield Mgmt(server.url, False)
+    server.stop()
+
+
+def test_a_flow_written_for_challtestsrv_passes(
+    fake_acme: FakeACME, challtestsrv: Mgmt, acme_client: AcmeTestClient
+) -> None:
+    # http-01 answered by the fake's own responder, as challtestsrv answers it.
+    order = acme_client.new_order("a.example")
+    chall = acme_client.challenge(order.authorizations[0])
+    response, validation = chall.response_and_validation(acme_client.key)
+    token = chall.chall.encode("token")
+    assert challtestsrv.post("/add-http01", {"token": token, "content": validation}).ok
+    acme_client.acme.answer_challenge(chall, response)
+    assert acme_client.poll_and_finalize(order).fullchain_pem
+    challtestsrv.post("/del-http01", {"token": token})
+    # dns-01 through set-txt / clear-txt, for a wildcard.
+    order = acme_client.new_order("*.b.example")
+    chall = acme_client.challenge(order.authorizations[0], challenges.DNS01)
+    challtestsrv.post("/set-txt", {"host": "_acme-challenge.b.example.",
+                                   "value": chall.validation(acme_client.key)})
+    acme_client.acme.answer_challenge(chall, chall.response(acme_client.key))
+    assert acme_client.poll_and_finalize(order).fullchain_pem
+    assert challtestsrv.post("/clear-txt", {"host": "_acme-challenge.b.example."}).ok
+    # A SERVFAIL, a CAA policy and the host map.
+    challtestsrv.post("/set-servfail", {"host": "c.example"})
+    assert fake_acme.dns.failure("c.example") == "servfail"
+    challtestsrv.post("/clear-servfail", {"host": "c.example"})
+    assert fake_acme.dns.failure("c.example") is None
+    challtestsrv.post("/add-caa", {"host": "d.example",
+                                   "policies": [{"tag": "issue", "value": "other-ca.example"}]})
+    assert fake_acme.dns.lookup_caa("d.example")[0].value == "other-ca.example"
+    challtestsrv.post("/clear-caa", {"host": "d.example"})
+    challtestsrv.post("/add-a", {"host": "e.example", "addresses": ["127.0.0.3"]})
+    challtestsrv.post("/add-aaaa", {"host": "e.example", "addresses": ["::1"]})
+    assert fake_acme.dns.lookup_addresses("e.example") == (["::1"], ["127.0.0.3"])
+    challtestsrv.post("/clear-a", {"host": "e.example"})
+    challtestsrv.post("/clear-aaaa", {"host": "e.example"})
+    challtestsrv.post("/set-cname", {"host": "f.example", "target": "e.example."})
+    assert fake_acme.dns.cname("f.example") == "e.example"
+    challtestsrv.post("/clear-cname", {"host": "f.example"})
+    challtestsrv.post("/set-default-ipv4", {"ip": "127.0.0.4"})
+    assert fake_acme.dns.lookup_addresses("g.example") == ([], ["127.0.0.4"])
+
+
+def test_serve_runs_a_standalone_fake_until_sigterm(tmp_path: Any) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest_fakeacme", "serve", "--port", "0", "--http01-port", "0",
+         "--tls-alpn01-port", "0", "--dns-port", "0", "--management-port", "0", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        assert ready, "serve printed nothing"
+        info = json.loads(proc.stdout.readline())
+        plain = Mgmt(info["management_http"], False)
+        scripted = plain.post("/va/script", {"identifier": "a.example", "outcomes": [
+            {"kind": "http_status", "params": {"code": 404}}]})
+        assert scripted.status_code == 200
+        # A client in this process, the fake in another.
+        remote = _RemoteFake(info)
+        client = AcmeTestClient(remote)  # type: ignore[arg-type]
+        client.register()
+        order = client.new_order("a.example")
+        client.answer_http01(order)
+        with pytest.raises(errors.ValidationError) as caught:
+            client.poll_authorizations(order)
+        error = caught.value.failed_authzrs[0].body.challenges[0].error
+        assert error is not None
+        detail = str(error.detail)
+        assert detail.endswith(": 404")
+        assert detail.startswith("127.0.0.1: Invalid response from http://a.example:")
+        state = plain.get("/state").json()
+        assert state["orders"][0]["status"] == "invalid"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        returncode = proc.wait(timeout=30)
+    assert returncode == 0
+
+
+def test_serve_reports_a_taken_port() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest_fakeacme", "serve", "--port", str(port),
+             "--http01-port", "0", "--tls-alpn01-port", "0", "--dns-port", "0",
+             "--management-port", "-1"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+class _RemoteFake:
+    """Just what AcmeTestClient needs from a fake: its URLs and the clock it sleeps on."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.directory_url = info["directory"]
+        self.ca_bundle = info["ca_bundle"]
+        self.clock = _NoClock()
+
+
+class _NoClock:
+    def advance(self, **units: float) -> None:
+        """The remote fake runs on real time; the client's sleeps are skipped."""
