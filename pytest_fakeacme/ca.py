@@ -22,6 +22,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from . import problems
 from .model import Identifier
+from .renewal import cert_id as renewal_cert_id
 
 #: Let's Encrypt's default certificate lifetime.
 DEFAULT_VALIDITY = _dt.timedelta(days=90)
@@ -42,6 +43,10 @@ class Issued:
     chain_pem: str
     not_before: _dt.datetime
     not_after: _dt.datetime
+    #: RFC 9773 4.1 certificate identifier.
+    ari_id: str = ""
+    #: Alternate chains (intermediate PEMs leading to other roots).
+    alternate_chains: tuple[str, ...] = ()
 
 
 def _pem(cert: x509.Certificate) -> str:
@@ -51,7 +56,8 @@ def _pem(cert: x509.Certificate) -> str:
 class CertificateAuthority:
     """A two-level hierarchy: a self-signed root and an intermediate that signs leaves."""
 
-    def __init__(self, now: _dt.datetime, name: str = "Fake ACME") -> None:
+    def __init__(self, now: _dt.datetime, name: str = "Fake ACME",
+                 alternate_roots: int = 0) -> None:
         self.root_key = ec.generate_private_key(ec.SECP256R1())
         self.intermediate_key = ec.generate_private_key(ec.SECP256R1())
         start = now - _dt.timedelta(days=1)
@@ -104,6 +110,53 @@ class CertificateAuthority:
         )
         self.root_pem = _pem(self.root)
         self.intermediate_pem = _pem(self.intermediate)
+        # Alternate chains (RFC 8555 7.4.2): other roots that cross-sign the same intermediate
+        # (same subject and key), as Let's Encrypt's ISRG Root X1 cross-signed by DST Root CA X3.
+        self.alternate_roots: list[x509.Certificate] = []
+        self.alternate_chain_pems: list[str] = []
+        for index in range(alternate_roots):
+            key = ec.generate_private_key(ec.SECP256R1())
+            alt_name = x509.Name([
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
+                x509.NameAttribute(NameOID.COMMON_NAME,
+                                   f"{name} Alternate Root {index + 1} {secrets.token_hex(3)}"),
+            ])
+            alt_ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+            alt_root = (
+                x509.CertificateBuilder()
+                .subject_name(alt_name)
+                .issuer_name(alt_name)
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(start)
+                .not_valid_after(end)
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .add_extension(_ca_key_usage(), critical=True)
+                .add_extension(alt_ski, critical=False)
+                .sign(key, hashes.SHA256())
+            )
+            cross = (
+                x509.CertificateBuilder()
+                .subject_name(self.intermediate.subject)
+                .issuer_name(alt_name)
+                .public_key(self.intermediate_key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(start)
+                .not_valid_after(end)
+                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                .add_extension(_ca_key_usage(), critical=True)
+                .add_extension(
+                    x509.SubjectKeyIdentifier.from_public_key(self.intermediate_key.public_key()),
+                    critical=False,
+                )
+                .add_extension(
+                    x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(alt_ski),
+                    critical=False,
+                )
+                .sign(key, hashes.SHA256())
+            )
+            self.alternate_roots.append(alt_root)
+            self.alternate_chain_pems.append(_pem(cross))
 
     def check_csr(
         self, der: bytes, identifiers: Sequence[Identifier]
@@ -157,6 +210,7 @@ class CertificateAuthority:
         validity: _dt.timedelta = DEFAULT_VALIDITY,
         not_before: _dt.datetime | None = None,
         not_after: _dt.datetime | None = None,
+        client_auth: bool = False,
     ) -> Issued:
         """Sign a leaf for the CSR's key naming exactly ``identifiers``."""
         start = not_before or (now - BACKDATE)
@@ -196,7 +250,13 @@ class CertificateAuthority:
             .not_valid_after(end)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(key_usage, critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(
+                x509.ExtendedKeyUsage(
+                    [ExtendedKeyUsageOID.SERVER_AUTH]
+                    + ([ExtendedKeyUsageOID.CLIENT_AUTH] if client_auth else [])
+                ),
+                critical=False,
+            )
             .add_extension(x509.SubjectAlternativeName(sans), critical=not subject)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
             .add_extension(
@@ -213,6 +273,8 @@ class CertificateAuthority:
             chain_pem=self.intermediate_pem,
             not_before=start,
             not_after=end,
+            ari_id=renewal_cert_id(cert),
+            alternate_chains=tuple(self.alternate_chain_pems),
         )
 
 

@@ -5,7 +5,7 @@ instance was created with."""
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from .errors import FakeACMEUsageError
@@ -15,6 +15,29 @@ Flavor = Literal["boulder", "rfc"]
 #: The fake's CAA identity (RFC 8555 7.1.1 ``caaIdentities``): what CAA records must name.
 DEFAULT_CAA_IDENTITY = "fake-acme.test"
 FLAVORS: tuple[Flavor, ...] = ("boulder", "rfc")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A certificate profile (the ACME profiles draft): what ``profile`` in newOrder selects."""
+
+    description: str
+    validity: _dt.timedelta
+    #: Extended key usages: ``serverAuth`` always; ``clientAuth`` as Let's Encrypt's classic
+    #: profile had it.
+    client_auth: bool = False
+
+
+#: Let's Encrypt's profiles (letsencrypt.org/docs/profiles): classic 90 days, shortlived 160 h.
+DEFAULT_PROFILES: dict[str, Profile] = {
+    "classic": Profile("The same profile you've been getting all along", _dt.timedelta(days=90)),
+    "tlsserver": Profile("Only what TLS servers need", _dt.timedelta(days=90)),
+    "shortlived": Profile("Short-lived certificates", _dt.timedelta(hours=160)),
+}
+
+
+def _default_profiles() -> dict[str, Profile]:
+    return dict(DEFAULT_PROFILES)
 
 
 @dataclass
@@ -40,6 +63,10 @@ class Settings:
     order_lifetime: _dt.timedelta = _dt.timedelta(days=7)
     pending_authz_lifetime: _dt.timedelta = _dt.timedelta(days=7)
     certificate_validity: _dt.timedelta = _dt.timedelta(days=90)
+    #: Profiles offered in the directory's ``meta.profiles``, by name ({} for none).
+    profiles: dict[str, Profile] = field(default_factory=_default_profiles)
+    #: The profile an order without ``profile`` gets (None: ``certificate_validity``).
+    default_profile: str | None = "classic"
     #: Whether newAccount needs an external account binding (RFC 8555 7.3.4; keys from
     #: ``fake_acme.eab.add()``).
     external_account_required: bool = False
@@ -64,6 +91,15 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise FakeACMEUsageError(f"{name} must be a whole number >= 0, not {value!r}")
+        if not isinstance(self.profiles, dict) or not all(
+            isinstance(k, str) and isinstance(v, Profile) for k, v in self.profiles.items()
+        ):
+            raise FakeACMEUsageError("profiles must map names to pytest_fakeacme.config.Profile")
+        if self.default_profile is not None and self.default_profile not in self.profiles:
+            raise FakeACMEUsageError(
+                f"default_profile {self.default_profile!r} is not one of the profiles "
+                f"{sorted(self.profiles)}"
+            )
         for name in ("order_lifetime", "pending_authz_lifetime", "certificate_validity"):
             value = getattr(self, name)
             if not isinstance(value, _dt.timedelta) or value <= _dt.timedelta(0):

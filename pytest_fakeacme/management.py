@@ -76,6 +76,7 @@ class Http01Responder:
             def log_message(self, format: str, *args: object) -> None:
                 """Quiet."""
 
+        self.port = port
         self._server = ThreadingHTTPServer((host, port), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever,
@@ -132,9 +133,9 @@ class ManagementApp:
         return _json(result if result is not None else {"ok": True})
 
     def forget_tokens(self) -> None:
-        """Drop every http-01 token added through ``/add-http01`` (on reset)."""
-        if self.http01 is not None:
-            self.http01.tokens.clear()
+        """Drop every http-01 token added through ``/add-http01`` and free the port (on
+        reset)."""
+        self.stop()
 
     def stop(self) -> None:
         """Stop the http-01 responder, if one was started."""
@@ -524,6 +525,9 @@ def ct_add_http01(app: ManagementApp, body: Any) -> Any:
     """challtestsrv: ``{"token", "content"}``: serve it on the fake's http-01 port."""
     token, content = _field(body, "token"), _field(body, "content")
     with app._lock:
+        if app.http01 is not None and app.http01.port != app.fake.http01_port:
+            app.http01.stop()  # the fake's http-01 port changed since
+            app.http01 = None
         if app.http01 is None:
             try:
                 app.http01 = Http01Responder(app.fake.http01_port)

@@ -121,6 +121,12 @@ class Certificate:
     not_after: _dt.datetime
     revoked_reason: int | None = None
     revoked_at: _dt.datetime | None = None
+    #: RFC 9773 4.1's certificate identifier (AKI.serial).
+    ari_id: str = ""
+    #: The order that declared it replaces this certificate (RFC 9773 5).
+    replaced_by: str | None = None
+    #: Alternate chains (RFC 8555 7.4.2), each served at ``<cert URL>/<n>``.
+    alternate_chains: tuple[str, ...] = ()
 
     @property
     def fullchain_pem(self) -> str:
@@ -141,6 +147,8 @@ class Order:
     not_before: _dt.datetime | None = None
     not_after: _dt.datetime | None = None
     profile: str | None = None
+    #: The ARI certificate ID this order replaces (RFC 9773 5).
+    replaces: str | None = None
     #: Set when finalize was accepted; the order is ``processing`` until the certificate shows.
     finalize_started: _dt.datetime | None = None
     certificate_id: str | None = None

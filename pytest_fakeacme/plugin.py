@@ -5,19 +5,24 @@ fixture is a few lines over :class:`~pytest_fakeacme.FakeACME`.
   session (per xdist worker) and is ``reset()`` between tests, so a test pays for a reset only.
 - ``@pytest.mark.fake_acme(flavor=..., va_default=..., **settings)``: per-test configuration.
 - ``--fake-acme``: one fake for the whole run, started before collection, its directory URL in
-  the header and exported as ``FAKE_ACME_DIRECTORY_URL`` / ``FAKE_ACME_CA_BUNDLE`` for code that
-  reads its ACME server from the environment or runs as a subprocess.
+  the header and exported as ``FAKE_ACME_DIRECTORY_URL`` / ``FAKE_ACME_CA_BUNDLE`` (also
+  ``FAKE_ACME_ROOTS``, ``FAKE_ACME_MANAGEMENT_URL``) for code that reads its ACME server from the
+  environment or runs as a subprocess. It is also the ``fake_acme`` fixture's server, so a test
+  scripts the very fake its subprocesses talk to. Under pytest-xdist each worker runs (and
+  exports, in its own process) its own.
 - ``acme_directory_url``: the fake's URL, or the real CA given with ``--acme-directory=URL``.
+- A failing test that used ``fake_acme`` gets a "fake-acme transcript" section in its report.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
 
+from .config import Flavor, Settings
 from .errors import FakeACMEUsageError
 from .outcomes import Outcome
 from .server import FakeACME, default_outcome
@@ -25,8 +30,16 @@ from .server import FakeACME, default_outcome
 ENV_DIRECTORY_URL = "FAKE_ACME_DIRECTORY_URL"
 ENV_CA_BUNDLE = "FAKE_ACME_CA_BUNDLE"
 ENV_ROOTS = "FAKE_ACME_ROOTS"
+ENV_MANAGEMENT_URL = "FAKE_ACME_MANAGEMENT_URL"
+#: At most this many transcript lines (the latest) in a failing test's report.
+TRANSCRIPT_LINES = 200
 
 _SESSION_KEY = pytest.StashKey[FakeACME]()
+#: The environment as it was before ``--fake-acme`` exported the fake (None: unset), restored at
+#: the end: an in-process run (pytester) must not withdraw an outer run's variables.
+_SAVED_ENV_KEY = pytest.StashKey[dict[str, str | None]]()
+#: The fake a test used (set by the ``fake_acme`` fixture), for its failure report.
+_USED_KEY = pytest.StashKey[FakeACME]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,42 +77,60 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker; start the session fake for ``--fake-acme``."""
+    """Register the marker, check the options, start the session fake for ``--fake-acme``."""
     config.addinivalue_line(
         "markers",
         "fake_acme(flavor=None, va_default=None, **settings): configure the fake_acme "
         "fixture for this test (flavor 'boulder' or 'rfc'; va_default an outcome or its name; "
         "any pytest_fakeacme.Settings field)",
     )
-    if _wants_session_fake(config):
-        existing = os.environ.get(ENV_DIRECTORY_URL)
-        if existing and os.environ.get("PYTEST_XDIST_WORKER"):
-            return  # the xdist controller runs the shared fake; workers reach it by URL
-        fake = _new_fake(config).start()
-        config.stash[_SESSION_KEY] = fake
-        os.environ[ENV_DIRECTORY_URL] = fake.directory_url
-        os.environ[ENV_CA_BUNDLE] = fake.ca_bundle
-        os.environ[ENV_ROOTS] = fake.roots_path
+    # A wrong flavor or VA default is a usage error now, not an error in every test later.
+    _defaults(config)
+    if not _wants_session_fake(config) or _is_xdist_controller(config):
+        # An xdist controller runs no tests: each worker starts and exports its own fake.
+        return
+    fake = _new_fake(config).start()
+    config.stash[_SESSION_KEY] = fake
+    exported = {
+        ENV_DIRECTORY_URL: fake.directory_url,
+        ENV_CA_BUNDLE: fake.ca_bundle,
+        ENV_ROOTS: fake.roots_path,
+        ENV_MANAGEMENT_URL: fake.management_url,
+    }
+    config.stash[_SAVED_ENV_KEY] = {name: os.environ.get(name) for name in exported}
+    os.environ.update(exported)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Stop the ``--fake-acme`` server and withdraw its environment variables."""
     fake = config.stash.get(_SESSION_KEY, None)
-    if fake is not None:
-        del config.stash[_SESSION_KEY]
+    if fake is None:
+        return
+    del config.stash[_SESSION_KEY]
+    try:
         fake.stop()
-        for name in (ENV_DIRECTORY_URL, ENV_CA_BUNDLE, ENV_ROOTS):
-            os.environ.pop(name, None)
+    finally:
+        for name, value in config.stash.get(_SAVED_ENV_KEY, {}).items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     """Name the session fake's directory URL in the header."""
     fake = config.stash.get(_SESSION_KEY, None)
     if fake is None:
+        if _wants_session_fake(config) and _is_xdist_controller(config):
+            return [
+                f"fake-acme: one fake CA per xdist worker, exported as {ENV_DIRECTORY_URL} "
+                f"and {ENV_CA_BUNDLE} in each worker"
+            ]
         return None
     return [
         f"fake-acme: directory {fake.directory_url}",
         f"fake-acme: CA bundle {fake.ca_bundle} (exported as {ENV_CA_BUNDLE})",
+        f"fake-acme: management API {fake.management_url} (exported as {ENV_MANAGEMENT_URL})",
     ]
 
 
@@ -110,6 +141,17 @@ def _wants_session_fake(config: pytest.Config) -> bool:
     return bool(config.getini("fake_acme"))
 
 
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    # The same test as xdist's own ``_is_distribution_mode``; workers carry ``workerinput``.
+    # Under --collect-only xdist distributes nothing, and the controller collects itself.
+    return (
+        not hasattr(config, "workerinput")
+        and config.getoption("dist", "no") != "no"
+        and bool(config.getoption("tx", None))
+        and not config.getoption("collectonly", False)
+    )
+
+
 def _option(config: pytest.Config, name: str) -> str:
     # The command line wins over the ini file; both share the name (``--fake-acme-flavor`` is
     # ``fake_acme_flavor``).
@@ -117,13 +159,18 @@ def _option(config: pytest.Config, name: str) -> str:
     return str(value) if value is not None else str(config.getini(name))
 
 
-def _new_fake(config: pytest.Config) -> FakeACME:
-    flavor = _option(config, "fake_acme_flavor")
+def _defaults(config: pytest.Config) -> tuple[Flavor, Outcome]:
+    """The configured flavor and VA default, checked (a fresh outcome on each call)."""
     try:
-        va_default = default_outcome(_option(config, "fake_acme_va_default"))
-        return FakeACME(flavor=flavor, va_default=va_default)  # type: ignore[arg-type]
+        flavor = Settings().copy(flavor=_option(config, "fake_acme_flavor")).flavor
+        return flavor, default_outcome(_option(config, "fake_acme_va_default"))
     except FakeACMEUsageError as exc:
         raise pytest.UsageError(f"pytest-fakeacme: {exc}") from None
+
+
+def _new_fake(config: pytest.Config) -> FakeACME:
+    flavor, va_default = _defaults(config)
+    return FakeACME(flavor=flavor, va_default=va_default)
 
 
 @pytest.fixture(scope="session")
@@ -137,19 +184,28 @@ def fake_acme_session(pytestconfig: pytest.Config) -> Iterator[FakeACME]:
         yield fake
 
 
-def _apply_marker(fake: FakeACME, marker: pytest.Mark | None) -> None:
-    if marker is None:
-        return
-    if marker.args:
-        raise pytest.UsageError(
-            "@pytest.mark.fake_acme takes keyword arguments only, e.g. "
-            "@pytest.mark.fake_acme(flavor='rfc', va_default='valid')"
-        )
-    kwargs: dict[str, Any] = dict(marker.kwargs)
+def _apply_markers(fake: FakeACME, node: pytest.Item) -> None:
+    """Apply every ``fake_acme`` marker on the test, its class and module; the closest wins."""
+    __tracebackhide__ = True
+    kwargs: dict[str, Any] = {}
+    for marker in reversed(list(node.iter_markers("fake_acme"))):
+        if marker.args:
+            raise pytest.UsageError(
+                f"@pytest.mark.fake_acme takes keyword arguments only, not {marker.args!r}; "
+                "e.g. @pytest.mark.fake_acme(flavor='rfc', va_default='valid')"
+            )
+        kwargs.update(marker.kwargs)
     default = kwargs.pop("va_default", None)
     try:
         if default is not None:
-            fake.va.default = default if isinstance(default, Outcome) else default_outcome(default)
+            if isinstance(default, str):
+                default = default_outcome(default)
+            elif not isinstance(default, Outcome):
+                raise FakeACMEUsageError(
+                    f"va_default takes an outcome or its name (outcomes.valid() or 'valid'), "
+                    f"not {default!r}"
+                )
+            fake.va.default = default
         if kwargs:
             fake.configure(**kwargs)
     except FakeACMEUsageError as exc:
@@ -165,8 +221,12 @@ def fake_acme(fake_acme_session: FakeACME, request: pytest.FixtureRequest) -> It
     """
     fake = fake_acme_session
     fake.reset()
-    _apply_marker(fake, request.node.get_closest_marker("fake_acme"))
+    request.node.stash[_USED_KEY] = fake
+    _apply_markers(fake, request.node)
     yield fake
+    # Wait for validations still in flight, so that what they raise is this test's failure
+    # rather than something the next test's reset() silently drops.
+    fake.va.forget()
     fake.check()
 
 
@@ -179,3 +239,33 @@ def acme_directory_url(request: pytest.FixtureRequest) -> str:
         return str(explicit)
     fake: FakeACME = request.getfixturevalue("fake_acme")
     return fake.directory_url
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
+    """Add the ACME transcript to the first failing report of a test that used ``fake_acme``."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if not report.failed:
+        return
+    fake = item.stash.get(_USED_KEY, None)
+    if fake is None:
+        return
+    del item.stash[_USED_KEY]  # once per test: a failed call and a failed teardown share it
+    text = _transcript(fake)
+    if text:
+        report.sections.append(("fake-acme transcript", text))
+
+
+def _transcript(fake: FakeACME) -> str:
+    entries = list(fake.journal)
+    shown = entries[-TRANSCRIPT_LINES:]
+    text = fake.journal.transcript(entries=shown)
+    if len(shown) < len(entries):
+        text = (
+            f"... {len(entries) - len(shown)} earlier entries left out "
+            "(fake_acme.journal.transcript() has them all)\n" + text
+        )
+    return text

@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Any
 
 import trustme
+from cryptography.hazmat.primitives import serialization
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from . import outcomes as _outcomes
@@ -44,6 +45,7 @@ from .journal import Journal
 from .management import ManagementApp
 from .nonces import NoncePool
 from .outcomes import Outcome
+from .renewal import RenewalControl
 from .store import Store
 from .va import ValidationAuthority
 from .wfe import Frontend, build_app
@@ -149,6 +151,8 @@ class FakeACME:
     :param http01_port: where the VA sends http-01 requests, the fake's stand-in for port 80
         (None: a free port, reported as :attr:`http01_port`; bind your responder there).
     :param tls_alpn01_port: the same for tls-alpn-01 (the stand-in for 443).
+    :param alternate_chains: how many alternate chains (to other roots) certificates come
+        with, each linked as ``rel="alternate"`` (RFC 8555 7.4.2).
     :param dns_port: where the fake's DNS server listens, UDP and TCP (0: a free port, reported
         as ``dns.address``; None: no DNS server).
     :param flavor: ``"boulder"`` (Let's Encrypt's state machine) or ``"rfc"``.
@@ -164,6 +168,7 @@ class FakeACME:
         http01_port: int | None = None,
         tls_alpn01_port: int | None = None,
         dns_port: int | None = 0,
+        alternate_chains: int = 0,
         flavor: Flavor = "boulder",
         va_default: Outcome | None = None,
         clock: Clock | None = None,
@@ -174,6 +179,11 @@ class FakeACME:
         self._http01_port = _port_arg(http01_port, "http01_port") or _free_port(host)
         self._tls_alpn01_port = _port_arg(tls_alpn01_port, "tls_alpn01_port") or _free_port(host)
         self._initial_ports = (self._http01_port, self._tls_alpn01_port)
+        if not isinstance(alternate_chains, int) or not 0 <= alternate_chains <= 4:
+            raise FakeACMEUsageError(
+                f"alternate_chains must be a whole number 0-4, not {alternate_chains!r}"
+            )
+        self._alternate_chains = alternate_chains
         self._dns_port = _port_arg(dns_port, "dns_port")
         self._dns_server: DNSServer | None = None
         self._management: ManagementApp | None = None
@@ -187,6 +197,7 @@ class FakeACME:
         self.faults = Faults()
         self.terms = Terms()
         self.eab = ExternalAccounts()
+        self.ari = RenewalControl(self.store)
         self.store.listener = self._note_change
         self._errors: list[BaseException] = []
         self._errors_lock = threading.Lock()
@@ -237,7 +248,8 @@ class FakeACME:
             self._tmpdir = tempfile.mkdtemp(prefix="fakeacme-")
             self._ca_bundle = os.path.join(self._tmpdir, "ca-bundle.pem")
             tls_ca.cert_pem.write_to_path(self._ca_bundle)
-            self.ca = CertificateAuthority(self.clock.now())
+            self.ca = CertificateAuthority(self.clock.now(),
+                                           alternate_roots=self._alternate_chains)
             with open(os.path.join(self._tmpdir, "roots.pem"), "w", encoding="ascii") as f:
                 f.write(self.ca.root_pem)
             port = sock.getsockname()[1]
@@ -256,6 +268,7 @@ class FakeACME:
                 faults=self.faults,
                 terms=self.terms,
                 eab=self.eab,
+                ari=self.ari,
             )
             self._frontend = frontend
             self._management = ManagementApp(self)
@@ -358,6 +371,7 @@ class FakeACME:
         self.faults.clear()
         self.terms.reset()
         self.eab.clear()
+        self.ari.clear()
         self.nonces.reset()
         self.dns.clear()
         self.clock.reset()
@@ -434,6 +448,16 @@ class FakeACME:
         self._require_urls()
         assert self.ca is not None
         return self.ca.root_pem
+
+    @property
+    def alternate_roots(self) -> list[str]:
+        """PEM of each alternate chain's root (``alternate_chains=N``), in chain order."""
+        self._require_urls()
+        assert self.ca is not None
+        return [
+            r.public_bytes(serialization.Encoding.PEM).decode("ascii")
+            for r in self.ca.alternate_roots
+        ]
 
     @property
     def roots_path(self) -> str:

@@ -83,6 +83,14 @@ class Store:
             self.accounts_by_thumbprint[thumbprint] = account.id
             return account
 
+    def change_key(self, account: Account, jwk: dict[str, Any], thumbprint: str) -> None:
+        """Give ``account`` a new key (RFC 8555 7.3.5); the old key no longer finds it."""
+        with self.lock:
+            self.accounts_by_thumbprint.pop(account.thumbprint, None)
+            account.jwk = jwk
+            account.thumbprint = thumbprint
+            self.accounts_by_thumbprint[thumbprint] = account.id
+
     def account_by_thumbprint(self, thumbprint: str) -> Account | None:
         """The account registered with the key of this JWK thumbprint (RFC 7638)."""
         with self.lock:

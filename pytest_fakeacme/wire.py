@@ -78,6 +78,7 @@ _ENDPOINT_PATHS = {
     "newOrder": "new-order",
     "revokeCert": "revoke-cert",
     "keyChange": "key-change",
+    "renewalInfo": "renewal-info",
 }
 
 

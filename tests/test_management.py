@@ -196,7 +196,9 @@ def challtestsrv(fake_acme: FakeACME) -> Iterator[Mgmt]:
 def test_a_flow_written_for_challtestsrv_passes(
     fake_acme: FakeACME, challtestsrv: Mgmt, acme_client: AcmeTestClient
 ) -> None:
-    # http-01 answered by the fake's own responder, as challtestsrv answers it.
+    # http-01 answered by the fake's own responder, as challtestsrv answers it (on a port of
+    # its own: the suite's responder may hold the session fake's).
+    fake_acme.http01_port = _unused_port()
     order = acme_client.new_order("a.example")
     chall = acme_client.challenge(order.authorizations[0])
     response, validation = chall.response_and_validation(acme_client.key)
@@ -301,3 +303,11 @@ class _RemoteFake:
 class _NoClock:
     def advance(self, **units: float) -> None:
         """The remote fake runs on real time; the client's sleeps are skipped."""
+
+
+def _unused_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -524,9 +524,9 @@ def test_not_before_and_not_after_are_refused_like_lets_encrypt(raw: RawClient) 
 
 
 def test_unknown_profile_is_invalid_profile(raw: RawClient) -> None:
-    refused = raw.post(raw.url("newOrder"), dns("a.example") | {"profile": "shortlived"})
+    refused = raw.post(raw.url("newOrder"), dns("a.example") | {"profile": "longlived"})
 
-    assert_problem(refused, "invalidProfile", 400, 'profile name "shortlived" not recognized')
+    assert_problem(refused, "invalidProfile", 400, 'profile name "longlived" not recognized')
 
 
 def test_new_order_is_201_pending_with_an_authorization_per_name(

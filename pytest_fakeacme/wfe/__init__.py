@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import accounts, authz, directory, orders
+from . import accounts, authz, directory, lifecycle, orders
 from .app import AcmeApp, Frontend, Route
 
 ROUTES = (
@@ -18,6 +18,11 @@ ROUTES = (
     Route("/acme/order/<order_id>", "order", orders.order),
     Route("/acme/finalize/<order_id>", "finalize", orders.finalize),
     Route("/acme/cert/<cert_id>", "certificate", orders.certificate),
+    Route("/acme/cert/<cert_id>/<chain>", "certificate", orders.certificate),
+    Route("/acme/revoke-cert", "revokeCert", lifecycle.revoke_cert, ("POST",), "either"),
+    Route("/acme/key-change", "keyChange", lifecycle.key_change),
+    Route("/acme/renewal-info/<cert_id>", "renewalInfo", lifecycle.renewal_info, ("GET",),
+          None),
     Route("/acme/authz/<authz_id>", "authorization", authz.authorization),
     Route("/acme/chall/<authz_id>/<challenge_id>", "challenge", authz.challenge),
 )

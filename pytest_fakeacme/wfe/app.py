@@ -35,6 +35,7 @@ from ..jws import JWSVerifier, KeyMode, VerifiedRequest
 from ..model import Account
 from ..nonces import NoncePool
 from ..problems import AcmeProblem
+from ..renewal import RenewalControl
 from ..store import Store
 from ..va import ValidationAuthority
 
@@ -102,6 +103,7 @@ class Frontend:
     faults: Faults = field(default_factory=Faults)
     terms: Terms = field(default_factory=Terms)
     eab: ExternalAccounts = field(default_factory=ExternalAccounts)
+    ari: RenewalControl = field(default_factory=lambda: RenewalControl(Store()))
     jws: JWSVerifier = field(init=False)
 
     def __post_init__(self) -> None:
@@ -135,12 +137,11 @@ class AcmeApp:
 
     def __init__(self, frontend: Frontend, routes: Iterable[Route]) -> None:
         self.fe = frontend
-        self._routes = {r.name: r for r in routes}
         # A few anchored regular expressions: werkzeug's routing Map compiles Python code per
         # rule, which cost ~40 ms per start-up; these paths need none of its features.
         self._patterns = [
             (re.compile("^" + re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", r.path) + "/?$"), r)
-            for r in self._routes.values()
+            for r in routes
         ]
 
     def _match(self, path: str) -> tuple[Route | None, dict[str, str]]:

@@ -10,12 +10,14 @@ TERMS_TEXT = "pytest-fakeacme test terms of service: this CA issues only for tes
 
 def directory(fe: Frontend, call: Call) -> Reply:
     """GET /directory: every endpoint, and ``meta`` (RFC 8555 7.1.1)."""
-    meta = {
+    meta: dict[str, object] = {
         "termsOfService": fe.urls.terms(fe.terms.version),
         "website": "https://github.com/pytest-fakeacme/pytest-fakeacme",
         "caaIdentities": [fe.settings.caa_identity],
         "externalAccountRequired": fe.settings.external_account_required,
     }
+    if fe.settings.profiles:
+        meta["profiles"] = {name: p.description for name, p in fe.settings.profiles.items()}
     return Reply(200, wire.directory(fe.urls, meta))
 
 

@@ -23,6 +23,7 @@ from ..model import (
     Identifier,
     Order,
 )
+from . import lifecycle
 from .app import Call, Frontend, Reply
 
 #: Boulder's ``maxNames``: identifiers per order.
@@ -259,11 +260,14 @@ def new_order(fe: Frontend, call: Call) -> Reply:
     if not_before and not_after and not_after <= not_before:
         raise problems.malformed("notAfter must be after notBefore")
     profile = payload.get("profile") or None
-    if profile is not None:
-        # No profiles are configured, so every name is unknown (validateCertificateProfileName).
+    if profile is not None and profile not in fe.settings.profiles:
+        # Boulder validateCertificateProfileName.
         raise problems.problem(
             "invalidProfile", f"profile name {go_quote(profile)} not recognized", 400
         )
+    replaces = payload.get("replaces") or None
+    if replaces is not None:
+        lifecycle.check_replaces(fe, call.account.id, replaces)
     now = fe.clock.now()
     account = call.account
     with fe.store.lock:
@@ -302,8 +306,13 @@ def new_order(fe: Frontend, call: Call) -> Reply:
             not_before=not_before,
             not_after=not_after,
             profile=profile,
+            replaces=replaces,
         )
         fe.store.add_order(order, created)
+        if replaces is not None:
+            for cert in fe.store.certificates.values():
+                if cert.ari_id == replaces:
+                    cert.replaced_by = order.id
     return _order_reply(fe, order, 201)
 
 
@@ -400,13 +409,15 @@ def finalize(fe: Frontend, call: Call) -> Reply:
             )
         order.finalize_started = now
     try:
+        profile = fe.settings.profiles.get(order.profile or fe.settings.default_profile or "")
         issued = fe.ca.issue(
             csr,
             order.identifiers,
             now,
-            validity=fe.settings.certificate_validity,
+            validity=profile.validity if profile else fe.settings.certificate_validity,
             not_before=order.not_before,
             not_after=order.not_after,
+            client_auth=bool(profile and profile.client_auth),
         )
     except BaseException:
         with fe.store.lock:
@@ -422,6 +433,8 @@ def finalize(fe: Frontend, call: Call) -> Reply:
         chain_pem=issued.chain_pem,
         not_before=issued.not_before,
         not_after=issued.not_after,
+        ari_id=issued.ari_id,
+        alternate_chains=issued.alternate_chains,
     )
     with fe.store.lock:
         if fe.settings.async_finalize:
@@ -439,4 +452,16 @@ def certificate(fe: Frontend, call: Call) -> Reply:
         raise problems.not_found("Certificate not found")
     if cert.account_id != call.account.id:
         raise problems.unauthorized("Account in use did not issue specified certificate")
-    return Reply(200, cert.fullchain_pem, content_type="application/pem-certificate-chain")
+    chain = cert.chain_pem
+    index = call.args.get("chain")
+    if index is not None:
+        # RFC 8555 7.4.2: alternate chains, each named by a Link rel="alternate".
+        if not index.isdigit() or not 1 <= int(index) <= len(cert.alternate_chains):
+            raise problems.not_found("Certificate chain not found")
+        chain = cert.alternate_chains[int(index) - 1]
+    base = fe.urls.certificate(cert.id)
+    links = [(f"{base}/{n}", "alternate")
+             for n in range(len(cert.alternate_chains) + 1) if str(n or "") != (index or "")]
+    links = [(url.removesuffix("/0"), rel) for url, rel in links]
+    return Reply(200, cert.pem + chain, content_type="application/pem-certificate-chain",
+                 links=links)

@@ -1,0 +1,622 @@
+"""The pytest glue, driven through pytester: every option, ini key, marker and fixture.
+
+Inner sessions run in-process (``runpytest``) unless what is tested is the process itself (the
+environment a fresh ``pytest --fake-acme`` exports before collection). Inner tests that talk ACME
+use certbot's ``acme`` library through the small ``inner_acme`` module written next to them.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from pytest_fakeacme.plugin import (
+    ENV_CA_BUNDLE,
+    ENV_DIRECTORY_URL,
+    ENV_MANAGEMENT_URL,
+    ENV_ROOTS,
+)
+
+#: A minimal ACME client for inner sessions (no responder: validations rely on the VA default
+#: or a script). Requests-based, so inner files clear REQUESTS_CA_BUNDLE themselves.
+INNER_ACME = '''
+"""A minimal ACME client for inner test sessions."""
+import josepy as jose
+import pytest
+from acme import challenges, client, crypto_util, messages
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+
+@pytest.fixture(autouse=True)
+def _trust_exactly_the_given_bundle(monkeypatch):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+
+
+def order(directory_url, ca_bundle, *names):
+    """Register an account and order ``names``: (client, account key, order resource)."""
+    key = jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
+    net = client.ClientNetwork(key, alg=jose.ES256, verify_ssl=ca_bundle)
+    acme = client.ClientV2(client.ClientV2.get_directory(directory_url, net), net)
+    acme.new_account(messages.NewRegistration.from_data(terms_of_service_agreed=True))
+    csr_key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return acme, key, acme.new_order(crypto_util.make_csr(csr_key, list(names)))
+
+
+def answer_http01(acme, key, order):
+    """Ask for http-01 validation of the first authorization; its status at the next poll."""
+    authz = order.authorizations[0]
+    chall = next(c for c in authz.body.challenges if isinstance(c.chall, challenges.HTTP01))
+    acme.answer_challenge(chall, chall.response(key))
+    return acme.poll(authz)[0].body.status.name
+'''
+
+#: Run in a child of the inner test: fetch the directory named by the environment, trusting the
+#: exported bundle only, and print the directory's newOrder URL.
+FETCH_FROM_ENV = (
+    "import json, os, ssl, urllib.request; "
+    "ctx = ssl.create_default_context(cafile=os.environ['FAKE_ACME_CA_BUNDLE']); "
+    "url = os.environ['FAKE_ACME_DIRECTORY_URL']; "
+    "print(json.load(urllib.request.urlopen(url, context=ctx, timeout=10))['newOrder'])"
+)
+
+#: An inner test file for a run with the session fake (``--fake-acme`` or ``fake_acme = true``).
+SESSION_FAKE_TESTS = f'''
+import os
+import subprocess
+import sys
+
+# Read at import, i.e. during collection: the fake must already be running and exported.
+URL_AT_COLLECTION = os.environ.get("FAKE_ACME_DIRECTORY_URL")
+BUNDLE_AT_COLLECTION = os.environ.get("FAKE_ACME_CA_BUNDLE")
+ROOTS_AT_COLLECTION = os.environ.get("FAKE_ACME_ROOTS")
+MANAGEMENT_AT_COLLECTION = os.environ.get("FAKE_ACME_MANAGEMENT_URL")
+
+
+def test_collection_saw_the_fake_that_the_fixtures_give(fake_acme, acme_directory_url):
+    assert URL_AT_COLLECTION == fake_acme.directory_url == acme_directory_url
+    assert URL_AT_COLLECTION.startswith("https://127.0.0.1:")
+    assert BUNDLE_AT_COLLECTION == fake_acme.ca_bundle
+    with open(ROOTS_AT_COLLECTION) as f:
+        assert f.read() == fake_acme.roots
+    assert MANAGEMENT_AT_COLLECTION == fake_acme.management_url
+
+
+def test_a_subprocess_reaches_the_fake(fake_acme):
+    child = subprocess.run(
+        [sys.executable, "-c", {FETCH_FROM_ENV!r}],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.startswith(fake_acme.base_url + "/")
+'''
+
+
+@pytest.fixture(autouse=True)
+def _inner_sessions_start_clean(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    # This suite may itself run under --fake-acme; inner sessions must start from a clean slate.
+    for name in (ENV_DIRECTORY_URL, ENV_CA_BUNDLE, ENV_ROOTS, ENV_MANAGEMENT_URL):
+        monkeypatch.delenv(name, raising=False)
+    # Unrelated plugins of the test environment stay out of inner sessions: hypothesis' would
+    # import (and assertion-rewrite) its whole package in every one, about a second each, and
+    # pytest-benchmark warns under xdist (an error under this suite's filterwarnings). Set after
+    # pytester started, as it clears PYTEST_ADDOPTS.
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest -p no:benchmark")
+
+
+def _inner_client(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(inner_acme=INNER_ACME)
+
+
+# The fake_acme fixture
+
+
+def test_fake_acme_needs_no_conftest_and_gives_fresh_state_on_one_server(
+    pytester: pytest.Pytester,
+) -> None:
+    _inner_client(pytester)
+    pytester.makepyfile(
+        """
+        from inner_acme import _trust_exactly_the_given_bundle, answer_http01, order
+        from pytest_fakeacme import FakeACME, outcomes
+
+        FIRST = {}
+
+        def test_first_makes_state(fake_acme, fake_acme_session):
+            assert isinstance(fake_acme, FakeACME) and fake_acme.running
+            assert fake_acme is fake_acme_session
+            acme, key, new = order(fake_acme.directory_url, fake_acme.ca_bundle, "a.example")
+            fake_acme.va.script("b.example", outcomes.valid())
+            fake_acme.configure(order_reuse=False)
+            fake_acme.clock.advance(hours=1)
+            assert len(fake_acme.accounts) == 1 and len(fake_acme.orders) == 1
+            FIRST.update(url=fake_acme.directory_url, order=new.uri, now=fake_acme.clock.now())
+
+        def test_second_finds_none_of_it_on_the_same_server(fake_acme):
+            assert fake_acme.directory_url == FIRST["url"]
+            assert fake_acme.accounts == [] and fake_acme.orders == []
+            assert fake_acme.va.scripted() == {}
+            assert fake_acme.settings.order_reuse is True
+            assert fake_acme.clock.now() < FIRST["now"]
+            acme, key, new = order(fake_acme.directory_url, fake_acme.ca_bundle, "a.example")
+            assert [o.status for o in fake_acme.orders] == ["pending"]
+            # Nothing listens on http01_port: the default VA really tries, and fails.
+            assert answer_http01(acme, key, new) == "invalid"
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=2)
+
+
+# The fake_acme marker
+
+
+def test_marker_configures_that_test_only(pytester: pytest.Pytester) -> None:
+    _inner_client(pytester)
+    pytester.makepyfile(
+        """
+        import pytest
+        from inner_acme import _trust_exactly_the_given_bundle, answer_http01, order
+        from pytest_fakeacme import outcomes
+
+        @pytest.mark.fake_acme(flavor="rfc", va_default="valid", async_finalize=False)
+        def test_by_name(fake_acme):
+            assert fake_acme.flavor == "rfc"
+            assert fake_acme.va.default == outcomes.valid()
+            assert fake_acme.settings.async_finalize is False
+            # No responder anywhere: the default outcome decides.
+            acme, key, new = order(fake_acme.directory_url, fake_acme.ca_bundle, "a.example")
+            assert answer_http01(acme, key, new) == "valid"
+
+        @pytest.mark.fake_acme(va_default=outcomes.http_status(404))
+        def test_by_outcome_object(fake_acme):
+            assert fake_acme.va.default == outcomes.http_status(404)
+            acme, key, new = order(fake_acme.directory_url, fake_acme.ca_bundle, "a.example")
+            assert answer_http01(acme, key, new) == "invalid"
+            error = fake_acme.challenges[0].error
+            assert error is not None and "404" in error.detail
+
+        def test_next_test_is_back_to_defaults(fake_acme):
+            assert fake_acme.flavor == "boulder"
+            assert fake_acme.va.default == outcomes.real()
+            assert fake_acme.settings.async_finalize is True
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=3)
+
+
+def test_markers_on_module_class_and_test_combine_closest_first(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_fakeacme import outcomes
+
+        pytestmark = pytest.mark.fake_acme(flavor="rfc", authz_reuse=False)
+
+        @pytest.mark.fake_acme(va_default="valid", authz_reuse=True)
+        class TestMarked:
+            @pytest.mark.fake_acme(va_default="dns_nxdomain")
+            def test_closest_wins(self, fake_acme):
+                assert fake_acme.flavor == "rfc"
+                assert fake_acme.settings.authz_reuse is True
+                assert fake_acme.va.default == outcomes.dns_nxdomain()
+
+            def test_class_over_module(self, fake_acme):
+                assert fake_acme.flavor == "rfc"
+                assert fake_acme.settings.authz_reuse is True
+                assert fake_acme.va.default == outcomes.valid()
+
+        def test_module_only(fake_acme):
+            assert fake_acme.flavor == "rfc"
+            assert fake_acme.settings.authz_reuse is False
+            assert fake_acme.va.default == outcomes.real()
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=3)
+
+
+def test_marker_misuse_is_a_usage_error_and_changes_nothing(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_fakeacme import outcomes
+
+        @pytest.mark.fake_acme("rfc")
+        def test_positional(fake_acme):
+            pass
+
+        @pytest.mark.fake_acme(va_default="valid", bogus=1)
+        def test_unknown_setting(fake_acme):
+            pass
+
+        @pytest.mark.fake_acme(va_default="nope")
+        def test_unknown_outcome(fake_acme):
+            pass
+
+        @pytest.mark.fake_acme(va_default=404)
+        def test_not_an_outcome(fake_acme):
+            pass
+
+        @pytest.mark.fake_acme(flavor="pebble")
+        def test_unknown_flavor(fake_acme):
+            pass
+
+        def test_after_the_errors(fake_acme):
+            assert fake_acme.va.default == outcomes.real()
+            assert fake_acme.flavor == "boulder"
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, errors=5)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_positional*",
+            "E*UsageError: @pytest.mark.fake_acme takes keyword arguments only, not ('rfc',)*",
+            "*ERROR at setup of test_unknown_setting*",
+            # (fnmatch reads [...] as a character class; ? stands for the brackets)
+            "E*UsageError: @pytest.mark.fake_acme: unknown setting(s) ?'bogus'?; known: *",
+            "*ERROR at setup of test_unknown_outcome*",
+            "E*UsageError: @pytest.mark.fake_acme: unknown outcome 'nope'; use one of *valid*",
+            "*ERROR at setup of test_not_an_outcome*",
+            "E*UsageError: @pytest.mark.fake_acme: va_default takes an outcome or its name*404",
+            "*ERROR at setup of test_unknown_flavor*",
+            "E*UsageError: @pytest.mark.fake_acme: unknown flavor 'pebble'; use one of boulder, *",
+        ]
+    )
+
+
+def test_marker_is_registered(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--markers")
+    result.stdout.fnmatch_lines(
+        ["@pytest.mark.fake_acme(flavor=None, va_default=None, **settings): configure the *"]
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.fake_acme(flavor="rfc")
+        def test_strict(fake_acme):
+            assert fake_acme.flavor == "rfc"
+        """
+    )
+    pytester.runpytest("--strict-markers").assert_outcomes(passed=1)
+
+
+# Errors inside the server thread
+
+
+def test_an_error_in_the_server_fails_the_test_that_caused_it(pytester: pytest.Pytester) -> None:
+    _inner_client(pytester)
+    pytester.makepyfile(
+        """
+        from inner_acme import _trust_exactly_the_given_bundle, answer_http01, order
+        from pytest_fakeacme import outcomes
+
+        def test_scripts_an_outcome_that_cannot_apply(fake_acme):
+            fake_acme.va.script("x.example", outcomes.txt_missing())
+            acme, key, new = order(fake_acme.directory_url, fake_acme.ca_bundle, "x.example")
+            # The client sees what Let's Encrypt would show for a VA failure...
+            assert answer_http01(acme, key, new) == "invalid"
+            assert fake_acme.challenges[0].error.type == "serverInternal"
+
+        def test_next_test_does_not_inherit_it(fake_acme):
+            assert fake_acme.errors == []
+        """
+    )
+    result = pytester.runpytest()
+    # ... and the test that scripted it fails at teardown, with the reason.
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_scripts_an_outcome_that_cannot_apply*",
+            "*fake.check()*",
+            "E*ScriptError: *outcomes.txt_missing() cannot apply to *http-01*",
+            "*- fake-acme transcript -*",
+            "*VA http-01 x.example (*txt_missing*): serverInternal: *",
+        ]
+    )
+
+
+# Failure reports
+
+
+def test_a_failing_test_that_used_the_fake_reports_the_transcript(
+    pytester: pytest.Pytester,
+) -> None:
+    _inner_client(pytester)
+    pytester.makepyfile(
+        """
+        from inner_acme import _trust_exactly_the_given_bundle, order
+
+        def test_fails_after_talking_acme(fake_acme):
+            order(fake_acme.directory_url, fake_acme.ca_bundle, "a.example")
+            assert False, "the client under test got it wrong"
+
+        def test_passes(fake_acme):
+            order(fake_acme.directory_url, fake_acme.ca_bundle, "b.example")
+
+        def test_fails_without_the_fake():
+            assert False
+        """
+    )
+    result = pytester.runpytest("-rA")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_fails_after_talking_acme _*",
+            "*AssertionError: the client under test got it wrong*",
+            "*- fake-acme transcript -*",
+            "*GET  directory -> 200",
+            "*POST newAccount -> 201",
+            "*POST newOrder -> 201",
+            "*_ test_fails_without_the_fake _*",
+        ]
+    )
+    # Once, for the failing test only.
+    assert result.stdout.str().count("fake-acme transcript") == 1
+
+
+# --fake-acme and the fake_acme ini key
+
+
+def test_fake_acme_option_exports_a_fake_before_collection(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SESSION_FAKE_TESTS)
+    # A fresh process: the environment seen at collection is the plugin's doing alone.
+    result = pytester.runpytest_subprocess("--fake-acme", timeout=120)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "fake-acme: directory https://127.0.0.1:*/directory",
+            f"fake-acme: CA bundle *ca-bundle.pem (exported as {ENV_CA_BUNDLE})",
+            f"fake-acme: management API https://127.0.0.1:* (exported as {ENV_MANAGEMENT_URL})",
+        ]
+    )
+
+
+def test_fake_acme_ini_key_does_the_same_and_withdraws_the_environment(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini("[pytest]\nfake_acme = true\n")
+    pytester.makepyfile(SESSION_FAKE_TESTS)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["fake-acme: directory https://127.0.0.1:*/directory"])
+    for name in (ENV_DIRECTORY_URL, ENV_CA_BUNDLE, ENV_ROOTS, ENV_MANAGEMENT_URL):
+        assert name not in os.environ
+
+
+def test_fake_acme_option_wins_over_the_ini_key(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nfake_acme = false\n")
+    pytester.makepyfile(
+        """
+        import os
+
+        def test_exported(fake_acme):
+            assert os.environ["FAKE_ACME_DIRECTORY_URL"] == fake_acme.directory_url
+        """
+    )
+    pytester.runpytest("--fake-acme").assert_outcomes(passed=1)
+
+
+def test_without_fake_acme_nothing_is_exported(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import os
+
+        def test_not_exported(fake_acme):
+            assert "FAKE_ACME_DIRECTORY_URL" not in os.environ
+            assert "FAKE_ACME_CA_BUNDLE" not in os.environ
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("fake-acme:*")
+
+
+def test_fake_acme_restores_variables_it_found(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An in-process run under an outer --fake-acme run must hand the outer fake's URL back.
+    monkeypatch.setenv(ENV_DIRECTORY_URL, "https://outer.example/directory")
+    pytester.makepyfile(
+        """
+        import os
+
+        def test_own_fake_exported(fake_acme):
+            assert os.environ["FAKE_ACME_DIRECTORY_URL"] == fake_acme.directory_url
+        """
+    )
+    pytester.runpytest("--fake-acme").assert_outcomes(passed=1)
+    assert os.environ[ENV_DIRECTORY_URL] == "https://outer.example/directory"
+    assert ENV_CA_BUNDLE not in os.environ
+
+
+# acme_directory_url
+
+
+def test_acme_directory_url_is_the_per_test_fake_by_default(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import json
+        import ssl
+        import urllib.request
+
+        def test_url(acme_directory_url, request):
+            fake = request.getfixturevalue("fake_acme")
+            assert acme_directory_url == fake.directory_url
+            ctx = ssl.create_default_context(cafile=fake.ca_bundle)
+            with urllib.request.urlopen(acme_directory_url, context=ctx, timeout=10) as answer:
+                assert json.load(answer)["newOrder"].startswith(fake.base_url)
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_acme_directory_option_points_elsewhere_and_starts_no_fake(
+    pytester: pytest.Pytester,
+) -> None:
+    url = "https://acme-staging-v02.api.letsencrypt.org/directory"
+    pytester.makepyfile(
+        f"""
+        def test_url(acme_directory_url, request):
+            assert acme_directory_url == {url!r}
+            assert "fake_acme" not in request.fixturenames
+            assert "fake_acme_session" not in request.fixturenames
+        """
+    )
+    result = pytester.runpytest(f"--acme-directory={url}", "--setup-show")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*SETUP    F acme_directory_url*"])
+    result.stdout.no_fnmatch_line("*SETUP*fake_acme*")
+
+
+# Default flavor and VA outcome: options and ini keys
+
+
+@pytest.mark.parametrize(
+    ("args", "ini"),
+    [
+        pytest.param(
+            ["--fake-acme-flavor=rfc", "--fake-acme-va-default=valid"], None, id="options"
+        ),
+        pytest.param(
+            [], "fake_acme_flavor = rfc\nfake_acme_va_default = valid\n", id="ini"
+        ),
+        pytest.param(
+            ["--fake-acme-flavor=rfc", "--fake-acme-va-default=valid"],
+            "fake_acme_flavor = boulder\nfake_acme_va_default = dns_servfail\n",
+            id="options-over-ini",
+        ),
+    ],
+)
+def test_default_flavor_and_va_outcome(
+    pytester: pytest.Pytester, args: list[str], ini: str | None
+) -> None:
+    if ini is not None:
+        pytester.makeini("[pytest]\n" + ini)
+    _inner_client(pytester)
+    pytester.makepyfile(
+        """
+        import pytest
+        from inner_acme import _trust_exactly_the_given_bundle, answer_http01, order
+        from pytest_fakeacme import outcomes
+
+        def test_configured(fake_acme):
+            assert fake_acme.flavor == "rfc"
+            assert fake_acme.va.default == outcomes.valid()
+            acme, key, new = order(fake_acme.directory_url, fake_acme.ca_bundle, "a.example")
+            assert answer_http01(acme, key, new) == "valid"
+
+        @pytest.mark.fake_acme(flavor="boulder", va_default="real")
+        def test_marker_overrides(fake_acme):
+            assert fake_acme.flavor == "boulder"
+            assert fake_acme.va.default == outcomes.real()
+
+        def test_reset_returns_to_configured(fake_acme):
+            assert fake_acme.flavor == "rfc"
+            assert fake_acme.va.default == outcomes.valid()
+        """
+    )
+    pytester.runpytest(*args).assert_outcomes(passed=3)
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "message"),
+    [
+        pytest.param(
+            ["--fake-acme-va-default=nope"], None,
+            "ERROR: pytest-fakeacme: unknown outcome 'nope'; use one of *real*valid*",
+            id="option-unknown-outcome",
+        ),
+        pytest.param(
+            ["--fake-acme-va-default=http_status"], None,
+            "ERROR: pytest-fakeacme: outcome 'http_status' needs arguments*",
+            id="option-outcome-needs-arguments",
+        ),
+        pytest.param(
+            [], "fake_acme_va_default = nope\n",
+            "ERROR: pytest-fakeacme: unknown outcome 'nope'*",
+            id="ini-unknown-outcome",
+        ),
+        pytest.param(
+            [], "fake_acme_flavor = pebble\n",
+            "ERROR: pytest-fakeacme: unknown flavor 'pebble'; use one of boulder, rfc",
+            id="ini-unknown-flavor",
+        ),
+        pytest.param(
+            ["--fake-acme-flavor=pebble"], None,
+            "*argument --fake-acme-flavor: invalid choice: 'pebble'*",
+            id="option-unknown-flavor",
+        ),
+    ],
+)
+def test_bad_defaults_are_usage_errors(
+    pytester: pytest.Pytester, args: list[str], ini: str | None, message: str
+) -> None:
+    if ini is not None:
+        pytester.makeini("[pytest]\n" + ini)
+    pytester.makepyfile("def test_never_runs(): pass\n")
+    result = pytester.runpytest("--fake-acme", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert ENV_DIRECTORY_URL not in os.environ
+
+
+# pytest-xdist
+
+
+def test_runs_under_xdist(pytester: pytest.Pytester) -> None:
+    _inner_client(pytester)
+    pytester.makepyfile(
+        """
+        import pytest
+        from inner_acme import _trust_exactly_the_given_bundle, order
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_issue(fake_acme, n):
+            order(fake_acme.directory_url, fake_acme.ca_bundle, f"{n}.example")
+            assert [o.identifiers[0].value for o in fake_acme.orders] == [f"{n}.example"]
+        """
+    )
+    result = pytester.runpytest("-p", "xdist", "-n", "2")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["created: 2/2 workers"])
+
+
+def test_fake_acme_option_under_xdist_exports_each_workers_fake(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        f"""
+        import os
+        import subprocess
+        import sys
+
+        import pytest
+
+        URL_AT_COLLECTION = os.environ.get("FAKE_ACME_DIRECTORY_URL")
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_worker_fake(fake_acme, acme_directory_url, n):
+            # The fake a test scripts is the one its subprocesses reach.
+            assert URL_AT_COLLECTION == fake_acme.directory_url == acme_directory_url
+            child = subprocess.run(
+                [sys.executable, "-c", {FETCH_FROM_ENV!r}],
+                capture_output=True, text=True, timeout=60,
+            )
+            assert child.returncode == 0, child.stderr
+            assert child.stdout.startswith(fake_acme.base_url + "/")
+        """
+    )
+    result = pytester.runpytest("-p", "xdist", "-n", "2", "--fake-acme")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["fake-acme: one fake CA per xdist worker*"])
