@@ -41,18 +41,23 @@ class DNSServer:
     def __init__(self, data: DNSData, host: str = "127.0.0.1", port: int = 0) -> None:
         self.data = data
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._udp = socket.socket(family, socket.SOCK_DGRAM)
-        self._tcp = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            self._udp.bind((host, port))
-            bound = self._udp.getsockname()[1]
-            self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self._tcp.bind((host, bound))
-            self._tcp.listen(16)
-        except OSError:
-            self._udp.close()
-            self._tcp.close()
-            raise
+        # UDP and TCP share one port number. With port 0 the UDP port is free, but the same
+        # TCP port may not be: try again with another (a few tries are always enough).
+        for attempt in range(50):
+            self._udp = socket.socket(family, socket.SOCK_DGRAM)
+            self._tcp = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                self._udp.bind((host, port))
+                bound = self._udp.getsockname()[1]
+                self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                self._tcp.bind((host, bound))
+                self._tcp.listen(16)
+                break
+            except OSError:
+                self._udp.close()
+                self._tcp.close()
+                if port != 0 or attempt == 49:
+                    raise
         self.address: tuple[str, int] = (host, bound)
         self._stopping = threading.Event()
         self._threads = [

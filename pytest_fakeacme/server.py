@@ -77,12 +77,51 @@ class _Server(ThreadedWSGIServer):
 
     def __init__(self, sock: socket.socket, app: Any, tls: ssl.SSLContext) -> None:
         host, port = sock.getsockname()[:2]
+        # Connection threads and their sockets, so that server_close() can end them: a client
+        # that keeps a connection open must not keep a thread alive past stop().
+        self._connections: dict[threading.Thread, socket.socket] = {}
+        self._connections_lock = threading.Lock()
+        self._closing = False
         super().__init__(host, port, app, handler=_QuietHandler, fd=sock.fileno())
+        self._closing = False  # the base class closed its own throwaway socket on the way
         # werkzeug dup()ed the descriptor; ours is no longer needed.
         sock.close()
         # Set after the base class ran so that it does not wrap the listening socket itself:
         # the handshake happens in finish_request, in the connection's thread.
         self.ssl_context = tls
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        thread = threading.Thread(
+            target=self.process_request_thread,
+            args=(request, client_address),
+            name=f"fakeacme-conn-{self.port}",
+            daemon=True,
+        )
+        with self._connections_lock:
+            if self._closing:
+                request.close()
+                return
+            self._connections[thread] = request
+        thread.start()
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._connections_lock:
+                self._connections.pop(threading.current_thread(), None)
+
+    def server_close(self) -> None:
+        super().server_close()
+        with self._connections_lock:
+            self._closing = True
+            connections = list(self._connections.items())
+        for _, sock in connections:
+            # shutdown() wakes a thread blocked reading this socket (handshake or keep-alive).
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        for thread, _ in connections:
+            thread.join(timeout=_CONNECTION_TIMEOUT)
 
     def get_request(self) -> tuple[socket.socket, Any]:
         conn, addr = self.socket.accept()
@@ -93,7 +132,13 @@ class _Server(ThreadedWSGIServer):
         assert self.ssl_context is not None
         request.settimeout(_CONNECTION_TIMEOUT)
         try:
-            tls_sock = self.ssl_context.wrap_socket(request, server_side=True)
+            tls_sock = self.ssl_context.wrap_socket(
+                request, server_side=True, do_handshake_on_connect=False
+            )
+            with self._connections_lock:
+                # The TLS socket replaces the plain one (same descriptor) for server_close().
+                self._connections[threading.current_thread()] = tls_sock
+            tls_sock.do_handshake()
         except (OSError, ssl.SSLError):
             return  # a client that cannot complete a handshake gets nothing, like any server
         try:
@@ -320,6 +365,7 @@ class FakeACME:
             self.dns.address = None
         self.va.shutdown()
         self._cleanup_files()
+        self._urls = None  # directory_url and friends now say "not started"
 
     def _cleanup_files(self) -> None:
         if self._tmpdir is not None:

@@ -199,10 +199,6 @@ def test_an_inner_session_leaves_no_fake_behind(
     _assert_nothing_listens_on(int(pytester.path.joinpath("port.txt").read_text()))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server.py: stop() neither closes nor joins connection threads (block_on_close=False)",
-)
 def test_stop_ends_the_threads_of_connected_clients() -> None:
     before = set(threading.enumerate())
     fake = FakeACME().start()
