@@ -24,6 +24,7 @@ import pytest
 
 from .config import Flavor, Settings
 from .errors import FakeACMEUsageError
+from .faults import Faults
 from .outcomes import Outcome
 from .server import FakeACME, default_outcome
 
@@ -31,6 +32,7 @@ ENV_DIRECTORY_URL = "FAKE_ACME_DIRECTORY_URL"
 ENV_CA_BUNDLE = "FAKE_ACME_CA_BUNDLE"
 ENV_ROOTS = "FAKE_ACME_ROOTS"
 ENV_MANAGEMENT_URL = "FAKE_ACME_MANAGEMENT_URL"
+ENV_DNS = "FAKE_ACME_DNS"
 #: At most this many transcript lines (the latest) in a failing test's report.
 TRANSCRIPT_LINES = 200
 
@@ -74,6 +76,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("fake_acme_flavor", "Default flavor of the fake: boulder or rfc",
                   default="boulder")
     parser.addini("fake_acme_va_default", "Default VA outcome: real, valid, ...", default="real")
+    group.addoption(
+        "--fake-acme-fault",
+        metavar="SPEC",
+        action="append",
+        default=None,
+        help='A fault every test starts with, e.g. "nonce_reject_rate 0.1 seed=7" (repeatable)',
+    )
+    parser.addini("fake_acme_faults", "Faults every test starts with, one spec per line",
+                  type="linelist", default=[])
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -86,6 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     # A wrong flavor or VA default is a usage error now, not an error in every test later.
     _defaults(config)
+    _fault_specs(config)
     if not _wants_session_fake(config) or _is_xdist_controller(config):
         # An xdist controller runs no tests: each worker starts and exports its own fake.
         return
@@ -97,6 +109,8 @@ def pytest_configure(config: pytest.Config) -> None:
         ENV_ROOTS: fake.roots_path,
         ENV_MANAGEMENT_URL: fake.management_url,
     }
+    if fake.dns.address is not None:
+        exported[ENV_DNS] = f"{fake.dns.address[0]}:{fake.dns.address[1]}"
     config.stash[_SAVED_ENV_KEY] = {name: os.environ.get(name) for name in exported}
     os.environ.update(exported)
 
@@ -168,6 +182,19 @@ def _defaults(config: pytest.Config) -> tuple[Flavor, Outcome]:
         raise pytest.UsageError(f"pytest-fakeacme: {exc}") from None
 
 
+def _fault_specs(config: pytest.Config) -> list[str]:
+    """Faults every test starts with: ``--fake-acme-fault`` (all of them), else the ini's."""
+    given = config.getoption("fake_acme_fault")
+    specs = list(given) if given else [str(s) for s in config.getini("fake_acme_faults")]
+    probe = Faults()
+    for spec in specs:
+        try:
+            probe.add_spec(spec)
+        except FakeACMEUsageError as exc:
+            raise pytest.UsageError(f"pytest-fakeacme: {exc}") from None
+    return specs
+
+
 def _new_fake(config: pytest.Config) -> FakeACME:
     flavor, va_default = _defaults(config)
     return FakeACME(flavor=flavor, va_default=va_default)
@@ -196,7 +223,15 @@ def _apply_markers(fake: FakeACME, node: pytest.Item) -> None:
             )
         kwargs.update(marker.kwargs)
     default = kwargs.pop("va_default", None)
+    specs = kwargs.pop("faults", ())
     try:
+        if isinstance(specs, str) or not all(isinstance(s, str) for s in specs):
+            raise FakeACMEUsageError(
+                f"faults takes a list of fault specs such as ['bad_nonce endpoint=newOrder'], "
+                f"not {specs!r}"
+            )
+        for spec in specs:
+            fake.faults.add_spec(spec)
         if default is not None:
             if isinstance(default, str):
                 default = default_outcome(default)
@@ -222,6 +257,8 @@ def fake_acme(fake_acme_session: FakeACME, request: pytest.FixtureRequest) -> It
     fake = fake_acme_session
     fake.reset()
     request.node.stash[_USED_KEY] = fake
+    for spec in _fault_specs(request.config):
+        fake.faults.add_spec(spec)
     _apply_markers(fake, request.node)
     yield fake
     # Wait for validations still in flight, so that what they raise is this test's failure

@@ -620,3 +620,62 @@ def test_fake_acme_option_under_xdist_exports_each_workers_fake(
     result = pytester.runpytest("-p", "xdist", "-n", "2", "--fake-acme")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["fake-acme: one fake CA per xdist worker*"])
+
+
+# Faults from the command line, the ini file and the marker
+
+_FAULT_CHECK = """
+import pytest
+from pytest_fakeacme.demo import MiniClient
+
+
+@pytest.fixture(autouse=True)
+def _clean(monkeypatch):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+
+
+def first_new_order_status(fake_acme):
+    client = MiniClient(fake_acme.directory_url, fake_acme.ca_bundle)
+    client.register()
+    answer = client.post(client.directory["newOrder"],
+                         {"identifiers": [{"type": "dns", "value": "a.example"}]}, retry=False)
+    return answer.status
+
+
+def test_first(fake_acme):
+    assert first_new_order_status(fake_acme) == EXPECTED
+
+
+def test_again_in_the_next_test(fake_acme):
+    assert first_new_order_status(fake_acme) == EXPECTED
+"""
+
+
+@pytest.mark.parametrize("where", ["option", "ini"])
+def test_faults_every_test_starts_with(pytester: pytest.Pytester, where: str) -> None:
+    pytester.makepyfile(_FAULT_CHECK.replace("EXPECTED", "400"))
+    args: list[str] = []
+    if where == "option":
+        args = ["--fake-acme-fault", "bad_nonce endpoint=newOrder"]
+    else:
+        pytester.makeini("[pytest]\nfake_acme_faults =\n    bad_nonce endpoint=newOrder\n")
+    pytester.runpytest(*args).assert_outcomes(passed=2)
+
+
+def test_faults_from_the_marker_for_one_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        _FAULT_CHECK.replace("EXPECTED", "STATUS").replace(
+            "def test_first(fake_acme):\n    assert first_new_order_status(fake_acme) == STATUS",
+            "@pytest.mark.fake_acme(faults=['server_error endpoint=newOrder'])\n"
+            "def test_first(fake_acme):\n    assert first_new_order_status(fake_acme) == 500",
+        ).replace("== STATUS", "== 201")
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
+
+
+def test_a_bad_fault_spec_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_nothing(fake_acme):\n    pass\n")
+    result = pytester.runpytest("--fake-acme-fault", "explode now")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown fault 'explode'*"])
