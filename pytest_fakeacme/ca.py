@@ -53,110 +53,106 @@ def _pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
-class CertificateAuthority:
-    """A two-level hierarchy: a self-signed root and an intermediate that signs leaves."""
+CAKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+KEY_TYPES = ("ecdsa", "rsa")
 
-    def __init__(self, now: _dt.datetime, name: str = "Fake ACME",
-                 alternate_roots: int = 0) -> None:
-        self.root_key = ec.generate_private_key(ec.SECP256R1())
-        self.intermediate_key = ec.generate_private_key(ec.SECP256R1())
+
+def _new_key(key_type: str) -> CAKey:
+    if key_type == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _name(org: str, common_name: str) -> x509.Name:
+    return x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+    ])
+
+
+def _ca_certificate(
+    subject: x509.Name,
+    key: CAKey,
+    issuer: x509.Name,
+    issuer_key: CAKey,
+    path_length: int | None,
+    start: _dt.datetime,
+    end: _dt.datetime,
+) -> x509.Certificate:
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(_ca_key_usage(), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                       critical=False)
+    )
+    if issuer_key is not key:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,
+        )
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+class CertificateAuthority:
+    """A root, one or more intermediates (the last signs leaves), and optional alternate roots
+    that cross-sign the top intermediate.
+
+    :param key_type: ``"ecdsa"`` (P-256, made in microseconds) or ``"rsa"`` (2048 bits).
+    :param intermediates: how many intermediates the chain has (Pebble's chain length).
+    :param alternate_roots: how many alternate chains certificates come with.
+    """
+
+    def __init__(self, now: _dt.datetime, name: str = "Fake ACME", alternate_roots: int = 0,
+                 key_type: str = "ecdsa", intermediates: int = 1) -> None:
+        if key_type not in KEY_TYPES:
+            raise ValueError(f"key_type must be one of {KEY_TYPES}, not {key_type!r}")
         start = now - _dt.timedelta(days=1)
         end = now + _dt.timedelta(days=3650)
-        root_name = x509.Name(
-            [
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
-                x509.NameAttribute(NameOID.COMMON_NAME, f"{name} Root {secrets.token_hex(3)}"),
-            ]
-        )
-        root_ski = x509.SubjectKeyIdentifier.from_public_key(self.root_key.public_key())
-        self.root = (
-            x509.CertificateBuilder()
-            .subject_name(root_name)
-            .issuer_name(root_name)
-            .public_key(self.root_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(start)
-            .not_valid_after(end)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(_ca_key_usage(), critical=True)
-            .add_extension(root_ski, critical=False)
-            .sign(self.root_key, hashes.SHA256())
-        )
-        inter_name = x509.Name(
-            [
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
-                x509.NameAttribute(NameOID.COMMON_NAME, f"{name} Intermediate E1"),
-            ]
-        )
-        self.intermediate = (
-            x509.CertificateBuilder()
-            .subject_name(inter_name)
-            .issuer_name(root_name)
-            .public_key(self.intermediate_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(start)
-            .not_valid_after(end)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(_ca_key_usage(), critical=True)
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(self.intermediate_key.public_key()),
-                critical=False,
-            )
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski),
-                critical=False,
-            )
-            .sign(self.root_key, hashes.SHA256())
-        )
+        self.root_key = _new_key(key_type)
+        root_name = _name(name, f"{name} Root {secrets.token_hex(3)}")
+        self.root = _ca_certificate(root_name, self.root_key, root_name, self.root_key, None,
+                                    start, end)
+        letter = "R" if key_type == "rsa" else "E"
+        # Top-down: the first intermediate is signed by the root, each next by the previous.
+        chain: list[x509.Certificate] = []
+        keys: list[CAKey] = []
+        issuer_name, issuer_key = root_name, self.root_key
+        for level in range(intermediates):
+            key = _new_key(key_type)
+            subject = _name(name, f"{name} Intermediate {letter}{level + 1}")
+            cert = _ca_certificate(subject, key, issuer_name, issuer_key,
+                                   intermediates - level - 1, start, end)
+            chain.append(cert)
+            keys.append(key)
+            issuer_name, issuer_key = subject, key
+        self.intermediate = chain[-1]
+        self.intermediate_key = keys[-1]
         self.root_pem = _pem(self.root)
-        self.intermediate_pem = _pem(self.intermediate)
-        # Alternate chains (RFC 8555 7.4.2): other roots that cross-sign the same intermediate
-        # (same subject and key), as Let's Encrypt's ISRG Root X1 cross-signed by DST Root CA X3.
+        # Served bottom-up after the leaf (RFC 8555 7.4.2: each certificate certifies the one
+        # before it).
+        self.chain_pem = "".join(_pem(c) for c in reversed(chain))
+        self.intermediate_pem = self.chain_pem
+        # Alternate chains: other roots cross-sign the top intermediate (same subject and key),
+        # as ISRG Root X1 was cross-signed by DST Root CA X3.
         self.alternate_roots: list[x509.Certificate] = []
         self.alternate_chain_pems: list[str] = []
         for index in range(alternate_roots):
-            key = ec.generate_private_key(ec.SECP256R1())
-            alt_name = x509.Name([
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
-                x509.NameAttribute(NameOID.COMMON_NAME,
-                                   f"{name} Alternate Root {index + 1} {secrets.token_hex(3)}"),
-            ])
-            alt_ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-            alt_root = (
-                x509.CertificateBuilder()
-                .subject_name(alt_name)
-                .issuer_name(alt_name)
-                .public_key(key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(start)
-                .not_valid_after(end)
-                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                .add_extension(_ca_key_usage(), critical=True)
-                .add_extension(alt_ski, critical=False)
-                .sign(key, hashes.SHA256())
-            )
-            cross = (
-                x509.CertificateBuilder()
-                .subject_name(self.intermediate.subject)
-                .issuer_name(alt_name)
-                .public_key(self.intermediate_key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(start)
-                .not_valid_after(end)
-                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-                .add_extension(_ca_key_usage(), critical=True)
-                .add_extension(
-                    x509.SubjectKeyIdentifier.from_public_key(self.intermediate_key.public_key()),
-                    critical=False,
-                )
-                .add_extension(
-                    x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(alt_ski),
-                    critical=False,
-                )
-                .sign(key, hashes.SHA256())
-            )
+            alt_key = _new_key(key_type)
+            alt_name = _name(name, f"{name} Alternate Root {index + 1} {secrets.token_hex(3)}")
+            alt_root = _ca_certificate(alt_name, alt_key, alt_name, alt_key, None, start, end)
+            cross = _ca_certificate(chain[0].subject, keys[0], alt_name, alt_key,
+                                    intermediates - 1, start, end)
             self.alternate_roots.append(alt_root)
-            self.alternate_chain_pems.append(_pem(cross))
+            self.alternate_chain_pems.append(
+                "".join(_pem(c) for c in reversed(chain[1:])) + _pem(cross)
+            )
 
     def check_csr(
         self, der: bytes, identifiers: Sequence[Identifier]

@@ -70,6 +70,13 @@ class Settings:
     #: Whether newAccount needs an external account binding (RFC 8555 7.3.4; keys from
     #: ``fake_acme.eab.add()``).
     external_account_required: bool = False
+    #: Offer dns-account-01 (draft-ietf-acme-dns-account-label) beside dns-01.
+    dns_account_01: bool = False
+    #: Accept ``notBefore``/``notAfter`` in newOrder (None: as the flavor does, refused by
+    #: ``boulder`` as Let's Encrypt does, accepted by ``rfc``).
+    validity_requests: bool | None = None
+    #: Serve ``newAuthz`` for pre-authorization (RFC 8555 7.4.1; Let's Encrypt does not).
+    pre_authorization: bool = False
     #: Whether newAccount requires ``termsOfServiceAgreed: true``.
     terms_required: bool = True
     #: Orders per page in an account's orders list.

@@ -31,6 +31,8 @@ ENDPOINTS = frozenset(
         "newNonce",
         "newAccount",
         "newOrder",
+        "newAuthz",
+        "renewalInfo",
         "revokeCert",
         "keyChange",
         "account",

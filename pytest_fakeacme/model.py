@@ -20,7 +20,11 @@ Status = Literal["pending", "processing", "valid", "invalid", "ready", "deactiva
 HTTP_01 = "http-01"
 DNS_01 = "dns-01"
 TLS_ALPN_01 = "tls-alpn-01"
-CHALLENGE_TYPES = (HTTP_01, DNS_01, TLS_ALPN_01)
+#: draft-ietf-acme-dns-account-label: dns-01 at an account-specific name (an option).
+DNS_ACCOUNT_01 = "dns-account-01"
+CHALLENGE_TYPES = (HTTP_01, DNS_01, TLS_ALPN_01, DNS_ACCOUNT_01)
+#: The challenge types answered with a TXT record.
+DNS_TYPES = (DNS_01, DNS_ACCOUNT_01)
 
 
 @dataclass(frozen=True)

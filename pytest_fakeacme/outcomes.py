@@ -23,7 +23,7 @@ from typing import Any
 
 from . import problems as _problems
 from .errors import FakeACMEUsageError
-from .model import CHALLENGE_TYPES, DNS_01, HTTP_01, TLS_ALPN_01
+from .model import CHALLENGE_TYPES, DNS_TYPES, HTTP_01, TLS_ALPN_01
 
 __all__ = [
     "ALPN_CERT_VARIANTS",
@@ -57,7 +57,7 @@ __all__ = [
 
 _ALL = frozenset(CHALLENGE_TYPES)
 _HTTP = frozenset({HTTP_01})
-_DNS = frozenset({DNS_01})
+_DNS = frozenset(DNS_TYPES)
 _ALPN = frozenset({TLS_ALPN_01})
 _CONNECTS = frozenset({HTTP_01, TLS_ALPN_01})
 

@@ -198,6 +198,8 @@ class FakeACME:
     :param tls_alpn01_port: the same for tls-alpn-01 (the stand-in for 443).
     :param alternate_chains: how many alternate chains (to other roots) certificates come
         with, each linked as ``rel="alternate"`` (RFC 8555 7.4.2).
+    :param ca_key_type: the issuing hierarchy's keys, ``"ecdsa"`` (P-256) or ``"rsa"``.
+    :param intermediates: how many intermediate certificates chains have (1-4).
     :param dns_port: where the fake's DNS server listens, UDP and TCP (0: a free port, reported
         as ``dns.address``; None: no DNS server).
     :param flavor: ``"boulder"`` (Let's Encrypt's state machine) or ``"rfc"``.
@@ -214,6 +216,8 @@ class FakeACME:
         tls_alpn01_port: int | None = None,
         dns_port: int | None = 0,
         alternate_chains: int = 0,
+        ca_key_type: str = "ecdsa",
+        intermediates: int = 1,
         flavor: Flavor = "boulder",
         va_default: Outcome | None = None,
         clock: Clock | None = None,
@@ -229,6 +233,14 @@ class FakeACME:
                 f"alternate_chains must be a whole number 0-4, not {alternate_chains!r}"
             )
         self._alternate_chains = alternate_chains
+        if ca_key_type not in ("ecdsa", "rsa"):
+            raise FakeACMEUsageError(f"ca_key_type must be 'ecdsa' or 'rsa', not {ca_key_type!r}")
+        if not isinstance(intermediates, int) or not 1 <= intermediates <= 4:
+            raise FakeACMEUsageError(
+                f"intermediates must be a whole number 1-4, not {intermediates!r}"
+            )
+        self._ca_key_type = ca_key_type
+        self._intermediates = intermediates
         self._dns_port = _port_arg(dns_port, "dns_port")
         self._dns_server: DNSServer | None = None
         self._management: ManagementApp | None = None
@@ -293,8 +305,12 @@ class FakeACME:
             self._tmpdir = tempfile.mkdtemp(prefix="fakeacme-")
             self._ca_bundle = os.path.join(self._tmpdir, "ca-bundle.pem")
             tls_ca.cert_pem.write_to_path(self._ca_bundle)
-            self.ca = CertificateAuthority(self.clock.now(),
-                                           alternate_roots=self._alternate_chains)
+            self.ca = CertificateAuthority(
+                self.clock.now(),
+                alternate_roots=self._alternate_chains,
+                key_type=self._ca_key_type,
+                intermediates=self._intermediates,
+            )
             with open(os.path.join(self._tmpdir, "roots.pem"), "w", encoding="ascii") as f:
                 f.write(self.ca.root_pem)
             port = sock.getsockname()[1]

@@ -110,6 +110,14 @@ class Store:
             self.orders[order.id] = order
             self.accounts[order.account_id].order_ids.append(order.id)
 
+    def add_authorization(self, authz: Authorization) -> None:
+        """Store an authorization made outside an order (pre-authorization)."""
+        with self.lock:
+            self.authorizations[authz.id] = authz
+            self._changed("authorization", authz.id, authz.status, "newAuthz")
+            for chall in authz.challenges:
+                self._changed("challenge", chall.id, chall.status, "newAuthz")
+
     def new_challenge(self, type_: str, token: str) -> Challenge:
         """A pending challenge with a fresh id."""
         return Challenge(id=secrets.token_hex(4), type=type_, token=token)

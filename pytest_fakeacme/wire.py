@@ -79,12 +79,15 @@ _ENDPOINT_PATHS = {
     "revokeCert": "revoke-cert",
     "keyChange": "key-change",
     "renewalInfo": "renewal-info",
+    "newAuthz": "new-authz",
 }
 
 
 def directory(urls: Urls, meta: dict[str, Any]) -> dict[str, Any]:
-    """The directory object (RFC 8555 7.1.1)."""
-    body: dict[str, Any] = {name: urls.endpoint(name) for name in _ENDPOINT_PATHS}
+    """The directory object (RFC 8555 7.1.1); newAuthz is added by the caller when offered."""
+    body: dict[str, Any] = {
+        name: urls.endpoint(name) for name in _ENDPOINT_PATHS if name != "newAuthz"
+    }
     body["meta"] = meta
     return body
 

@@ -287,3 +287,33 @@ def test_caa_identity_is_configurable_and_in_the_directory(
     assert meta["meta"]["caaIdentities"] == ["ca.internal.test"]
     fake_acme.dns.add_caa("a.example", 0, "issue", "ca.internal.test")
     assert acme_client.issue("a.example", responder=responder).fullchain_pem
+
+
+@pytest.mark.fake_acme(dns_account_01=True)
+def test_dns_account_01(fake_acme: FakeACME) -> None:
+    import hashlib
+
+    from jwsclient import RawClient
+
+    from pytest_fakeacme import outcomes
+
+    raw = RawClient(fake_acme)
+    raw.register()
+    order = raw.new_order("a.example", "b.example").json()
+    a_authz, b_authz = raw.authorizations(order)
+    label = base64.b32encode(hashlib.sha256(str(raw.kid).encode()).digest()[:10]).decode().lower()
+
+    chall = next(c for c in a_authz["challenges"] if c["type"] == "dns-account-01")
+    digest = hashlib.sha256(raw.key_authorization(chall["token"]).encode()).digest()
+    fake_acme.dns.add_txt(f"_{label}._acme-challenge.a.example",
+                          base64.urlsafe_b64encode(digest).rstrip(b"=").decode())
+    raw.post(chall["url"], {})
+    assert raw.post_as_get(chall["url"]).json()["status"] == "valid"
+
+    fake_acme.va.script("b.example", outcomes.txt_missing())
+    chall = next(c for c in b_authz["challenges"] if c["type"] == "dns-account-01")
+    raw.post(chall["url"], {})
+    error = raw.post_as_get(chall["url"]).json()["error"]
+    assert error["detail"] == (
+        f'No TXT record found at _{label}._acme-challenge.b.example (account: "{raw.kid}")'
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 
 import josepy as jose
@@ -231,3 +232,74 @@ def test_alternate_chain_verifies_against_the_alternate_root() -> None:
         main_root = x509.load_pem_x509_certificate(fake.roots.encode())
         with pytest.raises(ValueError):  # noqa: PT011 - cryptography's error for a mismatch
             cross.verify_directly_issued_by(main_root)
+
+
+@pytest.mark.parametrize(("key_type", "intermediates"), [("rsa", 1), ("ecdsa", 3)])
+def test_rsa_hierarchies_and_longer_chains(key_type: str, intermediates: int) -> None:
+    with FakeACME(ca_key_type=key_type, intermediates=intermediates, alternate_chains=1,
+                  va_default=outcomes.valid()) as fake:
+        client = AcmeTestClient(fake)
+        client.register()
+        order = client.new_order("a.example")
+        client.answer_http01(order)
+        chain = x509.load_pem_x509_certificates(client.poll_and_finalize(order)
+                                                .fullchain_pem.encode())
+        assert len(chain) == 1 + intermediates
+        for child, parent in itertools.pairwise(chain):
+            child.verify_directly_issued_by(parent)
+        chain[-1].verify_directly_issued_by(x509.load_pem_x509_certificate(fake.roots.encode()))
+        assert fake.ca is not None
+        alternate = x509.load_pem_x509_certificates(
+            (fake.certificates[0].pem + fake.ca.alternate_chain_pems[0]).encode())
+        assert len(alternate) == 1 + intermediates
+        alternate[-1].verify_directly_issued_by(
+            x509.load_pem_x509_certificate(fake.alternate_roots[0].encode()))
+
+
+@pytest.mark.fake_acme(pre_authorization=True)
+def test_pre_authorization(fake_acme: FakeACME) -> None:
+    raw = RawClient(fake_acme)
+    raw.register()
+    assert "newAuthz" in raw.directory
+    created = raw.post(raw.url("newAuthz"), {"identifier": {"type": "dns", "value": "a.example"}})
+    assert created.status_code == 201
+    assert created.json()["status"] == "pending"
+    chall = next(c for c in created.json()["challenges"] if c["type"] == "http-01")
+    raw.post(chall["url"], {})
+    assert raw.post_as_get(created.headers["Location"]).json()["status"] == "valid"
+    order = raw.new_order("a.example").json()
+    assert order["status"] == "ready"  # the pre-authorization is reused
+    wildcard = raw.post(raw.url("newAuthz"), {"identifier": {"type": "dns",
+                                                             "value": "*.example.com"}})
+    assert wildcard.status_code == 400
+
+
+def test_no_pre_authorization_by_default(fake_acme: FakeACME) -> None:
+    raw = RawClient(fake_acme)
+    raw.register()
+    assert "newAuthz" not in raw.directory
+
+
+@pytest.mark.fake_acme(validity_requests=True)
+def test_not_before_and_not_after_when_accepted(fake_acme: FakeACME) -> None:
+    raw = RawClient(fake_acme)
+    raw.register()
+    start = fake_acme.clock.now().replace(microsecond=0) + datetime.timedelta(days=1)
+    end = start + datetime.timedelta(days=10)
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    order = raw.post(raw.url("newOrder"), {
+        "identifiers": [{"type": "dns", "value": "a.example"}],
+        "notBefore": start.strftime(fmt), "notAfter": end.strftime(fmt)}).json()
+    assert order["notBefore"] == start.strftime(fmt)
+    for authz in raw.authorizations(order):
+        chall = next(c for c in authz["challenges"] if c["type"] == "http-01")
+        raw.post(chall["url"], {})
+        raw.post_as_get(authz["challenges"][0]["url"])
+    from jwsclient import make_csr as raw_csr
+
+    done = raw.finalize(raw.post_as_get(order["finalize"].replace("finalize", "order")).json(),
+                        raw_csr(["a.example"]))
+    assert done.status_code == 200
+    [cert] = fake_acme.certificates
+    assert cert.not_before == start
+    assert cert.not_after == end

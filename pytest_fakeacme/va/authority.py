@@ -27,7 +27,7 @@ from ..config import DEFAULT_CAA_IDENTITY
 from ..dnsdata import DNSData
 from ..errors import FakeACMEUsageError
 from ..journal import Journal
-from ..model import DNS_01, HTTP_01, TLS_ALPN_01, Authorization, Challenge
+from ..model import DNS_TYPES, HTTP_01, TLS_ALPN_01, Authorization, Challenge
 from ..outcomes import Outcome
 from ..store import Store
 from . import caa
@@ -248,6 +248,7 @@ class ValidationAuthority:
             port=port,
             addresses=addresses,
             started=now,
+            account_uri=self._account_url(authz.account_id),
         )
 
     def _resolve_into(
@@ -285,7 +286,7 @@ class ValidationAuthority:
         if ctx.challenge_type == HTTP_01:
             seen = self._http01.probe(ctx)
             finding = render(seen.outcome, ctx, seen.records, seen.address)
-        elif ctx.challenge_type == DNS_01:
+        elif ctx.challenge_type in DNS_TYPES:
             finding = render(self._probe_dns01(ctx), ctx)
         else:
             seen = self._tlsalpn01.probe(ctx)
@@ -306,7 +307,7 @@ class ValidationAuthority:
         """A lookup failure the fake's DNS data sets up for this name (reference 1b)."""
         if ctx.identifier.type != "dns":
             return None
-        names = [ctx.txt_name, ctx.hostname] if ctx.challenge_type == DNS_01 else [ctx.hostname]
+        names = [ctx.txt_name, ctx.hostname] if ctx.challenge_type in DNS_TYPES else [ctx.hostname]
         for name in names:
             how = self._dns.failure(name)
             if how == "nxdomain":
@@ -316,7 +317,7 @@ class ValidationAuthority:
             if how == "timeout":
                 return outcomes.dns_timeout()
             if how == "refused":
-                looked = [("TXT", ctx.txt_name)] if ctx.challenge_type == DNS_01 else [
+                looked = [("TXT", ctx.txt_name)] if ctx.challenge_type in DNS_TYPES else [
                     ("A", ctx.hostname), ("AAAA", ctx.hostname)]
                 return outcomes.problem("dns", "; ".join(
                     f"DNS problem: REFUSED looking up {rr} for {n}" for rr, n in looked), 400)

@@ -16,6 +16,7 @@ the TXT check passed.
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import hashlib
 import ipaddress
@@ -27,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 from .. import problems
 from .._gofmt import go_quote
 from ..errors import ScriptError
-from ..model import DNS_01, HTTP_01, TLS_ALPN_01, Identifier
+from ..model import DNS_ACCOUNT_01, DNS_TYPES, HTTP_01, TLS_ALPN_01, Identifier
 from ..outcomes import Outcome
 
 #: Boulder's ``maxResponseSize``: http-01 bodies of this many bytes or more are refused.
@@ -36,6 +37,13 @@ MAX_BODY = 128
 MAX_REDIRECTS = 10
 #: The default bodies and targets of the scripted redirect outcomes name their hops so.
 _HOP = "{url}?hop={n}"
+
+
+def account_label(account_uri: str) -> str:
+    """draft-ietf-acme-dns-account-label: base32 of the first 10 bytes of SHA-256 of the
+    account URL, lower case."""
+    digest = hashlib.sha256(account_uri.encode("utf-8")).digest()[:10]
+    return base64.b32encode(digest).decode("ascii").lower()
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ class AttemptContext:
     #: The addresses the name resolved to (IPv6 first, as Boulder tries them).
     addresses: tuple[str, ...]
     started: _dt.datetime
+    #: The URL of the account asking (dns-account-01 derives its record name from it).
+    account_uri: str = ""
 
     @property
     def hostname(self) -> str:
@@ -86,8 +96,18 @@ class AttemptContext:
 
     @property
     def txt_name(self) -> str:
-        """The dns-01 record name (RFC 8555 8.4)."""
+        """The TXT record name: ``_acme-challenge.<name>`` (RFC 8555 8.4), and for
+        dns-account-01 ``_<label>._acme-challenge.<name>`` with the account's label."""
+        if self.challenge_type == DNS_ACCOUNT_01:
+            return f"_{account_label(self.account_uri)}._acme-challenge.{self.hostname}"
         return f"_acme-challenge.{self.hostname}"
+
+    @property
+    def account_suffix(self) -> str:
+        """Boulder's ``" (account: %q)"`` on dns-account-01 unauthorized details."""
+        if self.challenge_type == DNS_ACCOUNT_01:
+            return f" (account: {go_quote(self.account_uri)})"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -228,7 +248,7 @@ def _connect_reason(
 def _dns_lookup_detail(ctx: AttemptContext, what: str, suffix: str) -> str:
     # Boulder bdns: "DNS problem: <what> looking up <type> for <name><suffix>"; A and AAAA are
     # looked up in parallel and both errors are joined with "; " (bdns LookupHost).
-    if ctx.challenge_type == DNS_01:
+    if ctx.challenge_type in DNS_TYPES:
         return f"DNS problem: {what} looking up TXT for {ctx.txt_name}{suffix}"
     return "; ".join(
         f"DNS problem: {what} looking up {rr} for {ctx.hostname}{suffix}" for rr in ("A", "AAAA")
@@ -461,7 +481,7 @@ def render(
         )
     if records is not None:
         recs = tuple(records)
-    elif ctx.challenge_type == DNS_01 and kind not in _DNS01_PASSED:
+    elif ctx.challenge_type in DNS_TYPES and kind not in _DNS01_PASSED:
         recs = ()
     else:
         # A custom "dns" problem (e.g. REFUSED from the fake's DNS data) is a lookup failure.
@@ -565,7 +585,7 @@ def render(
             f"no valid AAAA records found for {ctx.hostname}"
         )
     elif kind == "txt_missing":
-        prob = problems.unauthorized(f"No TXT record found at {ctx.txt_name}")
+        prob = problems.unauthorized(f"No TXT record found at {ctx.txt_name}{ctx.account_suffix}")
     elif kind == "txt_wrong":
         values = list(params["values"])
         # Go slices the string's bytes: invalidRecord[0:100] + "...".
@@ -575,6 +595,7 @@ def render(
         more = f" (and {len(values) - 1} more)" if len(values) > 1 else ""
         prob = problems.unauthorized(
             f"Incorrect TXT record {go_quote(first)}{more} found at {ctx.txt_name}"
+            f"{ctx.account_suffix}"
         )
     elif kind == "alpn_bad_cert":
         prob = _render_alpn(ctx, params["variant"], params, address)
@@ -612,7 +633,7 @@ def _default_secondary(ctx: AttemptContext) -> Outcome:
 
     if ctx.challenge_type == HTTP_01:
         return outcomes.http_status(404)
-    if ctx.challenge_type == DNS_01:
+    if ctx.challenge_type in DNS_TYPES:
         return outcomes.txt_missing()
     return outcomes.connection_refused()
 

@@ -15,6 +15,7 @@ ROUTES = (
     Route("/acme/acct/<account_id>", "account", accounts.account),
     Route("/acme/acct/<account_id>/orders", "orders", accounts.account_orders),
     Route("/acme/new-order", "newOrder", orders.new_order),
+    Route("/acme/new-authz", "newAuthz", orders.new_authz),
     Route("/acme/order/<order_id>", "order", orders.order),
     Route("/acme/finalize/<order_id>", "finalize", orders.finalize),
     Route("/acme/cert/<cert_id>", "certificate", orders.certificate),

@@ -18,7 +18,10 @@ def directory(fe: Frontend, call: Call) -> Reply:
     }
     if fe.settings.profiles:
         meta["profiles"] = {name: p.description for name, p in fe.settings.profiles.items()}
-    return Reply(200, wire.directory(fe.urls, meta))
+    body = wire.directory(fe.urls, meta)
+    if fe.settings.pre_authorization:
+        body["newAuthz"] = fe.urls.endpoint("newAuthz")
+    return Reply(200, body)
 
 
 def new_nonce(fe: Frontend, call: Call) -> Reply:

@@ -16,6 +16,7 @@ from .._gofmt import go_quote
 from ..jws import b64decode, load_public_jwk
 from ..model import (
     DNS_01,
+    DNS_ACCOUNT_01,
     HTTP_01,
     TLS_ALPN_01,
     Authorization,
@@ -186,14 +187,32 @@ def require_post_as_get(call: Call) -> None:
         )
 
 
-def _challenge_types(ident: Identifier) -> tuple[str, ...]:
+def _challenge_types(ident: Identifier, dns_account: bool = False) -> tuple[str, ...]:
     # Boulder policy/pa.go ChallengeTypesFor: wildcards get dns-01 only; IP identifiers get
-    # http-01 and tls-alpn-01 (RFC 8738 7); names get all three.
+    # http-01 and tls-alpn-01 (RFC 8738 7); names get all three. dns-account-01, when
+    # enabled, comes beside dns-01.
+    extra = (DNS_ACCOUNT_01,) if dns_account else ()
     if ident.is_wildcard:
-        return (DNS_01,)
+        return (DNS_01, *extra)
     if ident.type == "ip":
         return (HTTP_01, TLS_ALPN_01)
-    return (HTTP_01, DNS_01, TLS_ALPN_01)
+    return (HTTP_01, DNS_01, TLS_ALPN_01, *extra)
+
+
+def new_authorization(fe: Frontend, account_id: str, ident: Identifier,
+                      now: _dt.datetime) -> Authorization:
+    """A pending authorization for ``ident`` with Boulder's challenge set (not yet stored)."""
+    token = secrets.token_urlsafe(32)
+    return Authorization(
+        id=fe.store.new_id(),
+        account_id=account_id,
+        identifier=Identifier(ident.type, ident.base),
+        wildcard=ident.is_wildcard,
+        expires=now + fe.settings.pending_authz_lifetime,
+        # Boulder: every challenge of an authorization shares one token.
+        challenges=[fe.store.new_challenge(t, token)
+                    for t in _challenge_types(ident, fe.settings.dns_account_01)],
+    )
 
 
 def _parse_time(payload: dict[str, Any], key: str) -> _dt.datetime | None:
@@ -244,7 +263,10 @@ def new_order(fe: Frontend, call: Call) -> Reply:
     raw = payload.get("identifiers") or []
     if not raw:
         raise problems.malformed("NewOrder request did not specify any identifiers")
-    if (payload.get("notBefore") or payload.get("notAfter")) and fe.settings.flavor == "boulder":
+    accepted = fe.settings.validity_requests
+    if accepted is None:
+        accepted = fe.settings.flavor != "boulder"
+    if (payload.get("notBefore") or payload.get("notAfter")) and not accepted:
         raise problems.malformed("NotBefore and NotAfter are not supported")
     for item in raw:
         _check_type_and_value(item)
@@ -284,16 +306,7 @@ def new_order(fe: Frontend, call: Call) -> Reply:
             if reused is not None:
                 authz_ids.append(reused.id)
                 continue
-            token = secrets.token_urlsafe(32)
-            authz = Authorization(
-                id=fe.store.new_id(),
-                account_id=account.id,
-                identifier=Identifier(ident.type, ident.base),
-                wildcard=ident.is_wildcard,
-                expires=now + fe.settings.pending_authz_lifetime,
-                # Boulder: every challenge of an authorization shares one token.
-                challenges=[fe.store.new_challenge(t, token) for t in _challenge_types(ident)],
-            )
+            authz = new_authorization(fe, account.id, ident, now)
             created.append(authz)
             authz_ids.append(authz.id)
         order = Order(
@@ -465,3 +478,27 @@ def certificate(fe: Frontend, call: Call) -> Reply:
     links = [(url.removesuffix("/0"), rel) for url, rel in links]
     return Reply(200, cert.pem + chain, content_type="application/pem-certificate-chain",
                  links=links)
+
+
+def new_authz(fe: Frontend, call: Call) -> Reply:
+    """POST newAuthz (RFC 8555 7.4.1, pre-authorization; offered when ``pre_authorization`` is
+    set, as Let's Encrypt does not): an authorization for one identifier, outside any order."""
+    if not fe.settings.pre_authorization:
+        raise problems.not_found("Resource not found")
+    assert call.jws is not None
+    payload = call.jws.json()
+    raw = payload.get("identifier")
+    if not isinstance(raw, dict):
+        raise problems.malformed("newAuthz request must name one identifier")
+    _check_type_and_value(raw)
+    [ident] = normalize_identifiers([raw])
+    if ident.is_wildcard:
+        # RFC 8555 7.4.1: a wildcard identifier cannot be pre-authorized.
+        raise problems.malformed("Wildcard identifiers cannot be pre-authorized")
+    check_identifiers([ident])
+    now = fe.clock.now()
+    with fe.store.lock:
+        authz = new_authorization(fe, call.account.id, ident, now)
+        fe.store.add_authorization(authz)
+        body = wire.authorization(authz, authz.status_at(now), fe.urls)
+    return Reply(201, body, {"Location": fe.urls.authz(authz.id)})
