@@ -17,6 +17,7 @@ fixture is a few lines over :class:`~pytest_fakeacme.FakeACME`.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Generator, Iterator
 from typing import Any
 
@@ -40,6 +41,7 @@ _SESSION_KEY = pytest.StashKey[FakeACME]()
 #: The environment as it was before ``--fake-acme`` exported the fake (None: unset), restored at
 #: the end: an in-process run (pytester) must not withdraw an outer run's variables.
 _SAVED_ENV_KEY = pytest.StashKey[dict[str, str | None]]()
+_REPORTED_KEY = pytest.StashKey[bool]()
 #: The fake a test used (set by the ``fake_acme`` fixture), for its failure report.
 _USED_KEY = pytest.StashKey[FakeACME]()
 
@@ -85,6 +87,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("fake_acme_faults", "Faults every test starts with, one spec per line",
                   type="linelist", default=[])
+    group.addoption(
+        "--fake-acme-transcript",
+        choices=("off", "short", "verbose"),
+        default=None,
+        help="The transcript section of failing tests: short (default), verbose (URLs and "
+        "payloads) or off",
+    )
+    parser.addini("fake_acme_transcript", "Transcript section of failing tests: short, "
+                  "verbose or off", default="short")
+    group.addoption(
+        "--fake-acme-transcript-dir",
+        metavar="DIR",
+        default=None,
+        help="Write the transcript of every test that used fake_acme to DIR/<test id>.txt",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -98,6 +115,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # A wrong flavor or VA default is a usage error now, not an error in every test later.
     _defaults(config)
     _fault_specs(config)
+    if _option(config, "fake_acme_transcript") not in ("off", "short", "verbose"):
+        raise pytest.UsageError(
+            "pytest-fakeacme: fake_acme_transcript must be off, short or verbose, not "
+            f"{_option(config, 'fake_acme_transcript')!r}"
+        )
     if not _wants_session_fake(config) or _is_xdist_controller(config):
         # An xdist controller runs no tests: each worker starts and exports its own fake.
         return
@@ -285,21 +307,29 @@ def pytest_runtest_makereport(
     """Add the ACME transcript to the first failing report of a test that used ``fake_acme``."""
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
-    if not report.failed:
-        return
     fake = item.stash.get(_USED_KEY, None)
     if fake is None:
         return
-    del item.stash[_USED_KEY]  # once per test: a failed call and a failed teardown share it
-    text = _transcript(fake)
+    folder = item.config.getoption("fake_acme_transcript_dir")
+    if folder and report.when == "teardown":
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid).strip("_") + ".txt"
+        path = os.path.join(str(folder), name)
+        os.makedirs(str(folder), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(fake.journal.transcript(verbose=True) + "\n")
+    mode = _option(item.config, "fake_acme_transcript")
+    if not report.failed or mode == "off" or item.stash.get(_REPORTED_KEY, False):
+        return
+    item.stash[_REPORTED_KEY] = True  # once per test: a failed call and teardown share it
+    text = _transcript(fake, verbose=mode == "verbose")
     if text:
         report.sections.append(("fake-acme transcript", text))
 
 
-def _transcript(fake: FakeACME) -> str:
+def _transcript(fake: FakeACME, verbose: bool = False) -> str:
     entries = list(fake.journal)
     shown = entries[-TRANSCRIPT_LINES:]
-    text = fake.journal.transcript(entries=shown)
+    text = fake.journal.transcript(verbose=verbose, entries=shown)
     if len(shown) < len(entries):
         text = (
             f"... {len(entries) - len(shown)} earlier entries left out "

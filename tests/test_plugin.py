@@ -679,3 +679,68 @@ def test_a_bad_fault_spec_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--fake-acme-fault", "explode now")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown fault 'explode'*"])
+
+
+_FAILING_WITH_A_PROBLEM = """
+import pytest
+from pytest_fakeacme import outcomes
+from pytest_fakeacme.demo import MiniClient
+
+
+@pytest.fixture(autouse=True)
+def _clean(monkeypatch):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+
+
+def test_fails(fake_acme):
+    fake_acme.va.script("a.example", outcomes.http_status(404))
+    client = MiniClient(fake_acme.directory_url, fake_acme.ca_bundle)
+    client.register()
+    order = client.post(client.directory["newOrder"],
+                        {"identifiers": [{"type": "dns", "value": "a.example"}]})
+    authz_url = order.json()["authorizations"][0]
+    chall = client.post(authz_url, None).json()["challenges"][0]
+    client.post(chall["url"], {})
+    client.post(authz_url, None)
+    assert False, "the client gave up"
+
+
+def test_passes(fake_acme):
+    MiniClient(fake_acme.directory_url, fake_acme.ca_bundle).register()
+"""
+
+
+def test_transcript_section_off_and_verbose(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(_FAILING_WITH_A_PROBLEM)
+    off = pytester.runpytest("--fake-acme-transcript=off")
+    off.assert_outcomes(passed=1, failed=1)
+    assert "fake-acme transcript" not in off.stdout.str()
+    verbose = pytester.runpytest("--fake-acme-transcript=verbose")
+    verbose.assert_outcomes(passed=1, failed=1)
+    verbose.stdout.fnmatch_lines([
+        "*- fake-acme transcript -*",
+        "*challenge * pending -> invalid*validation: unauthorized*",
+    ])
+    # (brackets would be character classes to fnmatch)
+    assert 'payload: {"identifiers": [{"type": "dns", "value": "a.example"}]}' in (
+        verbose.stdout.str())
+
+
+def test_transcript_files_per_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(_FAILING_WITH_A_PROBLEM)
+    folder = pytester.path / "transcripts"
+    pytester.runpytest(f"--fake-acme-transcript-dir={folder}").assert_outcomes(
+        passed=1, failed=1)
+    files = sorted(p.name for p in folder.iterdir())
+    assert files == ["test_transcript_files_per_test.py_test_fails.txt",
+                     "test_transcript_files_per_test.py_test_passes.txt"]
+    assert "POST newAccount -> 201" in (folder / files[1]).read_text()
+    assert "pending -> invalid  [validation: unauthorized]" in (folder / files[0]).read_text()
+
+
+def test_bad_transcript_ini_value(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nfake_acme_transcript = loud\n")
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
