@@ -317,3 +317,77 @@ def test_dns_account_01(fake_acme: FakeACME) -> None:
     assert error["detail"] == (
         f'No TXT record found at _{label}._acme-challenge.b.example (account: "{raw.kid}")'
     )
+
+
+@pytest.mark.fake_acme(va_default="valid")
+def test_caa_is_rechecked_at_finalize_for_old_authorizations(
+    fake_acme: FakeACME, acme_client: AcmeTestClient
+) -> None:
+    first = acme_client.new_order("a.example", "b.example")
+    acme_client.answer_http01(first)
+    acme_client.poll_and_finalize(first)
+    fake_acme.clock.advance(hours=8)  # the authorizations are reused, but 8 hours old
+    fake_acme.dns.add_caa("a.example", 0, "issue", "other-ca.example")
+    single = acme_client.new_order("a.example")
+    assert single.body.status == messages.STATUS_READY
+    with pytest.raises(messages.Error) as caught:
+        acme_client.acme.begin_finalization(single)
+    assert caught.value.typ == "urn:ietf:params:acme:error:caa"
+    assert caught.value.detail == (
+        "Error finalizing order :: rechecking caa: While processing CAA for a.example: "
+        "CAA record for a.example prevents issuance"
+    )
+    fake_acme.dns.add_caa("b.example", 0, "issue", "other-ca.example")
+    both = acme_client.new_order("a.example", "b.example")
+    with pytest.raises(messages.Error) as caught:
+        acme_client.acme.begin_finalization(both)
+    assert caught.value.detail == (
+        'Error finalizing order :: Rechecking CAA for "a.example" and 1 more identifiers '
+        "failed. Refer to sub-problems for more information"
+    )
+    assert [s.identifier.value if s.identifier else None
+            for s in caught.value.subproblems or ()] == [
+        "a.example", "b.example"]
+
+
+@pytest.mark.fake_acme(va_default="valid")
+def test_recent_authorizations_are_not_rechecked(
+    fake_acme: FakeACME, acme_client: AcmeTestClient
+) -> None:
+    first = acme_client.new_order("a.example")
+    acme_client.answer_http01(first)
+    acme_client.poll_and_finalize(first)
+    fake_acme.dns.add_caa("a.example", 0, "issue", "other-ca.example")
+    again = acme_client.new_order("a.example")
+    assert acme_client.poll_and_finalize(again).fullchain_pem  # validated minutes ago
+
+
+def test_caa_lookup_timeout_and_refused_dns01(
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
+) -> None:
+    fake_acme.dns.fail("a.example", "timeout")
+    fake_acme.dns.add_a("a.example", "127.0.0.1")
+    order = acme_client.new_order("a.example")
+    acme_client.answer_http01(order, responder)
+    authzr, _ = acme_client.acme.poll(order.authorizations[0])
+    error = authzr.body.challenges[0].error
+    assert error is not None
+    assert str(error.detail).startswith(
+        "DNS problem: query timed out looking up A for a.example")
+    # A CAA lookup that times out (at the parent; the name itself answers).
+    fake_acme.dns.fail("example", "timeout")
+    order = acme_client.new_order("c.example")
+    acme_client.answer_http01(order, responder)
+    authzr, _ = acme_client.acme.poll(order.authorizations[0])
+    error = authzr.body.challenges[0].error
+    assert error is not None
+    assert (error.typ, error.detail) == (
+        "urn:ietf:params:acme:error:dns",
+        "While processing CAA for c.example: DNS problem: query timed out looking up CAA for "
+        "example",
+    )
+    refused_order, _ = _dns01(acme_client, "r.example")
+    fake_acme.dns.fail("_acme-challenge.r.example", "refused")
+    refused = _answer_dns01(acme_client, refused_order)["error"]
+    assert isinstance(refused, dict)
+    assert refused["detail"] == "DNS problem: REFUSED looking up TXT for _acme-challenge.r.example"

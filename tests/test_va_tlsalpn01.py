@@ -27,12 +27,13 @@ ACME_ID = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31")
 
 
 def validation_cert(
-    name: str, digest: bytes, *, critical: bool = True, san: str | None = None
+    name: str, digest: bytes, *, critical: bool = True, san: str | None = None,
+    extension: bool = True,
 ) -> tuple[bytes, bytes]:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "acme-tls")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(subject)
@@ -41,10 +42,12 @@ def validation_cert(
         .not_valid_before(now - datetime.timedelta(hours=1))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(san or name)]), critical=False)
-        .add_extension(x509.UnrecognizedExtension(ACME_ID, b"\x04\x20" + digest),
-                       critical=critical)
-        .sign(key, hashes.SHA256())
     )
+    if extension:
+        builder = builder.add_extension(
+            x509.UnrecognizedExtension(ACME_ID, b"\x04\x20" + digest), critical=critical
+        )
+    cert = builder.sign(key, hashes.SHA256())
     return (
         cert.public_bytes(serialization.Encoding.PEM),
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -143,12 +146,31 @@ def test_valid_certificate_validates(
     assert tls_responder.handshakes == 1
 
 
+def test_a_tls_alpn_client_gets_a_certificate(
+    fake_acme: FakeACME, acme_client: AcmeTestClient, tls_responder: TlsResponder
+) -> None:
+    order = acme_client.new_order("a.example")
+    authzr = order.authorizations[0]
+    chall = _tls_alpn_challenge(authzr)
+    token = chall.to_partial_json()["token"]
+    key_authz = f"{token}.{jose.b64encode(acme_client.key.thumbprint()).decode()}"
+    tls_responder.use(*validation_cert("a.example", hashlib.sha256(key_authz.encode()).digest()))
+    _answer(acme_client, chall)
+    done = acme_client.poll_and_finalize(order)
+    leaf = x509.load_pem_x509_certificates(done.fullchain_pem.encode())[0]
+    san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["a.example"]
+
+
 @pytest.mark.parametrize(
     ("variant", "reason"),
     [
         ({"wrong_digest": True}, "Received certificate with acmeValidationV1 extension value "),
         ({"critical": False},
          "Received certificate with acmeValidationV1 extension that is not Critical."),
+        ({"extension": False},
+         'Received certificate with unexpected extensions: "Required extension OID '
+         '1.3.6.1.5.5.7.1.31 is not present"'),
         ({"san": "other.example"},
          'Received certificate with unexpected identifiers ("acme-tls, other.example"): '
          '"identifier does not match expected identifier"'),

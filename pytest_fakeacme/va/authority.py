@@ -303,6 +303,24 @@ class ValidationAuthority:
                 return render(forbidden, ctx, finding.records)
         return finding
 
+    def recheck_caa(self, authz: Authorization) -> problems.AcmeProblem | None:
+        """Boulder's CAA recheck at finalize (``ra.recheckCAA``) for an authorization validated
+        long ago: the problem CAA gives now, or None when it still permits issuance."""
+        if authz.identifier.type != "dns" or not authz.challenges:
+            return None
+        challenge = authz.challenges[0]
+        forbidden = caa.check(self._dns, caa.CAAContext(
+            name=authz.identifier.value,
+            wildcard=authz.wildcard,
+            challenge_type=challenge.type,
+            account_uri=self._account_url(authz.account_id),
+            identity=self._caa_identity(),
+        ))
+        if forbidden is None:
+            return None
+        ctx = self._context(authz, challenge, "", self._clock.now())
+        return render(forbidden, ctx).problem
+
     def _dns_failure(self, ctx: AttemptContext) -> Outcome | None:
         """A lookup failure the fake's DNS data sets up for this name (reference 1b)."""
         if ctx.identifier.type != "dns":

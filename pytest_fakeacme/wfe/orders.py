@@ -403,6 +403,7 @@ def finalize(fe: Frontend, call: Call) -> Reply:
         if prob.type == "malformed":
             raise  # the WFE's own parse error, not prefixed
         raise prob.prefixed("Error finalizing order :: ") from None
+    _recheck_caa(fe, order, now)
     account_spki = load_public_jwk(call.account.jwk).key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -455,6 +456,39 @@ def finalize(fe: Frontend, call: Call) -> Reply:
             order.processing_reads_left = 1 + fe.settings.finalize_processing_polls
         fe.store.add_certificate(cert)
     return _order_reply(fe, order, 200, poll=False)
+
+
+#: Boulder's ``caaRecheckDuration``: authorizations validated longer ago get CAA checked again.
+CAA_RECHECK_AFTER = _dt.timedelta(hours=7)
+
+
+def _recheck_caa(fe: Frontend, order: Order, now: _dt.datetime) -> None:
+    """Boulder ``ra.checkOrderAuthorizations``/``recheckCAA``: CAA again at finalize for every
+    authorization validated more than 7 hours ago (a reused one, typically)."""
+    failures: list[problems.AcmeProblem] = []
+    for authz in fe.store.authzs_of(order):
+        validated = authz.challenges[0].validated if authz.challenges else None
+        if validated is None or now - validated <= CAA_RECHECK_AFTER:
+            continue
+        found = fe.va.recheck_caa(authz)
+        if found is not None:
+            ident = ("*." if authz.wildcard else "") + authz.identifier.value
+            failures.append(problems.problem(
+                found.type, found.detail, found.status,
+                identifier={"type": authz.identifier.type, "value": ident},
+            ))
+    if len(failures) == 1:
+        raise problems.caa("Error finalizing order :: rechecking caa: " + failures[0].detail)
+    if failures:
+        first = failures[0].identifier or {}
+        raise problems.problem(
+            "caa",
+            f"Error finalizing order :: Rechecking CAA for {go_quote(first.get('value', ''))} "
+            f"and {len(failures) - 1} more identifiers failed. Refer to sub-problems for more "
+            "information",
+            403,
+            subproblems=failures,
+        )
 
 
 def certificate(fe: Frontend, call: Call) -> Reply:
