@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import select
@@ -311,3 +312,53 @@ def _unused_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def test_remote_client_drives_the_same_fake(fake_acme: FakeACME) -> None:
+    from pytest_fakeacme.remote import RemoteError, RemoteFake
+
+    remote = RemoteFake(fake_acme.management_url, fake_acme.ca_bundle)
+    remote.script("a.example", outcomes.http_status(404).after(polls=1))
+    assert fake_acme.va.scripted() == {"a.example": [outcomes.http_status(404).after(polls=1)]}
+    remote.set_default(outcomes.valid())
+    assert fake_acme.va.default == outcomes.valid()
+    remote.fault("bad_nonce endpoint=newOrder")
+    assert len(fake_acme.faults.active) == 1
+    remote.clear_faults()
+    before = fake_acme.clock.now()
+    remote.advance(hours=2)
+    assert fake_acme.clock.now() - before >= datetime.timedelta(hours=2)
+    remote.add_txt("_acme-challenge.a.example", "v")
+    remote.add_a("a.example", "127.0.0.2")
+    assert fake_acme.dns.lookup_txt("_acme-challenge.a.example") == ["v"]
+    remote.configure(flavor="rfc")
+    assert fake_acme.flavor == "rfc"
+    assert remote.state()["orders"] == []
+    assert isinstance(remote.transcript(), str)
+    with pytest.raises(RemoteError, match="unknown flavor"):
+        remote.configure(flavor="pebble")
+    remote.reset()
+    assert fake_acme.flavor == "boulder"
+
+
+def test_a_subprocess_scripts_the_session_fake(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import subprocess, sys
+
+        from pytest_fakeacme import outcomes
+
+
+        def test_child_scripts_the_fake(fake_acme):
+            code = (
+                "from pytest_fakeacme import outcomes\\n"
+                "from pytest_fakeacme.remote import RemoteFake\\n"
+                "RemoteFake.from_env().script('a.example', outcomes.connect_timeout())\\n"
+            )
+            subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+            assert fake_acme.va.scripted() == {"a.example": [outcomes.connect_timeout()]}
+        """
+    )
+    result = pytester.runpytest_subprocess("--fake-acme", "-p", "no:hypothesispytest",
+                                           "-p", "no:benchmark", timeout=120)
+    result.assert_outcomes(passed=1)
