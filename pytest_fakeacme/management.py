@@ -106,6 +106,10 @@ class ManagementApp:
 
     def handle(self, request: Request) -> Response:
         """Answer one management request."""
+        if request.path.endswith("/ui/"):
+            # The page's assets are relative to .../ui without the slash.
+            target = request.script_root + request.path[:-1]
+            return Response("", status=301, headers={"Location": target})
         path = request.path.rstrip("/") or "/"
         handler = _ROUTES.get((request.method if request.method != "HEAD" else "GET", path))
         if handler is None:
@@ -228,7 +232,14 @@ def journal(app: ManagementApp, body: Any) -> Any:
 def transcript(app: ManagementApp, body: Any) -> Any:
     """The journal as text."""
     verbose = str(body.get("verbose", "")).lower() in ("1", "true", "yes")
-    return Response(app.fake.journal.transcript(verbose) + "\n",
+    last = body.get("last")
+    entries = list(app.fake.journal)
+    if last is not None:
+        try:
+            entries = entries[-max(int(last), 1):]
+        except ValueError:
+            raise FakeACMEUsageError("last must be a whole number") from None
+    return Response(app.fake.journal.transcript(verbose, entries=entries) + "\n",
                     content_type="text/plain; charset=utf-8")
 
 
@@ -574,3 +585,133 @@ class PlainServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+
+
+# The dashboard (a page over this same API; see pytest_fakeacme/dashboard/)
+
+_DASHBOARD_FILES = {
+    "/ui": ("index.html", "text/html; charset=utf-8"),
+    "/ui/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/ui/style.css": ("style.css", "text/css; charset=utf-8"),
+}
+
+
+def _dashboard_file(name: str, content_type: str) -> Response:
+    from importlib.resources import files
+
+    data = files("pytest_fakeacme").joinpath("dashboard").joinpath(name).read_bytes()
+    response = Response(data, content_type=content_type)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+for _path, (_name, _type) in _DASHBOARD_FILES.items():
+    _ROUTES[("GET", _path)] = (
+        lambda app, body, _n=_name, _t=_type: _dashboard_file(_n, _t)  # type: ignore[misc]
+    )
+
+
+@route("GET", "/version")
+def version(app: ManagementApp, body: Any) -> Any:
+    """A number that changes whenever anything the dashboard shows may have changed."""
+    entries = list(app.fake.journal)
+    scripted = sum(len(q) for q in app.fake.va.scripted().values())
+    return {"version": f"{entries[-1].seq if entries else 0}.{app.fake.journal.dropped}"
+                       f".{scripted}.{len(app.fake.faults.active)}"
+                       f".{app.fake.va.default!r}",
+            "orders": len(app.fake.store.orders)}
+
+
+@route("GET", "/accounts")
+def accounts(app: ManagementApp, body: Any) -> Any:
+    """Accounts only (the dashboard's light read)."""
+    return {"accounts": [{"id": a.id, "status": a.status, "contact": list(a.contact)}
+                         for a in app.fake.accounts]}
+
+
+@route("GET", "/outcomes")
+def outcome_kinds(app: ManagementApp, body: Any) -> Any:
+    """The outcome constructors, with their parameters, for forms."""
+    import inspect
+
+    from . import outcomes as outcome_module
+
+    kinds = {}
+    for name, factory in outcome_module.CONSTRUCTORS.items():
+        params = [p.name for p in inspect.signature(factory).parameters.values()]
+        kinds[name] = {"params": params, "doc": (factory.__doc__ or "").strip().split("\n")[0]}
+    return {"outcomes": kinds}
+
+
+@route("GET", "/orders")
+def orders_page(app: ManagementApp, body: Any) -> Any:
+    """Orders newest first, a page at a time (``?offset=0&limit=50``), each with its
+    authorizations, challenges, the statuses each went through and its certificate."""
+    try:
+        offset = max(int(body.get("offset", 0)), 0)
+        limit = min(max(int(body.get("limit", 50)), 1), 500)
+    except ValueError:
+        raise FakeACMEUsageError("offset and limit must be whole numbers") from None
+    fake = app.fake
+    journal = fake.journal
+    with fake.store.lock:
+        order_ids = list(fake.store.orders)[::-1]
+        total = len(order_ids)
+        chosen = [fake.store.orders[i] for i in order_ids[offset:offset + limit]]
+    from . import views
+
+    urls = fake._require_urls()
+    now = fake.clock.now()
+    result: list[dict[str, Any]] = []
+    for order in chosen:
+        for authz_id in order.authorization_ids:
+            fake.va.settle(authz_id, poll=False)
+        with fake.store.lock:
+            view = views.order_view(fake.store, order, now, urls)
+        result.append({
+            "id": view.id,
+            "account": view.account_id,
+            "status": view.status,
+            "history": _history(journal.statuses("order", view.id), view.status),
+            "identifiers": [i.value for i in view.identifiers],
+            "authorizations": [{
+                "id": a.id,
+                "identifier": ("*." if a.wildcard else "") + a.identifier.value,
+                "status": a.status,
+                "history": _history(journal.statuses("authorization", a.id), a.status),
+                "challenges": [{
+                    "type": c.type,
+                    "status": c.status,
+                    "history": _history(journal.statuses("challenge", c.id), c.status),
+                    "error": c.error.to_json() if c.error else None,
+                } for c in a.challenges],
+            } for a in view.authorizations],
+            "certificate": None if view.certificate is None else {
+                "id": view.certificate.id,
+                "serial": f"{view.certificate.serial:x}",
+                "names": view.certificate.names,
+                "subject": view.certificate.x509.subject.rfc4514_string(),
+                "not_before": serial.timestamp(view.certificate.not_before),
+                "not_after": serial.timestamp(view.certificate.not_after),
+                "revoked": view.certificate.revoked,
+            },
+        })
+    return {"total": total, "offset": offset, "limit": limit, "orders": result}
+
+
+def _history(seen: list[str], now: str) -> list[str]:
+    """The statuses an object went through, ending with the one it has now (the journal
+    records what clients were shown; an order nobody read since may have moved on)."""
+    return [*seen, now] if not seen or seen[-1] != now else seen
+
+
+@route("GET", "/certificate")
+def certificate_pem(app: ManagementApp, body: Any) -> Any:
+    """``?id=...``: the certificate chain as a PEM download."""
+    cert_id = str(body.get("id", ""))
+    cert = app.fake.store.certificates.get(cert_id)
+    if cert is None:
+        raise FakeACMEUsageError(f"no certificate {cert_id!r}")
+    response = Response(cert.fullchain_pem, content_type="application/pem-certificate-chain")
+    response.headers["Content-Disposition"] = f'attachment; filename="{cert_id}.pem"'
+    return response

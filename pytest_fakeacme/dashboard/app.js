@@ -1,0 +1,165 @@
+// The dashboard: reads and steers the fake through its management API (the page adds no
+// second code path). Polls a cheap version number and redraws only when it changes.
+"use strict";
+(function () {
+  const base = location.pathname.replace(/\/ui\/?$/, "");
+  const pageSize = 25;
+  let offset = 0;
+  let lastVersion = null;
+
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, attrs, ...children) => {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (key === "class") node.className = value; else node.setAttribute(key, value);
+    }
+    for (const child of children) {
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  };
+
+  async function api(path, body) {
+    const options = body === undefined ? {} : {
+      method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
+    };
+    const answer = await fetch(base + path, options);
+    const kind = answer.headers.get("Content-Type") || "";
+    const data = kind.startsWith("application/json") ? await answer.json() : await answer.text();
+    if (!answer.ok) throw new Error((data && data.error) || answer.statusText);
+    return data;
+  }
+
+  function say(text, bad) {
+    const node = $("message");
+    node.textContent = text;
+    node.style.color = bad ? "var(--bad)" : "var(--ok)";
+  }
+
+  function status(value) { return el("span", {"class": "status " + value}, value); }
+
+  function timeline(history) {
+    const node = el("span", {"class": "timeline", "aria-label": "history: " + history.join(" to ")});
+    history.forEach((step, index) => {
+      if (index) node.append(el("span", {"class": "arrow", "aria-hidden": "true"}, "→"));
+      node.append(status(step));
+    });
+    return node;
+  }
+
+  function describe(outcome) {
+    const params = Object.entries(outcome.params || {}).map(([k, v]) => k + "=" + JSON.stringify(v));
+    return outcome.kind + "(" + params.join(", ") + ")";
+  }
+
+  function drawOrders(data) {
+    const list = $("orders");
+    list.replaceChildren();
+    $("order-count").textContent = "(" + data.total + ")";
+    const last = Math.min(data.offset + data.limit, data.total);
+    $("page").textContent = data.total ? (data.offset + 1) + "–" + last + " of " + data.total : "none yet";
+    $("newer").disabled = data.offset === 0;
+    $("older").disabled = last >= data.total;
+    for (const order of data.orders) {
+      const item = el("li", {"data-order": order.id, "data-status": order.status});
+      item.append(el("div", {"class": "order-head"},
+        el("strong", {}, order.identifiers.join(", ")), timeline(order.history),
+        el("small", {}, "order " + order.id)));
+      for (const authz of order.authorizations) {
+        const row = el("div", {"class": "authz"}, "authorization " + authz.identifier + " ",
+                       timeline(authz.history));
+        item.append(row);
+        for (const chall of authz.challenges) {
+          if (chall.status === "pending" && authz.challenges.length > 1) continue;
+          item.append(el("div", {"class": "authz"}, chall.type + " ", timeline(chall.history)));
+          if (chall.error) {
+            item.append(el("div", {"class": "problem", "data-problem": chall.error.type},
+              el("strong", {}, chall.error.type.replace("urn:ietf:params:acme:error:", "") +
+                 " (" + chall.error.status + "): "), chall.error.detail));
+          }
+        }
+      }
+      if (order.certificate) {
+        const cert = order.certificate;
+        item.append(el("div", {"class": "cert"},
+          "certificate " + cert.serial + " for " + cert.names.join(", ") + ", valid " +
+          cert.not_before + " to " + cert.not_after + (cert.revoked ? " (revoked) " : " "),
+          el("a", {href: base + "/certificate?id=" + encodeURIComponent(cert.id)}, "PEM")));
+      }
+      list.append(item);
+    }
+  }
+
+  async function refresh(force) {
+    try {
+      const [now, clock] = await Promise.all([api("/version"), api("/clock")]);
+      $("clock").textContent = clock.now + (clock.frozen ? " (frozen)" : "");
+      if (!force && now.version === lastVersion) return;
+      lastVersion = now.version;
+      const [index, orders, va, faults, state, transcript] = await Promise.all([
+        api("/"), api("/orders?offset=" + offset + "&limit=" + pageSize), api("/va"),
+        api("/faults"), api("/accounts"), api("/transcript?last=300"),
+      ]);
+      $("where").textContent = "directory " + index.directory + " · http-01 port " +
+        index.http01_port + " · flavor " + index.flavor;
+      drawOrders(orders);
+      $("default-outcome").textContent = describe(va.default);
+      const scripts = Object.entries(va.scripted);
+      $("scripts").replaceChildren(...(scripts.length ? scripts.map(([name, queue]) =>
+        el("li", {}, name + ": " + queue.map(describe).join(", "))) : [el("li", {}, "none")]));
+      $("faults").replaceChildren(...(faults.faults.length ? faults.faults.map((f) =>
+        el("li", {}, f.kind + (f.problem ? " " + f.problem.type.split(":").pop() : "") +
+           " on " + (f.endpoint || "every endpoint") +
+           (f.times ? " (" + f.fired + "/" + f.times + ")" : ""))) : [el("li", {}, "none")]));
+      $("accounts").replaceChildren(...(state.accounts.length ? state.accounts.map((a) =>
+        el("li", {}, a.id + " ", status(a.status), " " + (a.contact.join(", ") || "no contact")))
+        : [el("li", {}, "none")]));
+      $("transcript").textContent = transcript;
+    } catch (error) {
+      $("where").textContent = "Not connected: " + error.message;
+    }
+  }
+
+  async function steer(action) {
+    try { await action(); await refresh(true); } catch (error) { say(error.message, true); }
+  }
+
+  $("script-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    let params = {};
+    const text = form.params.value.trim();
+    if (text) {
+      try { params = JSON.parse(text); } catch (error) { say("Parameters are not JSON", true); return; }
+    }
+    steer(async () => {
+      await api("/va/script", {identifier: form.identifier.value,
+                               outcomes: [{kind: form.kind.value, params: params}]});
+      say("Scripted " + form.kind.value + " for " + form.identifier.value);
+    });
+  });
+  $("fault-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    steer(async () => { await api("/faults", {spec: event.target.spec.value});
+                        say("Fault injected"); });
+  });
+  $("clock-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    steer(async () => { await api("/clock/advance", {[form.unit.value]: Number(form.amount.value)});
+                        say("Clock advanced"); });
+  });
+  $("reset").addEventListener("click", () => steer(async () => {
+    await api("/reset", {}); offset = 0; say("Reset");
+  }));
+  $("newer").addEventListener("click", () => { offset = Math.max(0, offset - pageSize); refresh(true); });
+  $("older").addEventListener("click", () => { offset += pageSize; refresh(true); });
+
+  api("/outcomes").then((data) => {
+    $("script-kind").replaceChildren(...Object.entries(data.outcomes).map(([name, info]) =>
+      el("option", {value: name, title: info.doc}, name)));
+    $("script-kind").value = "http_status";
+  });
+  refresh(true);
+  setInterval(refresh, 1000);
+})();

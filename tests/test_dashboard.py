@@ -1,0 +1,114 @@
+"""The dashboard in a real browser: headless Chromium (Debian's) driven by Selenium with
+Debian's chromedriver. In CI (``CI`` set) a missing browser fails the test; elsewhere it skips.
+
+Set ``FAKE_ACME_SCREENSHOT_DIR`` to keep the screenshot the test takes (docs/dashboard.png is
+one).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from acme import errors
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from client import AcmeTestClient
+from pytest_fakeacme import FakeACME, outcomes
+from pytest_fakeacme.management import PlainServer
+from responder import Responder
+
+pytestmark = pytest.mark.interop
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        if os.environ.get("CI"):
+            pytest.fail("chromium and chromium-driver are not installed; .ci/run installs them")
+        pytest.skip("chromium is not installed")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--window-size=1280,1400",
+                 f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def page_url(fake_acme: FakeACME) -> Iterator[str]:
+    # The management API over plain HTTP on loopback (the standalone server's form), so the
+    # browser needs no trust store.
+    server = PlainServer(fake_acme.management_app)
+    yield server.url + "/ui"
+    server.stop()
+
+
+def test_the_page_follows_orders_live_and_steers_the_fake(
+    fake_acme: FakeACME,
+    acme_client: AcmeTestClient,
+    responder: Responder,
+    browser: WebDriver,
+    page_url: str,
+    tmp_path: Path,
+) -> None:
+    driver = browser
+    driver.get(page_url)
+    wait = WebDriverWait(driver, 20)
+    wait.until(lambda d: "directory" in d.find_element(By.ID, "where").text)
+
+    # A real issuance and a scripted 404, while the page is open (it is never reloaded).
+    acme_client.issue("good.example", responder=responder)
+    fake_acme.va.script("bad.example", outcomes.http_status(404))
+    order = acme_client.new_order("bad.example")
+    acme_client.answer_http01(order, responder)
+    with pytest.raises(errors.ValidationError):
+        acme_client.poll_authorizations(order)
+    error = fake_acme.challenges[-1].error
+    assert error is not None
+    detail = error.detail
+
+    def order_item(name: str, status: str) -> bool:
+        items = driver.find_elements(By.CSS_SELECTOR, "#orders > li")
+        return any(name in i.text and i.get_attribute("data-status") == status for i in items)
+
+    wait.until(lambda d: order_item("good.example", "valid") and order_item("bad.example",
+                                                                             "invalid"))
+    problems = [p.text for p in driver.find_elements(By.CSS_SELECTOR, ".problem")]
+    assert any(detail in text for text in problems)
+
+    # Script a wrong body from the page; the next validation fails with it.
+    driver.find_element(By.ID, "script-name").send_keys("page.example")
+    Select(driver.find_element(By.ID, "script-kind")).select_by_value(
+        "wrong_body")
+    driver.find_element(By.ID, "script-params").send_keys('{"body": "from the page"}')
+    driver.find_element(By.CSS_SELECTOR, "#script-form button").click()
+    wait.until(lambda d: "page.example" in d.find_element(By.ID, "scripts").text)
+    assert fake_acme.va.scripted() == {"page.example": [outcomes.wrong_body("from the page")]}
+    order = acme_client.new_order("page.example")
+    acme_client.answer_http01(order, responder)
+    with pytest.raises(errors.ValidationError):
+        acme_client.poll_authorizations(order)
+    wait.until(lambda d: order_item("page.example", "invalid"))
+    assert any('(got "from the page")' in p.text for p in driver.find_elements(
+        By.CSS_SELECTOR, ".problem"))
+
+    folder = Path(os.environ.get("FAKE_ACME_SCREENSHOT_DIR", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    assert driver.save_screenshot(str(folder / "dashboard.png"))
