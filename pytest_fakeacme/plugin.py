@@ -42,6 +42,7 @@ _SESSION_KEY = pytest.StashKey[FakeACME]()
 #: the end: an in-process run (pytester) must not withdraw an outer run's variables.
 _SAVED_ENV_KEY = pytest.StashKey[dict[str, str | None]]()
 _REPORTED_KEY = pytest.StashKey[bool]()
+_ENTRIES_KEY = pytest.StashKey[list[Any]]()
 #: The fake a test used (set by the ``fake_acme`` fixture), for its failure report.
 _USED_KEY = pytest.StashKey[FakeACME]()
 
@@ -286,7 +287,14 @@ def fake_acme(fake_acme_session: FakeACME, request: pytest.FixtureRequest) -> It
     # Wait for validations still in flight, so that what they raise is this test's failure
     # rather than something the next test's reset() silently drops.
     fake.va.forget()
-    fake.check()
+    try:
+        fake.check()
+    finally:
+        # Keep the conversation for this test's report, then put everything back (ports
+        # included: session fixtures of the suite, like a responder, must find the fake as
+        # it started, not as the last test left it).
+        request.node.stash[_ENTRIES_KEY] = list(fake.journal)
+        fake.reset()
 
 
 @pytest.fixture
@@ -316,18 +324,23 @@ def pytest_runtest_makereport(
         path = os.path.join(str(folder), name)
         os.makedirs(str(folder), exist_ok=True)
         with open(path, "w", encoding="utf-8") as file:
-            file.write(fake.journal.transcript(verbose=True) + "\n")
+            file.write(fake.journal.transcript(verbose=True, entries=_entries(item, fake)) + "\n")
     mode = _option(item.config, "fake_acme_transcript")
     if not report.failed or mode == "off" or item.stash.get(_REPORTED_KEY, False):
         return
     item.stash[_REPORTED_KEY] = True  # once per test: a failed call and teardown share it
-    text = _transcript(fake, verbose=mode == "verbose")
+    text = _transcript(fake, _entries(item, fake), verbose=mode == "verbose")
     if text:
         report.sections.append(("fake-acme transcript", text))
 
 
-def _transcript(fake: FakeACME, verbose: bool = False) -> str:
-    entries = list(fake.journal)
+def _entries(item: pytest.Item, fake: FakeACME) -> list[Any]:
+    """The test's journal: kept at teardown (the fake is reset then), else the live one."""
+    kept = item.stash.get(_ENTRIES_KEY, None)
+    return kept if kept is not None else list(fake.journal)
+
+
+def _transcript(fake: FakeACME, entries: list[Any], verbose: bool = False) -> str:
     shown = entries[-TRANSCRIPT_LINES:]
     text = fake.journal.transcript(verbose=verbose, entries=shown)
     if len(shown) < len(entries):
