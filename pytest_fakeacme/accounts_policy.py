@@ -105,7 +105,7 @@ class ExternalAccounts:
         try:
             protected = json.loads(b64decode(binding["protected"], "EAB protected header"))
             payload = json.loads(b64decode(binding["payload"], "EAB payload"))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise problems.malformed("externalAccountBinding is not valid JSON") from None
         signature = b64decode(binding["signature"], "EAB signature")
         if not isinstance(protected, dict):
@@ -136,7 +136,7 @@ class ExternalAccounts:
         try:
             inner = cast(josepy.JWK, josepy.JWK.from_json(payload)).thumbprint()
             outer = cast(josepy.JWK, josepy.JWK.from_json(account_jwk)).thumbprint()
-        except (josepy.DeserializationError, TypeError, ValueError, KeyError):
+        except (josepy.DeserializationError, TypeError, ValueError, KeyError, AttributeError):
             raise problems.malformed("externalAccountBinding payload is not a JWK") from None
         if inner != outer:
             raise problems.malformed(

@@ -133,7 +133,7 @@ class Entry:
     def retry_after(self) -> int | None:
         """The answer's Retry-After in seconds, if it had one."""
         value = self.headers.get("Retry-After")
-        return int(value) if value and value.isdigit() else None
+        return int(value) if value and value.isascii() and value.isdigit() else None
 
     @property
     def resource(self) -> str:

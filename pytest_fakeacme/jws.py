@@ -350,7 +350,9 @@ def parse_jwk(jwk_json: Any) -> josepy.JWK:
         _parse_error()
     try:
         key = cast(josepy.JWK, josepy.JWK.from_json(jwk_json))
-    except (josepy.DeserializationError, ValueError, TypeError, KeyError, UnsupportedAlgorithm):
+    except (josepy.DeserializationError, ValueError, TypeError, KeyError, AttributeError,
+            UnsupportedAlgorithm):
+        # AttributeError: josepy's decoders assume string members (a number for "x" breaks).
         _parse_error()
     if not isinstance(_unwrap(key), (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
         _parse_error()  # pragma: no cover - guarded by the private-member check above

@@ -15,6 +15,7 @@ import contextlib
 import datetime as _dt
 import fnmatch
 import hashlib
+import ipaddress
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -25,7 +26,7 @@ from .. import outcomes, problems
 from ..clock import Clock
 from ..config import DEFAULT_CAA_IDENTITY
 from ..dnsdata import DNSData
-from ..errors import FakeACMEUsageError
+from ..errors import FakeACMEUsageError, ScriptError
 from ..journal import Journal
 from ..model import DNS_TYPES, HTTP_01, TLS_ALPN_01, Authorization, Challenge
 from ..outcomes import Outcome
@@ -283,6 +284,20 @@ class ValidationAuthority:
         broken = self._dns_failure(ctx)
         if broken is not None:
             return render(broken, ctx)
+        if ctx.identifier.type == "ip" and not self._dns.allow_non_loopback:
+            address = ipaddress.ip_address(ctx.hostname)
+            if not address.is_loopback:
+                # Safety (SPEC 8): never connect beyond this machine unless told to.
+                message = (
+                    f"the fake's VA does not contact {address}: it is not a loopback address. "
+                    "Order a loopback address, script the outcome, or set "
+                    "fake_acme.dns.allow_non_loopback = True"
+                )
+                return Finding(
+                    problems.server_internal("Unable to update challenge :: " + message),
+                    (),
+                    ScriptError(message),
+                )
         if ctx.challenge_type == HTTP_01:
             seen = self._http01.probe(ctx)
             finding = render(seen.outcome, ctx, seen.records, seen.address)

@@ -203,7 +203,7 @@ def account_orders(fe: Frontend, call: Call) -> Reply:
     require_post_as_get(call)
     size = max(fe.settings.orders_page_size, 1)
     raw_cursor = call.request.args.get("cursor", "0")
-    if not raw_cursor.isdigit():
+    if not re.fullmatch(r"[0-9]{1,9}", raw_cursor):
         raise problems.malformed(f"cursor must be a whole number, was {go_quote(raw_cursor)}")
     cursor = int(raw_cursor)
     with fe.store.lock:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from .. import problems, wire
@@ -291,7 +292,16 @@ class AcmeApp:
         limit = self.fe.settings.max_request_body
         if length is not None and length > limit:
             raise problems.unauthorized(prefix + "request body too large")
-        body = request.get_data(cache=True)
+        # werkzeug stops reading one byte past the limit, chunked bodies included, so an
+        # oversized body is refused without being read into memory.
+        request.max_content_length = limit + 1
+        try:
+            body = request.get_data(cache=True)
+        except RequestEntityTooLarge:
+            raise problems.unauthorized(prefix + "request body too large") from None
+        except (HTTPException, OSError, ValueError):
+            # A body cut short or badly chunked: the client's fault, never a 500.
+            raise problems.malformed(prefix + "the request body could not be read") from None
         if len(body) > limit:
             raise problems.unauthorized(prefix + "request body too large")
         assert route.key_mode is not None

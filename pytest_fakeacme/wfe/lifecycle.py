@@ -143,7 +143,7 @@ def key_change(fe: Frontend, call: Call) -> Reply:
     try:
         protected = json.loads(b64decode(outer.get("protected"), "inner protected header"))
         inner_payload = json.loads(b64decode(outer.get("payload"), "inner payload"))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise problems.malformed("Unable to validate JWS :: inner JWS is not JSON") from None
     signature = b64decode(outer.get("signature"), "inner signature")
     if not isinstance(protected, dict) or not isinstance(inner_payload, dict):

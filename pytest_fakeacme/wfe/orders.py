@@ -227,7 +227,10 @@ def _parse_time(payload: dict[str, Any], key: str) -> _dt.datetime | None:
         raise problems.malformed(f"{key} is not an RFC 3339 timestamp: {go_quote(value)}") from None
     if parsed.tzinfo is None:
         raise problems.malformed(f"{key} must carry a time zone")
-    return parsed.astimezone(_dt.timezone.utc)
+    try:
+        return parsed.astimezone(_dt.timezone.utc)
+    except OverflowError:
+        raise problems.malformed(f"{key} is out of range: {go_quote(value)}") from None
 
 
 def _new_order_payload(call: Call) -> dict[str, Any]:
@@ -503,7 +506,9 @@ def certificate(fe: Frontend, call: Call) -> Reply:
     index = call.args.get("chain")
     if index is not None:
         # RFC 8555 7.4.2: alternate chains, each named by a Link rel="alternate".
-        if not index.isdigit() or not 1 <= int(index) <= len(cert.alternate_chains):
+        if not re.fullmatch(r"[0-9]{1,3}", index) or not 1 <= int(index) <= len(
+            cert.alternate_chains
+        ):
             raise problems.not_found("Certificate chain not found")
         chain = cert.alternate_chains[int(index) - 1]
     base = fe.urls.certificate(cert.id)
