@@ -8,7 +8,6 @@ one).
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from client import AcmeTestClient
 from pytest_fakeacme import FakeACME, outcomes
 from pytest_fakeacme.management import PlainServer
 from responder import Responder
+from tools import require_binary
 
 pytestmark = pytest.mark.interop
 
@@ -33,10 +33,8 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        if os.environ.get("CI"):
-            pytest.fail("chromium and chromium-driver are not installed; .ci/run installs them")
-        pytest.skip("chromium is not installed")
+    require_binary(CHROMIUM)
+    require_binary(CHROMEDRIVER)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",

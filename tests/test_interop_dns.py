@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,19 +15,11 @@ import pytest
 from cryptography import x509
 
 from pytest_fakeacme import FakeACME
+from tools import require_binary
 
 pytestmark = pytest.mark.interop
 
 SECRET = base64.b64encode(b"fake-acme-tsig-secret-0123456789").decode()
-
-
-def _binary(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} is not installed; .ci/run installs it")
-        pytest.skip(f"{name} is not installed")
-    return path
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -47,7 +38,7 @@ def _assert_wildcard_chain(fake: FakeACME, pem: bytes) -> None:
 
 
 def test_certbot_dns_rfc2136_gets_a_wildcard(fake_acme: FakeACME, tmp_path: Path) -> None:
-    certbot = _binary("certbot")
+    certbot = require_binary("certbot")
     fake_acme.dns.add_tsig_key("acme-key", SECRET)
     assert fake_acme.dns.address is not None
     host, port = fake_acme.dns.address
@@ -77,7 +68,7 @@ def test_certbot_dns_rfc2136_gets_a_wildcard(fake_acme: FakeACME, tmp_path: Path
 
 
 def test_lego_rfc2136_gets_a_wildcard(fake_acme: FakeACME, tmp_path: Path) -> None:
-    lego = _binary("lego")
+    lego = require_binary("lego")
     fake_acme.dns.add_tsig_key("acme-key", SECRET)
     assert fake_acme.dns.address is not None
     host, port = fake_acme.dns.address

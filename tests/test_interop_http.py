@@ -16,7 +16,6 @@ import http.server
 import importlib.metadata
 import os
 import re
-import shutil
 import subprocess
 import threading
 from abc import ABC, abstractmethod
@@ -34,6 +33,7 @@ from cryptography.x509.oid import NameOID
 from pytest_fakeacme import FakeACME, outcomes
 from pytest_fakeacme.outcomes import Outcome
 from responder import unused_port
+from tools import require_binary
 
 pytestmark = pytest.mark.interop
 
@@ -62,15 +62,6 @@ SCENARIOS = ("issue and renew", *FAILURES)
 #: (client, scenario) -> reason, for a client that works against Let's Encrypt but not against
 #: the fake: the test is marked xfail(strict=True) and the table leaves the scenario out.
 KNOWN_FAKE_BUGS: dict[tuple[str, str], str] = {}
-
-
-def _binary(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} is not installed; .ci/run installs it")
-        pytest.skip(f"{name} is not installed")
-    return path
 
 
 def _env(**trust: str) -> dict[str, str]:
@@ -148,7 +139,7 @@ class Client(ABC):
         self.fake = fake
         self.workdir = workdir
         self.webroot = webroot
-        self.path = _binary(self.binary)
+        self.path = require_binary(self.binary)
 
     @abstractmethod
     def obtain(self, domain: str) -> Run:
@@ -439,7 +430,7 @@ def test_client_fails_cleanly(
 @functools.cache
 def _version(binary: str) -> str:
     """The installed client's version, as the client reports it."""
-    path = _binary(binary)
+    path = require_binary(binary)
     if binary == "acme-tiny":
         # acme-tiny has no --version; it is the PyPI package of that name.
         return importlib.metadata.version("acme-tiny")
