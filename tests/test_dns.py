@@ -294,7 +294,6 @@ def test_dns_account_01(fake_acme: FakeACME) -> None:
     import hashlib
 
     from jwsclient import RawClient
-
     from pytest_fakeacme import outcomes
 
     raw = RawClient(fake_acme)

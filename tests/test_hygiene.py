@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 from acme import messages
-from test_plugin import INNER_ACME
 
 from client import AcmeTestClient
 from pytest_fakeacme import BindError, FakeACME, FakeACMEError, outcomes
+from test_plugin import INNER_ACME
 
 
 def _fake_threads_since(before: set[threading.Thread]) -> list[threading.Thread]:

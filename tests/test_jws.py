@@ -16,6 +16,8 @@ import josepy as jose
 import pytest
 import requests
 from cryptography import x509
+
+from client import AcmeTestClient
 from jwsclient import (
     JOSE_JSON,
     RawClient,
@@ -25,8 +27,6 @@ from jwsclient import (
     new_key,
     public_jwk,
 )
-
-from client import AcmeTestClient
 from pytest_fakeacme import FakeACME
 from responder import Responder
 

@@ -14,9 +14,9 @@ from acme import crypto_util, messages
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from jwsclient import RawClient, b64, new_key, public_jwk
 
 from client import AcmeTestClient, make_csr
+from jwsclient import RawClient, b64, new_key, public_jwk
 from pytest_fakeacme import FakeACME, FakeACMEUsageError, outcomes
 from pytest_fakeacme.renewal import cert_id
 

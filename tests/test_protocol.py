@@ -12,6 +12,7 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.verification import PolicyBuilder, Store
+
 from jwsclient import (
     RawClient,
     assert_problem,
@@ -20,7 +21,6 @@ from jwsclient import (
     make_csr,
     new_key,
 )
-
 from pytest_fakeacme import FakeACME, outcomes
 from responder import Responder
 
