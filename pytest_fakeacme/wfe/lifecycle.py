@@ -34,7 +34,10 @@ def revoke_cert(fe: Frontend, call: Call) -> Reply:
     encoded = payload.get("certificate")
     if not isinstance(encoded, str):
         raise problems.malformed("Unable to revoke :: no certificate in the request")
-    der = b64decode(encoded, "certificate")
+    try:
+        der = b64decode(encoded, "certificate")
+    except problems.AcmeProblem as prob:
+        raise prob.prefixed("Unable to revoke :: ") from None
     try:
         leaf = x509.load_der_x509_certificate(der)
     except ValueError:
@@ -160,7 +163,7 @@ def key_change(fe: Frontend, call: Call) -> Reply:
         )
     alg = protected.get("alg")
     if alg not in problems.SUPPORTED_ALGORITHMS:
-        raise problems.bad_signature_algorithm(str(alg))
+        raise problems.bad_signature_algorithm(str(alg)).prefixed("Unable to validate JWS :: ")
     new_key = load_public_jwk(protected["jwk"])
     check_alg_matches_key(alg, new_key)
     signing_input = f"{outer['protected']}.{outer['payload']}".encode("ascii")
