@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -40,3 +41,46 @@ def acme_client(fake_acme: FakeACME) -> AcmeTestClient:
     client = AcmeTestClient(fake_acme)
     client.register(email="tester@example.com")
     return client
+
+
+# The robustness tests' counts (corpus entries, fuzz examples) in the terminal summary, under
+# pytest-xdist too: workers send theirs to the controller, which adds them up and prints them.
+
+_ROBUSTNESS = "fakeacme-robustness-summary"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    summary = session.config.pluginmanager.get_plugin(_ROBUSTNESS)
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if summary is not None and workeroutput is not None:
+        workeroutput["fakeacme_robustness"] = {"counts": summary.counts, "lines": summary.lines}
+
+
+def pytest_testnodedown(node: object, error: object) -> None:
+    sent = getattr(node, "workeroutput", {}).get("fakeacme_robustness")
+    if not sent:
+        return
+    config: pytest.Config = node.config  # type: ignore[attr-defined]
+    empty: dict[str, dict[str, Any]] = {"counts": {}, "lines": {}}
+    totals = config.stash.setdefault(_TOTALS_KEY, empty)
+    for key, value in sent["counts"].items():
+        if key.endswith("_total") or key.endswith("_bugs"):
+            totals["counts"][key] = value  # the same on every worker
+        else:
+            totals["counts"][key] = totals["counts"].get(key, 0) + value
+    totals["lines"].update(sent["lines"])
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    totals = config.stash.get(_TOTALS_KEY, None)
+    if not totals or not totals["lines"]:
+        return
+    terminalreporter.write_sep("-", "pytest-fakeacme robustness (all workers)")
+    for key in sorted(totals["lines"]):
+        try:
+            terminalreporter.write_line(totals["lines"][key].format(**totals["counts"]))
+        except KeyError:  # a worker ran only part of a file
+            continue
+
+
+_TOTALS_KEY = pytest.StashKey[dict[str, dict[str, Any]]]()
