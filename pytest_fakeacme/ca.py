@@ -138,7 +138,6 @@ class CertificateAuthority:
         # Served bottom-up after the leaf (RFC 8555 7.4.2: each certificate certifies the one
         # before it).
         self.chain_pem = "".join(_pem(c) for c in reversed(chain))
-        self.intermediate_pem = self.chain_pem
         # Alternate chains: other roots cross-sign the top intermediate (same subject and key),
         # as ISRG Root X1 was cross-signed by DST Root CA X3.
         self.alternate_roots: list[x509.Certificate] = []
@@ -266,7 +265,7 @@ class CertificateAuthority:
         return Issued(
             serial=serial,
             pem=_pem(cert),
-            chain_pem=self.intermediate_pem,
+            chain_pem=self.chain_pem,
             not_before=start,
             not_after=end,
             ari_id=renewal_cert_id(cert),

@@ -105,6 +105,11 @@ def check_certificate(der: bytes, ctx: AttemptContext) -> Outcome:
     return outcomes.valid()
 
 
+def _no_data(address: str) -> Outcome:
+    # Boulder detailedError's fallback for any other failure.
+    return outcomes.problem("connection", f"{address}: Error getting validation data", 400)
+
+
 class TlsAlpn01Prober:
     """Runs real tls-alpn-01 validations against responders on this machine."""
 
@@ -145,9 +150,7 @@ class TlsAlpn01Prober:
         except TimeoutError:
             return outcomes.connect_timeout()
         except OSError:
-            return outcomes.problem(
-                "connection", f"{address}: Error getting validation data", 400
-            )
+            return _no_data(address)
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         tls.check_hostname = False
         tls.verify_mode = ssl.CERT_NONE  # RFC 8737 3: the certificate is self-signed
@@ -164,17 +167,13 @@ class TlsAlpn01Prober:
                 return outcomes.tls_alert(alert)
             if "WRONG_VERSION_NUMBER" in str(exc) or "HTTP_REQUEST" in str(exc):
                 return _variant("plain_http")
-            return outcomes.problem(
-                "connection", f"{address}: Error getting validation data", 400
-            )
+            return _no_data(address)
         except TimeoutError:
             return outcomes.read_timeout()
         except ConnectionResetError:
             return outcomes.connection_reset()
         except OSError:
-            return outcomes.problem(
-                "connection", f"{address}: Error getting validation data", 400
-            )
+            return _no_data(address)
         finally:
             raw.close()
         if not der:

@@ -53,6 +53,8 @@ _OBSERVED = {
 }
 
 JOSE_JSON = "application/jose+json"
+#: Where a POST's body, once read, waits for the journal (in the WSGI environ).
+_BODY_KEY = "pytest_fakeacme.body"
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -223,14 +225,9 @@ class AcmeApp:
             "problem": failure,
             "headers": headers,
             # What _authenticate read (werkzeug caches it); never read again from the socket.
-            "body": request.get_data(cache=True) if self._body_read(request) else b"",
+            "body": request.environ.get(_BODY_KEY, b""),
         }
         return "request", self.fe.clock.now(), self.fe.clock.monotonic(), fields
-
-    @staticmethod
-    def _body_read(request: Request) -> bool:
-        # werkzeug keeps the body in "werkzeug.request"... once get_data(cache=True) ran.
-        return request.method == "POST" and getattr(request, "_cached_data", None) is not None
 
     def _observe(self, route: Route, reply: Reply) -> None:
         """Note the statuses the client was just shown (the journal records the changes)."""
@@ -302,6 +299,8 @@ class AcmeApp:
         except (HTTPException, OSError, ValueError):
             # A body cut short or badly chunked: the client's fault, never a 500.
             raise problems.malformed(prefix + "the request body could not be read") from None
+        # Kept for the journal, which records what was sent even when it is refused.
+        request.environ[_BODY_KEY] = body
         if len(body) > limit:
             raise problems.unauthorized(prefix + "request body too large")
         assert route.key_mode is not None
