@@ -187,6 +187,20 @@ def _read_body(response: http.client.HTTPResponse) -> bytes:
     return data
 
 
+def _connect(address: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection to an IP literal. ``socket.create_connection`` would first run
+    ``getaddrinfo`` on it, a third of a loopback connect's time."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect((address, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def _is_h2_settings(status_line: str) -> bool:
     # Boulder's h2SettingsFrameErrRegex: a SETTINGS frame header where a status line should be.
     raw = status_line.encode("latin-1", "replace")
@@ -332,7 +346,7 @@ class Http01Prober:
         connect_port = {80: ctx.port, 443: self._https_port()}.get(port, port)
         remaining = max(deadline - time.monotonic(), 0.001)
         try:
-            sock = socket.create_connection((address, connect_port), timeout=remaining)
+            sock = _connect(address, connect_port, remaining)
         except ConnectionRefusedError:
             return 0, None, None, _with_url(outcomes.connection_refused(), url), True
         except TimeoutError:
