@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import email.utils
 import os
 import shutil
 import socket
@@ -35,6 +36,7 @@ from werkzeug.wsgi import LimitedStream
 
 from . import outcomes as _outcomes
 from . import views, wire
+from ._gofmt import go_quote
 from .accounts_policy import ExternalAccounts, Terms
 from .ca import CertificateAuthority
 from .clock import Clock
@@ -51,6 +53,7 @@ from .renewal import RenewalControl
 from .store import Store
 from .va import ValidationAuthority
 from .wfe import Frontend, build_app
+from .wfe.app import FRAMING_KEY
 
 #: How long a handshake or an idle keep-alive connection may take before it is dropped.
 _CONNECTION_TIMEOUT = 30.0
@@ -79,6 +82,7 @@ class _Handler(WSGIRequestHandler):
     """
 
     protocol_version = "HTTP/1.1"
+    server: _Server
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Silenced: a test run is no place for an access log."""
@@ -89,22 +93,52 @@ class _Handler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silenced."""
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` field (RFC 9110 6.6.1) on the fake's clock, like its certificates."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        return email.utils.format_datetime(self.server.now(), usegmt=True)
+
     def run_wsgi(self) -> None:
         """Answer one request, keeping the connection unless the client or the app ends it."""
-        length_header = self.headers.get("Content-Length")
-        chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
-        try:
-            length = int(length_header) if length_header is not None else 0
-        except ValueError:
-            length = -1
-        if chunked or length < 0 or (length_header is not None and not length_header.isdigit()):
-            # werkzeug's path: it dechunks, copes with a bad length, answers, then closes.
+        # RFC 9112 9.6: "close" among the Connection options ends the connection after this
+        # answer; an HTTP/1.0 client keeps it only if it asks to (9.3). http.server only
+        # honours a field that is exactly "close" or "keep-alive".
+        options = {
+            token.strip().lower()
+            for field in self.headers.get_all("Connection", [])
+            for token in field.split(",")
+        }
+        if "close" in options:
+            self.close_connection = True
+        elif self.request_version == "HTTP/1.0":
+            self.close_connection = "keep-alive" not in options
+        # http.server already answered "Expect: 100-continue" for HTTP/1.1 requests, and an
+        # HTTP/1.0 client's must be ignored (RFC 9110 10.1.1); werkzeug would answer it again.
+        del self.headers["Expect"]
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            # werkzeug's path: it dechunks, answers, then closes (RFC 9112 6.3: a chunked
+            # body overrides any Content-Length, and the connection must close after).
             self.close_connection = True
             super().run_wsgi()
             return
-        if self.headers.get("Expect", "").lower().strip() == "100-continue":
-            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        lengths = self.headers.get_all("Content-Length", [])
+        framing = None
+        if len(lengths) > 1:
+            framing = "the request has more than one Content-Length header"
+        elif lengths and not (lengths[0].isascii() and lengths[0].strip().isdigit()):
+            framing = f"the request's Content-Length header is not a number: {go_quote(lengths[0])}"
         environ = self.environ = self.make_environ()
+        if framing is not None:
+            # RFC 9112 6.3: the body cannot be delimited, so it is not read, the answer is a
+            # 400 (the app's malformed problem, journaled, with a nonce) and the connection
+            # closes: what follows on it may be a smuggled request.
+            self.close_connection = True
+            environ[FRAMING_KEY] = framing
+            environ["CONTENT_LENGTH"] = "0"
+            length = 0
+        else:
+            length = int(lengths[0]) if lengths else 0
         stream = LimitedStream(cast("IO[bytes]", self.rfile), length)
         environ["wsgi.input"] = stream
         answer: list[Any] = []
@@ -127,7 +161,7 @@ class _Handler(WSGIRequestHandler):
             status, headers = answer
         except Exception:
             # The apps turn their own failures into problem documents; this is the last line.
-            status, headers, chunks = "500 Internal Server Error", [], [b"Internal Server Error"]
+            status, chunks = "500 Internal Server Error", [b"Internal Server Error"]
             headers = [("Content-Type", "text/plain; charset=utf-8")]
             self.close_connection = True
         code = int(status.split(None, 1)[0])
@@ -141,11 +175,11 @@ class _Handler(WSGIRequestHandler):
             with contextlib.suppress(OSError, ValueError):
                 stream.exhaust()
         body = b"".join(chunks)
-        head = [f"{self.protocol_version} {status}"]
+        head = [f"{self.protocol_version} {status}", f"Date: {self.date_time_string()}"]
         head += [
             f"{key}: {value}"
             for key, value in headers
-            if key.lower() not in ("content-length", "connection")
+            if key.lower() not in ("content-length", "connection", "date")
         ]
         if code >= 200 and code not in _NO_BODY:
             if self.command == "HEAD":
@@ -169,8 +203,16 @@ class _Server(ThreadedWSGIServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, sock: socket.socket, app: Any, tls: ssl.SSLContext) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        app: Any,
+        tls: ssl.SSLContext,
+        now: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.timezone.utc),
+    ) -> None:
         host, port = sock.getsockname()[:2]
+        #: The time answers' ``Date`` shows (the fake's clock).
+        self.now = now
         # Connection threads and their sockets, so that server_close() can end them: a client
         # that keeps a connection open must not keep a thread alive past stop().
         self._connections: dict[threading.Thread, socket.socket] = {}
@@ -429,7 +471,7 @@ class FakeACME:
             self._management = ManagementApp(self)
             self._acme_app = build_app(frontend)
             app = _Mount(self._acme_app, {MANAGEMENT_PREFIX: self._management})
-            self._server = _Server(sock, app, tls)
+            self._server = _Server(sock, app, tls, self.clock.now)
             if self._dns_port is not None:
                 try:
                     self._dns_server = DNSServer(self.dns, self.host, self._dns_port)

@@ -57,6 +57,9 @@ JOSE_JSON = "application/jose+json"
 #: Where a POST's body, once read, waits for the journal (in the WSGI environ).
 _BODY_KEY = "pytest_fakeacme.body"
 PROBLEM_JSON = "application/problem+json"
+#: Set in the WSGI environ by the server when a request's body cannot be delimited (RFC 9112
+#: 6.3: conflicting or non-numeric Content-Length); its value says why.
+FRAMING_KEY = "pytest_fakeacme.framing"
 
 
 class DroppedConnection(Exception):  # noqa: N818 - a signal, not an error
@@ -75,9 +78,9 @@ class Reply:
 
 
 def _json_bytes(body: Any) -> bytes:
-    # Indented like Boulder's answers (Go's json.MarshalIndent with two spaces), which keeps
-    # transcripts readable; it costs ~30 us per answer over the compact C encoder.
-    return json.dumps(body, indent=2).encode("utf-8")
+    # Compact, unlike Boulder's indented answers: no client reads the whitespace, and the
+    # indenting encoder is pure Python (three times the C encoder's cost per answer).
+    return json.dumps(body).encode("utf-8")
 
 
 def _reason(status: int) -> str:
@@ -230,6 +233,9 @@ class AcmeApp:
         failure: AcmeProblem | None = None
         try:
             route, args = self._match(request.path)
+            framing = request.environ.get(FRAMING_KEY)
+            if framing is not None:
+                raise problems.malformed(f"Unable to read the request: {framing}")
             if route is None:
                 raise problems.not_found("Resource not found")
             allowed = route.methods + (("HEAD",) if "GET" in route.methods else ())
