@@ -56,7 +56,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 
 import josepy as jose
@@ -64,8 +64,6 @@ import trustme
 from acme import challenges, client, crypto_util, messages
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from werkzeug.serving import WSGIRequestHandler
-from werkzeug.wsgi import LimitedStream
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -123,66 +121,6 @@ def directory_answers(url: str, cafile: str, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{url} did not answer within {timeout} s")
         time.sleep(0.002)
-
-
-# A what-if transport: werkzeug's request handler with HTTP/1.1 keep-alive
-
-
-class KeepAliveHandler(WSGIRequestHandler):
-    """werkzeug's handler, but the connection stays open between requests.
-
-    werkzeug 3 ends every response with ``Connection: close`` (and then drains the socket
-    for up to 10 ms), so every ACME request pays a TCP connect and a TLS handshake. This
-    handler reads exactly ``Content-Length`` request bytes, answers with ``Content-Length``
-    in one write, and keeps the connection. Used only for the "keep-alive" what-if rows; the
-    fake as shipped runs werkzeug's own handler.
-    """
-
-    protocol_version = "HTTP/1.1"
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def log_error(self, format: str, *args: Any) -> None:
-        pass  # e.g. an idle keep-alive connection timing out
-
-    def run_wsgi(self) -> None:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self.close_connection = True
-            super().run_wsgi()
-            return
-        self.environ = environ = self.make_environ()
-        stream = LimitedStream(cast("IO[bytes]", self.rfile),
-                               int(environ.get("CONTENT_LENGTH") or 0))
-        environ["wsgi.input"] = stream
-        chunks: list[bytes] = []
-        answer: list[Any] = []
-
-        def start_response(status: str, headers: list[tuple[str, str]],
-                           exc_info: Any = None) -> Callable[[bytes], None]:
-            answer[:] = [status, headers]
-            return chunks.append
-
-        result = self.server.app(environ, start_response)
-        try:
-            chunks.extend(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        status, headers = answer
-        if status.startswith("0"):  # the fake's "drop the connection" fault
-            self.close_connection = True
-            return
-        body = b"".join(chunks)
-        head = [f"HTTP/1.1 {status}"]
-        head += [f"{k}: {v}" for k, v in headers if k.lower() != "content-length"]
-        head.append(f"Content-Length: {len(body)}")
-        data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
-        self.wfile.write(data + (b"" if self.command == "HEAD" else body))
-        stream.exhaust()
 
 
 # The http-01 responder (stdlib, in-process, like tests/responder.py)
@@ -855,7 +793,7 @@ _AREAS = [
     ("josepy/", "josepy (JWK parsing, thumbprints)"),
     ("werkzeug/", "werkzeug Request/Response objects, headers"),
     ("http/client", "http.client (the VA's http-01 GET)"),
-    ("json/", "json (indent=2 uses the pure-Python encoder)"),
+    ("json/", "json"),
     ("threading.py", "threading"),
     ("socket.py", "socket"),
     ("ssl.py", "ssl"),
@@ -972,7 +910,6 @@ def main() -> int:
     responder = Responder()
     pebble = Pebble(pebble_bin, workdir, responder.port) if pebble_bin else None
     fake: FakeACME | None = None
-    fake_ka: FakeACME | None = None
     floors: list[Floor] = []
     try:
         log(f"1. start-up: {startup_runs} runs each")
@@ -985,14 +922,8 @@ def main() -> int:
 
         log("3-4. one issuance: recording the floor's bytes from the fake")
         floor, trips = record_floor(fake, responder, names)
-        floor_ka, _ = record_floor(fake, responder, names)
-        floor_ka._server.RequestHandlerClass = KeepAliveHandler
-        floors += [floor, floor_ka]
+        floors.append(floor)
         log(f"    round trips per issuance (the fake's journal): {trips}")
-        # What-if: the same fake, served by a handler that keeps connections open.
-        fake_ka = FakeACME(http01_port=responder.port).start()
-        assert fake_ka._server is not None
-        fake_ka._server.RequestHandlerClass = KeepAliveHandler
         fake.reset()
 
         def issuing(directory_url: str, ca_bundle: str, label: str) -> Callable[[], str]:
@@ -1004,10 +935,6 @@ def main() -> int:
             "fake": Target("fake", issuing(fake.directory_url, fake.ca_bundle, "f"), responder),
             "floor": Target("floor", issuing(floor.directory_url, floor.ca_bundle, "l"),
                             responder),
-            "fake_ka": Target("fake_ka", issuing(fake_ka.directory_url, fake_ka.ca_bundle,
-                                                 "fk"), responder),
-            "floor_ka": Target("floor_ka", issuing(floor_ka.directory_url, floor_ka.ca_bundle,
-                                                   "lk"), responder),
         }
         pebble_names = Names("pebble")
         if pebble is not None:
@@ -1022,7 +949,6 @@ def main() -> int:
         for fl in floors:
             if fl.mismatches:
                 raise RuntimeError(f"the floor saw {fl.mismatches} unexpected requests")
-        fake_ka.stop()
 
         log(f"5. throughput: 1 and 4 client threads, {per_thread} issuances per thread")
         throughput: dict[str, dict[int, float]] = {"fake": {}, "pebble": {}}
@@ -1050,9 +976,8 @@ def main() -> int:
     finally:
         for fl in floors:
             fl.close()
-        for f in (fake, fake_ka):
-            if f is not None:
-                f.stop()
+        if fake is not None:
+            fake.stop()
         if pebble is not None:
             pebble.close()
         responder.close()
@@ -1109,9 +1034,6 @@ def report(info: dict[str, str], pebble_note: str, pebble: Pebble | None, quick:
         f"| One issuance (median of {runs}) | {fi:.1f} ms | "
         + (f"{pi:.1f} ms" if pi else "-")
         + f" | {fl:.1f} ms | {ratio(fi, pi)} | {ratio(fi, fl)} | <= Pebble; <= 1.3x floor |",
-        f"| What-if: one issuance with keep-alive (median of {runs}) | {med['fake_ka']:.1f} ms"
-        f" | (keeps alive) | {med['floor_ka']:.1f} ms | {ratio(med['fake_ka'], pi)} "
-        f"| {ratio(med['fake_ka'], med['floor_ka'])} | (not shipped) |",
         f"| Throughput, 1 client thread | {tp['fake'][1]:.1f}/s | {pebble_tp.get(1, '-')} | - "
         f"| {ratio(tp['fake'][1], tp['pebble'].get(1))} | - | reported |",
         f"| Throughput, 4 client threads | {tp['fake'][4]:.1f}/s | {pebble_tp.get(4, '-')} | - "
@@ -1134,7 +1056,6 @@ def report(info: dict[str, str], pebble_note: str, pebble: Pebble | None, quick:
         "|---|---|---|---|---|---|---|",
     ]
     names = {"fake": "pytest-fakeacme", "floor": "floor (werkzeug, TLS, fixed bytes)",
-             "fake_ka": "what-if: fake + keep-alive", "floor_ka": "what-if: floor + keep-alive",
              "pebble": "Pebble"}
     for key, target in targets.items():
         client_ms, local_ms, server_ms = target.cpu_ms()
