@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import http
 import json
 import re
 import socket
@@ -24,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
-from werkzeug.wrappers import Request
 
 from .. import problems, wire
 from ..accounts_policy import ExternalAccounts, Terms
@@ -40,6 +38,7 @@ from ..problems import AcmeProblem
 from ..renewal import RenewalControl
 from ..store import Store
 from ..va import ValidationAuthority
+from .http import Answer, HttpRequest
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -83,60 +82,11 @@ def _json_bytes(body: Any) -> bytes:
     return json.dumps(body).encode("utf-8")
 
 
-def _reason(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
-
-
-class Answer:
-    """What goes back on the wire: a status, headers in order, and the body.
-
-    A plain list of header pairs rather than werkzeug's ``Response``, whose header machinery
-    cost a fifth of a request's time on the server (benchmarks/README.md); the fake only ever
-    sets a few ASCII headers on a body it already holds as bytes.
-    """
-
-    __slots__ = ("body", "headers", "status")
-
-    def __init__(self, status: int, body: bytes, content_type: str | None) -> None:
-        self.status = status
-        self.body = body
-        self.headers: list[tuple[str, str]] = []
-        if content_type is not None:
-            if content_type.startswith("text/") and "charset" not in content_type:
-                content_type += "; charset=utf-8"
-            self.headers.append(("Content-Type", content_type))
-
-    def set(self, name: str, value: str) -> None:
-        """Replace every header called ``name`` with this one."""
-        lower = name.lower()
-        self.headers = [(k, v) for k, v in self.headers if k.lower() != lower]
-        self.headers.append((name, value))
-
-    def add(self, name: str, value: str) -> None:
-        """Add a header, keeping others of the same name (``Link`` repeats, RFC 8288)."""
-        self.headers.append((name, value))
-
-    def getlist(self, name: str) -> list[str]:
-        """Every value of the header called ``name``, in order."""
-        lower = name.lower()
-        return [v for k, v in self.headers if k.lower() == lower]
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
-        """Answer as a WSGI application. HEAD gets the headers a GET would (RFC 9110 9.3.2),
-        ``Content-Length`` included, and no body."""
-        headers = [*self.headers, ("Content-Length", str(len(self.body)))]
-        start_response(f"{self.status} {_reason(self.status)}", headers)
-        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [self.body]
-
-
 @dataclass
 class Call:
     """One request as a handler sees it: the verified JWS (for POSTs) and the route's args."""
 
-    request: Request
+    request: HttpRequest
     url: str
     args: dict[str, str]
     jws: VerifiedRequest | None = None
@@ -214,11 +164,11 @@ class AcmeApp:
         return None, {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        request = Request(environ)
+        request = HttpRequest(environ)
         response = self.handle(request)
         return response(environ, start_response)
 
-    def handle(self, request: Request) -> Answer:
+    def handle(self, request: HttpRequest) -> Answer:
         """Answer one request, and journal it (its own line first, then what it caused)."""
         with self.fe.journal.exchange() as held:
             response, line = self._handle(request)
@@ -226,7 +176,7 @@ class AcmeApp:
         return response
 
     def _handle(
-        self, request: Request
+        self, request: HttpRequest
     ) -> tuple[Answer, tuple[EntryKind, _dt.datetime, float, dict[str, Any]]]:
         route: Route | None = None
         call: Call | None = None
@@ -265,7 +215,7 @@ class AcmeApp:
 
     def _journal_line(
         self,
-        request: Request,
+        request: HttpRequest,
         route: Route | None,
         call: Call | None,
         response: Answer,
@@ -308,7 +258,7 @@ class AcmeApp:
                 self.fe.journal.observe("challenge", str(chall["url"]).rsplit("/", 1)[-1],
                                         str(chall.get("status")), cause, now, mono)
 
-    def _inject_faults(self, request: Request, route: Route) -> None:
+    def _inject_faults(self, request: HttpRequest, route: Route) -> None:
         """Apply the faults configured for this endpoint (SPEC 4): delay, drop, or answer."""
         hit = self.fe.faults.check(route.name, self.fe.clock.now(), request.method == "POST")
         if hit.delay:
@@ -323,12 +273,12 @@ class AcmeApp:
             raise hit.problem
 
     @staticmethod
-    def _request_url(request: Request) -> str:
+    def _request_url(request: HttpRequest) -> str:
         # RFC 8555 6.4: the JWS "url" must be the URL the request was sent to.
         query = request.query_string.decode("latin-1")
         return f"{request.scheme}://{request.host}{request.path}" + (f"?{query}" if query else "")
 
-    def _authenticate(self, request: Request, url: str, route: Route) -> VerifiedRequest:
+    def _authenticate(self, request: HttpRequest, url: str, route: Route) -> VerifiedRequest:
         # Boulder's wfe2/verify.go validPOSTRequest, in its order and words.
         prefix = "Unable to validate JWS :: "
         content_type = (request.mimetype or "").lower()
@@ -342,7 +292,7 @@ class AcmeApp:
                 prefix + 'Invalid Content-Type header on POST. Content-Type must be '
                 '"application/jose+json"'
             )
-        if "Replay-Nonce" in request.headers:
+        if request.has_header("Replay-Nonce"):
             raise problems.malformed(
                 prefix + "HTTP requests should NOT contain Replay-Nonce header. Use JWS nonce field"
             )
@@ -354,7 +304,7 @@ class AcmeApp:
         # oversized body is refused without being read into memory.
         request.max_content_length = limit + 1
         try:
-            body = request.get_data(cache=True)
+            body = request.get_data()
         except RequestEntityTooLarge:
             raise problems.unauthorized(prefix + "request body too large") from None
         except (HTTPException, OSError, ValueError):
@@ -403,7 +353,7 @@ class AcmeApp:
         return response
 
     def _common_headers(
-        self, request: Request, response: Answer, route: Route | None
+        self, request: HttpRequest, response: Answer, route: Route | None
     ) -> None:
         is_directory = route is not None and route.name == "directory"
         if request.method == "POST" or (route is not None and route.name == "newNonce"):
