@@ -134,6 +134,10 @@ class CertificateAuthority:
             issuer_name, issuer_key = subject, key
         self.intermediate = chain[-1]
         self.intermediate_key = keys[-1]
+        # Every leaf carries the same AKI; computed once (a SHA-1 over the issuer's key).
+        self._leaf_aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(
+            self.intermediate_key.public_key()
+        )
         self.root_pem = _pem(self.root)
         # Served bottom-up after the leaf (RFC 8555 7.4.2: each certificate certifies the one
         # before it).
@@ -254,12 +258,7 @@ class CertificateAuthority:
             )
             .add_extension(x509.SubjectAlternativeName(sans), critical=not subject)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                    self.intermediate_key.public_key()
-                ),
-                critical=False,
-            )
+            .add_extension(self._leaf_aki, critical=False)
             .sign(self.intermediate_key, hashes.SHA256())
         )
         return Issued(
@@ -268,7 +267,7 @@ class CertificateAuthority:
             chain_pem=self.chain_pem,
             not_before=start,
             not_after=end,
-            ari_id=renewal_cert_id(cert),
+            ari_id=renewal_cert_id(cert, self._leaf_aki),
             alternate_chains=tuple(self.alternate_chain_pems),
         )
 

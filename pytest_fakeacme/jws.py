@@ -350,6 +350,11 @@ def _known_key(jwk_json: Any) -> tuple[josepy.JWK, str, dict[str, Any]]:
     return key, thumbprint(key), dict(key.public_key().to_partial_json())
 
 
+def known_key(jwk_json: dict[str, Any]) -> josepy.JWK:
+    """The josepy key of a JWK already accepted (an account's), parsed once per key."""
+    return _known_key(jwk_json)[0]
+
+
 @functools.lru_cache(maxsize=1024)
 def _parsed_key(items: tuple[tuple[str, Any], ...]) -> tuple[josepy.JWK, str, dict[str, Any]]:
     key = parse_jwk(dict(items))

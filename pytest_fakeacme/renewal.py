@@ -28,9 +28,13 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def cert_id(cert: x509.Certificate) -> str:
-    """RFC 9773 4.1: base64url(AKI keyIdentifier) "." base64url(serial, DER INTEGER bytes)."""
-    aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+def cert_id(cert: x509.Certificate, aki: x509.AuthorityKeyIdentifier | None = None) -> str:
+    """RFC 9773 4.1: base64url(AKI keyIdentifier) "." base64url(serial, DER INTEGER bytes).
+
+    ``aki``: the certificate's AKI when the caller already holds it (the CA, which just put it
+    there), which spares parsing the extensions back out."""
+    if aki is None:
+        aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
     assert aki.key_identifier is not None
     serial = cert.serial_number
     raw = serial.to_bytes((serial.bit_length() + 8) // 8, "big")  # DER: a leading 0 if needed

@@ -19,7 +19,7 @@ import ipaddress
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .. import outcomes, problems
@@ -42,8 +42,6 @@ VALID_AUTHZ_LIFETIME = _dt.timedelta(days=30)
 DEFAULT_TIMEOUT = 3.0
 #: How long a read waits for an attempt in flight beyond the VA timeout before giving up.
 _SETTLE_GRACE = 10.0
-#: How long a challenge POST waits for its validation before answering anyway (seconds).
-HEAD_START = 0.05
 
 
 @dataclass
@@ -368,18 +366,6 @@ class ValidationAuthority:
         if expected in values:
             return outcomes.valid()
         return outcomes.txt_wrong(*values)
-
-    def head_start(self, attempt: Attempt) -> None:
-        """Give a real validation a moment before the challenge POST is answered.
-
-        The answer is the same either way (the result shows at the next read, as in Boulder),
-        but while the client waits for it, its process is idle: a loopback http-01 check then
-        finishes in about a millisecond instead of competing for the GIL with the client that
-        is already polling (benchmarks/README.md). A responder slower than
-        :data:`HEAD_START` is checked on in the background as before.
-        """
-        if not attempt.future.done():
-            wait([attempt.future], timeout=HEAD_START)
 
     def settle(self, authz_id: str, poll: bool = True) -> None:
         """Bring the authorization up to date before it is shown.

@@ -43,6 +43,8 @@ from .http import Answer, HttpRequest
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
+_KEPT_BY_LOWER = {name.lower(): name for name in KEPT_HEADERS}
+
 #: Which kind of object a route's answer shows (for the journal's status transitions).
 _OBSERVED = {
     "newOrder": "order",
@@ -221,11 +223,12 @@ class AcmeApp:
         response: Answer,
         failure: AcmeProblem | None,
     ) -> tuple[EntryKind, _dt.datetime, float, dict[str, Any]]:
-        headers = {}
-        for name in KEPT_HEADERS:
-            values = response.getlist(name)
-            if values:
-                headers[name] = ", ".join(values)
+        found: dict[str, list[str]] = {}
+        for key, value in response.headers:
+            name = _KEPT_BY_LOWER.get(key.lower())
+            if name is not None:
+                found.setdefault(name, []).append(value)
+        headers = {name: ", ".join(found[name]) for name in KEPT_HEADERS if name in found}
         account = call.jws.account if call is not None and call.jws is not None else None
         fields: dict[str, Any] = {
             "endpoint": route.name if route is not None else "unknown",

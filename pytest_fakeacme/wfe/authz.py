@@ -92,21 +92,17 @@ def challenge(fe: Frontend, call: Call) -> Reply:
             call.jws.json()  # Boulder only checks that the body is JSON: "{}" is the norm.
         except problems.AcmeProblem:
             raise problems.malformed("Error unmarshaling challenge response") from None
-    attempt = None
     with fe.store.lock:
         chall = authz.challenge(call.args["challenge_id"])
         if chall is None:  # pragma: no cover - an attempt applied between the two looks
             raise problems.not_found("No such challenge")
         state = authz.status_at(fe.clock.now())
         if start and state == "pending" and not fe.va.in_flight(authz.id):
-            attempt = fe.va.start(authz, chall, call.account.thumbprint,
-                                  fe.settings.flavor == "rfc")
+            fe.va.start(authz, chall, call.account.thumbprint, fe.settings.flavor == "rfc")
         elif start and state not in ("pending", "valid"):
             raise problems.malformed("Unable to update challenge :: authorization must be pending")
         body = wire.challenge(chall, authz.id, fe.urls)
         processing = chall.status == "processing"
-    if attempt is not None:
-        fe.va.head_start(attempt)
     reply = Reply(200, body, {"Location": fe.urls.challenge(authz.id, chall.id)},
                   links=[(fe.urls.authz(authz.id), "up")])
     return _retry_after(fe, reply, processing)

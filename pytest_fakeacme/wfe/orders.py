@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 
 from .. import problems, wire
 from .._gofmt import go_quote
-from ..jws import b64decode, load_public_jwk
+from ..jws import b64decode, known_key
 from ..model import (
     DNS_01,
     DNS_ACCOUNT_01,
@@ -407,7 +407,7 @@ def finalize(fe: Frontend, call: Call) -> Reply:
             raise  # the WFE's own parse error, not prefixed
         raise prob.prefixed("Error finalizing order :: ") from None
     _recheck_caa(fe, order, now)
-    account_spki = load_public_jwk(call.account.jwk).key.public_bytes(
+    account_spki = known_key(call.account.jwk).key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     csr_spki = csr.public_key().public_bytes(
