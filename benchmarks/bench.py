@@ -3,10 +3,10 @@
 
 Run from the repository root::
 
-    python benchmarks/bench.py                    # full run: ~16 min on 2 slow CPUs, most of
-                                                  # it the 10,000-issuance memory run
-    python benchmarks/bench.py --issuances 3000   # the same, 3,000 for memory: ~7 min
-    python benchmarks/bench.py --quick            # fewer repetitions, 1,000: ~3 min
+    python benchmarks/bench.py                    # full run: ~8 min on 2 CPUs, most of it
+                                                  # the 10,000-issuance memory run
+    python benchmarks/bench.py --issuances 3000   # the same, 3,000 for memory: ~4 min
+    python benchmarks/bench.py --quick            # fewer repetitions, 1,000: ~2 min
 
 Measured side by side in one run, medians over repeated runs, printed as a table with ratios:
 
@@ -18,8 +18,8 @@ Measured side by side in one run, medians over repeated runs, printed as a table
    reused, polling without sleeping), against the fake and against Pebble (sleeps off, authz
    reuse off, so that every issuance validates);
 4. the transport floor: the same client code making the same HTTPS round trips to a werkzeug
-   server on loopback (same server class, TLS and TCP_NODELAY as the fake) that replays bytes
-   recorded from the fake and does nothing else;
+   server on loopback (the fake's own server class and handler: persistent connections, TLS,
+   TCP_NODELAY) that replays bytes recorded from the fake and does nothing else;
 5. throughput with 1 and 4 client threads, and N issuances in one process with RSS sampled.
 
 Then a cProfile of the fake's server-side work per issuance (the WSGI application, in the
@@ -394,8 +394,9 @@ class Recorder:
 
 
 class Floor:
-    """A werkzeug server on 127.0.0.1 (the fake's own ``_Server``: TLS in the connection
-    thread, TCP_NODELAY) whose WSGI app does nothing but answer pre-built bytes.
+    """A werkzeug server on 127.0.0.1 (the fake's own ``_Server`` and handler: persistent
+    connections, TLS in the connection thread, TCP_NODELAY) whose WSGI app does nothing but
+    answer pre-built bytes.
 
     Requests before the first issuance (directory, newNonce, newAccount) are answered by
     method and path; each issuance's requests by position in the recorded sequence, checked
@@ -791,7 +792,7 @@ def top_costs(stats: pstats.Stats, runs: int) -> list[tuple[str, float, float, f
 _AREAS = [
     ("cryptography/", "cryptography (Python side)"),
     ("josepy/", "josepy (JWK parsing, thumbprints)"),
-    ("werkzeug/", "werkzeug Request/Response objects, headers"),
+    ("werkzeug/", "werkzeug helpers (host, content type, input stream)"),
     ("http/client", "http.client (the VA's http-01 GET)"),
     ("json/", "json"),
     ("threading.py", "threading"),
