@@ -247,6 +247,11 @@ class Faults:
             self._faults.clear()
 
     @property
+    def empty(self) -> bool:
+        """No fault configured (the usual case, checked without a lock on every request)."""
+        return not self._faults
+
+    @property
     def active(self) -> list[Fault]:
         """Faults that can still fire."""
         with self._lock:

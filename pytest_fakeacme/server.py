@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import email.utils
+import io
 import os
 import shutil
 import socket
@@ -61,8 +62,9 @@ _CONNECTION_TIMEOUT = 30.0
 _POLL_INTERVAL = 0.02
 
 
-#: A request body the app left unread is drained so the connection can carry the next request,
-#: up to this size; beyond it the connection is closed instead (nobody waits on 10 GB).
+#: Request bodies up to this size are read whole before the app runs, so the connection can
+#: carry the next request whatever the app read; a bigger one is streamed to the app and the
+#: connection closed after the answer (nobody waits on 10 GB).
 _DRAIN_LIMIT = 1 << 20
 #: Statuses that never carry a body (RFC 9110 6.4.1, 15.3.5, 15.4.5).
 _NO_BODY = frozenset({204, 304})
@@ -139,7 +141,20 @@ class _Handler(WSGIRequestHandler):
             length = 0
         else:
             length = int(lengths[0]) if lengths else 0
-        stream = LimitedStream(cast("IO[bytes]", self.rfile), length)
+        stream: IO[bytes]
+        if length <= _DRAIN_LIMIT:
+            # Read the body now, in one buffered call: the app gets it from memory, and
+            # nothing is left to drain. A body cut short is the app's to refuse (it sees
+            # fewer bytes than Content-Length), and the connection cannot go on.
+            data = self.rfile.read(length) if length else b""
+            if len(data) < length:
+                self.close_connection = True
+            stream = io.BytesIO(data)
+        else:
+            # Too big to take on trust: the app reads what it wants (it refuses bodies over
+            # max_request_body after reading one byte more) and the connection then closes.
+            stream = cast("IO[bytes]", LimitedStream(cast("IO[bytes]", self.rfile), length))
+            self.close_connection = True
         environ["wsgi.input"] = stream
         answer: list[Any] = []
         chunks: list[bytes] = []
@@ -169,11 +184,6 @@ class _Handler(WSGIRequestHandler):
             # The drop fault: the app already shut the socket down; send nothing.
             self.close_connection = True
             return
-        if length - stream.tell() > _DRAIN_LIMIT:  # what the app did not read
-            self.close_connection = True
-        else:
-            with contextlib.suppress(OSError, ValueError):
-                stream.exhaust()
         body = b"".join(chunks)
         head = [f"{self.protocol_version} {status}", f"Date: {self.date_time_string()}"]
         head += [

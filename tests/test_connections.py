@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import urllib3.connection
+from werkzeug.test import EnvironBuilder
 
 from client import AcmeTestClient
 from pytest_fakeacme import FakeACME
@@ -361,6 +362,26 @@ def test_refused_oversized_body_within_the_drain_limit_keeps_the_connection(
     assert refused.header("Connection") is None
     wire.send("GET", "/directory")
     assert_directory(wire.answer(), fake_acme)
+
+
+def test_a_body_cut_short_is_malformed(fake_acme: FakeACME) -> None:
+    # The client announced 100 bytes and its stream ended after 10 (RFC 9112 8: incomplete).
+    # Driven through the WSGI app: over TLS, a half-closed client cannot read the answer.
+    new_account = directory(fake_acme)["newAccount"]
+    parts = urlsplit(new_account)
+    environ = EnvironBuilder(
+        path=parts.path, base_url=f"https://{parts.netloc}", method="POST",
+        input_stream=io.BytesIO(b"0123456789"),
+        headers=[("Content-Type", JOSE_JSON)],
+    ).get_environ()
+    environ["CONTENT_LENGTH"] = "100"  # the builder would count the 10 bytes itself
+    seen: list[str] = []
+    body = b"".join(fake_acme.wsgi_app(environ, lambda status, headers: seen.append(status)))
+    assert seen[0].startswith("400 ")
+    problem = json.loads(body)
+    assert problem["type"] == "urn:ietf:params:acme:error:malformed"
+    assert problem["detail"] == "Unable to validate JWS :: the request body could not be read"
+    assert fake_acme.journal.requests("newAccount")[-1].status == 400
 
 
 # 6. Beyond the drain limit: refused, and the connection closed.

@@ -270,6 +270,8 @@ class AcmeApp:
 
     def _inject_faults(self, request: HttpRequest, route: Route) -> None:
         """Apply the faults configured for this endpoint (SPEC 4): delay, drop, or answer."""
+        if self.fe.faults.empty:
+            return
         hit = self.fe.faults.check(route.name, self.fe.clock.now(), request.method == "POST")
         if hit.delay:
             threading.Event().wait(hit.delay)  # a slow server, on purpose, in its own thread

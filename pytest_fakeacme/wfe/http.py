@@ -10,9 +10,10 @@ whose details matter (host, content type, content length, the input stream).
 from __future__ import annotations
 
 import http
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.utils import get_content_length, get_host
 from werkzeug.wrappers import Request
@@ -91,9 +92,31 @@ class HttpRequest:
         :attr:`max_content_length`, and ``OSError``/``ValueError``/``HTTPException`` for a
         body cut short or badly chunked."""
         if self._data is None:
-            stream = get_input_stream(self.environ, max_content_length=self.max_content_length)
-            self._data = stream.read()
+            environ = self.environ
+            length = self.content_length
+            if length is None or environ.get("wsgi.input_terminated"):
+                # Chunked, or no length at all: werkzeug's stream handles both.
+                stream = get_input_stream(environ, max_content_length=self.max_content_length)
+                self._data = stream.read()
+            else:
+                if self.max_content_length is not None and length > self.max_content_length:
+                    raise RequestEntityTooLarge()
+                self._data = _read_exactly(environ["wsgi.input"], length)
         return self._data
+
+
+def _read_exactly(stream: Any, length: int) -> bytes:
+    """``length`` bytes of ``stream``; a body that ends early is the client's failure (as
+    werkzeug's ``LimitedStream`` reports it)."""
+    parts: list[bytes] = []
+    left = length
+    while left > 0:
+        part = stream.read(left)
+        if not part:
+            raise ClientDisconnected()
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def _reason(status: int) -> str:
