@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from acme import errors
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -68,7 +69,9 @@ def test_the_page_follows_orders_live_and_steers_the_fake(
 ) -> None:
     driver = browser
     driver.get(page_url)
-    wait = WebDriverWait(driver, 20)
+    # The page re-renders as it polls: an element found a moment ago may be gone by the time
+    # it is read (StaleElementReferenceException), so every read happens inside wait.until.
+    wait = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,))
     wait.until(lambda d: "directory" in d.find_element(By.ID, "where").text)
 
     # A real issuance and a scripted 404, while the page is open (it is never reloaded).
@@ -88,8 +91,8 @@ def test_the_page_follows_orders_live_and_steers_the_fake(
 
     wait.until(lambda d: order_item("good.example", "valid") and order_item("bad.example",
                                                                              "invalid"))
-    problems = [p.text for p in driver.find_elements(By.CSS_SELECTOR, ".problem")]
-    assert any(detail in text for text in problems)
+    wait.until(lambda d: any(
+        detail in p.text for p in d.find_elements(By.CSS_SELECTOR, ".problem")))
 
     # Script a wrong body from the page; the next validation fails with it.
     driver.find_element(By.ID, "script-name").send_keys("page.example")
@@ -104,8 +107,8 @@ def test_the_page_follows_orders_live_and_steers_the_fake(
     with pytest.raises(errors.ValidationError):
         acme_client.poll_authorizations(order)
     wait.until(lambda d: order_item("page.example", "invalid"))
-    assert any('(got "from the page")' in p.text for p in driver.find_elements(
-        By.CSS_SELECTOR, ".problem"))
+    wait.until(lambda d: any(
+        '(got "from the page")' in p.text for p in d.find_elements(By.CSS_SELECTOR, ".problem")))
 
     folder = Path(os.environ.get("FAKE_ACME_SCREENSHOT_DIR", tmp_path))
     folder.mkdir(parents=True, exist_ok=True)
