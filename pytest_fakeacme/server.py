@@ -65,7 +65,7 @@ _POLL_INTERVAL = 0.02
 #: Request bodies up to this size are read whole before the app runs, so the connection can
 #: carry the next request whatever the app read; a bigger one is streamed to the app and the
 #: connection closed after the answer (nobody waits on 10 GB).
-_DRAIN_LIMIT = 1 << 20
+_BODY_READ_LIMIT = 1 << 20
 #: Statuses that never carry a body (RFC 9110 6.4.1, 15.3.5, 15.4.5).
 _NO_BODY = frozenset({204, 304})
 
@@ -142,7 +142,7 @@ class _Handler(WSGIRequestHandler):
         else:
             length = int(lengths[0]) if lengths else 0
         stream: IO[bytes]
-        if length <= _DRAIN_LIMIT:
+        if length <= _BODY_READ_LIMIT:
             # Read the body now, in one buffered call: the app gets it from memory, and
             # nothing is left to drain. A body cut short is the app's to refuse (it sees
             # fewer bytes than Content-Length), and the connection cannot go on.

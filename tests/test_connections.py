@@ -36,7 +36,7 @@ from werkzeug.test import EnvironBuilder
 
 from client import AcmeTestClient
 from pytest_fakeacme import FakeACME
-from pytest_fakeacme.server import _DRAIN_LIMIT
+from pytest_fakeacme.server import _BODY_READ_LIMIT
 from responder import Responder
 
 #: Bounds every wait on a socket or a thread; answers on loopback take milliseconds.
@@ -327,13 +327,13 @@ def test_http10_request_with_keep_alive_keeps_the_connection(
     assert wire.rest() == b""
 
 
-# 5. A body the app does not read is drained (up to the limit) and the connection kept.
+# 5. A body the app does not read is consumed (up to the read limit) and the connection kept.
 
 #: A body that parses as requests if it is ever taken for the next message.
 _DECOY = b"GET /decoy HTTP/1.1\r\nHost: decoy\r\n\r\n"
 
 
-def test_unread_post_body_is_drained_and_the_connection_kept(
+def test_unread_post_body_is_consumed_and_the_connection_kept(
     fake_acme: FakeACME, wire: Wire
 ) -> None:
     body = _DECOY * (64 * 1024 // len(_DECOY))
@@ -348,12 +348,12 @@ def test_unread_post_body_is_drained_and_the_connection_kept(
     assert [e.endpoint for e in fake_acme.journal.requests()] == ["directory", "directory"]
 
 
-@pytest.mark.parametrize("size", ["max_request_body + 1", "drain limit"])
-def test_refused_oversized_body_within_the_drain_limit_keeps_the_connection(
+@pytest.mark.parametrize("size", ["max_request_body + 1", "read limit"])
+def test_refused_oversized_body_within_the_read_limit_keeps_the_connection(
     fake_acme: FakeACME, wire: Wire, size: str
 ) -> None:
     # The app refuses by Content-Length without reading a byte; the handler reads it all.
-    length = fake_acme.settings.max_request_body + 1 if size != "drain limit" else _DRAIN_LIMIT
+    length = fake_acme.settings.max_request_body + 1 if size != "read limit" else _BODY_READ_LIMIT
     body = (_DECOY * (length // len(_DECOY) + 1))[:length]
     new_account = path_of(directory(fake_acme)["newAccount"])
     wire.send("POST", new_account, headers=[("Content-Type", JOSE_JSON)], body=body)
@@ -384,7 +384,7 @@ def test_a_body_cut_short_is_malformed(fake_acme: FakeACME) -> None:
     assert fake_acme.journal.requests("newAccount")[-1].status == 400
 
 
-# 6. Beyond the drain limit: refused, and the connection closed.
+# 6. Beyond the read limit: refused, and the connection closed.
 
 
 def exchange(sock: ssl.SSLSocket, data: bytes) -> tuple[bytes, int, OSError | None]:
@@ -425,10 +425,10 @@ def exchange(sock: ssl.SSLSocket, data: bytes) -> tuple[bytes, int, OSError | No
             writing = writing and sent < len(data)
 
 
-def test_body_beyond_the_drain_limit_is_refused_and_the_connection_closed(
+def test_body_beyond_the_read_limit_is_refused_and_the_connection_closed(
     fake_acme: FakeACME, wire: Wire
 ) -> None:
-    length = _DRAIN_LIMIT + fake_acme.settings.max_request_body + 1
+    length = _BODY_READ_LIMIT + fake_acme.settings.max_request_body + 1
     new_account = path_of(directory(fake_acme)["newAccount"])
     message = request_bytes(wire.authority, "POST", new_account,
                             headers=[("Content-Type", JOSE_JSON)], body=b"x" * length)
