@@ -31,7 +31,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, NoReturn, cast
+from typing import Any, Literal, NamedTuple, NoReturn, cast
 from urllib.parse import urlsplit
 
 import josepy
@@ -266,15 +266,15 @@ class JWSVerifier:
         account: Account | None = None
         if has_kid:
             account = self._lookup_account(protected["kid"], url)
-            key, key_thumbprint, public_json = _known_key(account.jwk)
+            known = _known_key(account.jwk)
         else:
             if unusable_key is not None:
                 raise unusable_key
             assert embedded is not None
-            key, key_thumbprint, public_json = _known_key(protected["jwk"])
-        jwk_json = dict(public_json)
-
-        check_alg_matches_key(alg_name, key, protected.get("jwk") if has_jwk else None)
+            known = _known_key(protected["jwk"])
+        key = known.key
+        check_alg_matches_key(alg_name, key, protected.get("jwk") if has_jwk else None,
+                              expected=known.alg)
 
         if "crit" in protected:
             # go-jose refuses to verify a JWS with critical extensions it does not know.
@@ -319,8 +319,8 @@ class JWSVerifier:
             protected=protected,
             payload=payload,
             account=account,
-            jwk=jwk_json,
-            thumbprint=key_thumbprint,
+            jwk=dict(known.public_json),
+            thumbprint=known.thumbprint,
         )
 
     def _lookup_account(self, kid: str, url: str) -> Account:
@@ -348,7 +348,24 @@ def _unwrap(key: josepy.JWK) -> object:
     return getattr(key.key, "_wrapped", key.key)
 
 
-def _known_key(jwk_json: Any) -> tuple[josepy.JWK, str, dict[str, Any]]:
+class _KnownKey(NamedTuple):
+    key: josepy.JWK
+    thumbprint: str
+    public_json: dict[str, Any]
+    #: The one algorithm Boulder accepts for the key; None if it accepts none (the check then
+    #: raises its badPublicKey at its turn).
+    alg: str | None
+
+
+def _known(key: josepy.JWK) -> _KnownKey:
+    try:
+        alg: str | None = algorithm_for_key(key)
+    except AcmeProblem:
+        alg = None
+    return _KnownKey(key, thumbprint(key), dict(key.public_key().to_partial_json()), alg)
+
+
+def _known_key(jwk_json: Any) -> _KnownKey:
     """``parse_jwk``, the key's thumbprint and its public JWK, remembered per distinct JWK.
 
     Every request an account signs names the same key; parsing it with josepy and hashing its
@@ -360,8 +377,7 @@ def _known_key(jwk_json: Any) -> tuple[josepy.JWK, str, dict[str, Any]]:
             return _parsed_key(tuple(sorted(jwk_json.items())))
         except TypeError:  # unhashable members (lists, objects): not a key go-jose reads
             pass
-    key = parse_jwk(jwk_json)
-    return key, thumbprint(key), dict(key.public_key().to_partial_json())
+    return _known(parse_jwk(jwk_json))
 
 
 def known_key(jwk_json: dict[str, Any]) -> josepy.JWK:
@@ -370,9 +386,8 @@ def known_key(jwk_json: dict[str, Any]) -> josepy.JWK:
 
 
 @functools.lru_cache(maxsize=1024)
-def _parsed_key(items: tuple[tuple[str, Any], ...]) -> tuple[josepy.JWK, str, dict[str, Any]]:
-    key = parse_jwk(dict(items))
-    return key, thumbprint(key), dict(key.public_key().to_partial_json())
+def _parsed_key(items: tuple[tuple[str, Any], ...]) -> _KnownKey:
+    return _known(parse_jwk(dict(items)))
 
 
 def parse_jwk(jwk_json: Any) -> josepy.JWK:
@@ -435,11 +450,14 @@ def algorithm_for_key(key: josepy.JWK) -> str:
 
 
 def check_alg_matches_key(
-    alg: str, key: josepy.JWK, jwk_json: dict[str, Any] | None = None
+    alg: str, key: josepy.JWK, jwk_json: dict[str, Any] | None = None,
+    expected: str | None = None,
 ) -> None:
     """Boulder ``checkAlgorithm``: RS256 needs an RSA key, ESnnn the matching curve, and a
-    JWK's own ``alg`` member, when present, must agree."""
-    expected = algorithm_for_key(key)
+    JWK's own ``alg`` member, when present, must agree. ``expected``: the key's algorithm when
+    the caller already knows it."""
+    if expected is None:
+        expected = algorithm_for_key(key)
     if alg != expected:
         raise _malformed(
             f"JWS signature header algorithm {go_quote(alg)} does not match expected "

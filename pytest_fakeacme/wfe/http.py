@@ -119,11 +119,12 @@ def _read_exactly(stream: Any, length: int) -> bytes:
     return b"".join(parts)
 
 
+#: Reason phrases by status code (RFC 9110 15), looked up once rather than per answer.
+_REASONS = {status.value: status.phrase for status in http.HTTPStatus}
+
+
 def _reason(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
+    return _REASONS.get(status, "Unknown")
 
 
 class Answer:
