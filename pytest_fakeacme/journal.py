@@ -169,12 +169,9 @@ class Entry:
         return text
 
 
-#: Entry's defaults, for _new_entry (``headers`` gets a fresh dict each time).
-_ENTRY_DEFAULTS = {
-    f.name: f.default
-    for f in fields(Entry)
-    if f.default is not MISSING
-}
+#: Entry's fields and their defaults, for _new_entry (``headers`` gets a fresh dict each time).
+_ENTRY_FIELDS = frozenset(f.name for f in fields(Entry))
+_ENTRY_DEFAULTS = {f.name: f.default for f in fields(Entry) if f.default is not MISSING}
 
 
 def _new_entry(seq: int, kind: EntryKind, at: _dt.datetime, monotonic: float,
@@ -192,9 +189,6 @@ def _new_entry(seq: int, kind: EntryKind, at: _dt.datetime, monotonic: float,
     state.update(seq=seq, kind=kind, at=at, monotonic=monotonic)
     state.update(values)
     return entry
-
-
-_ENTRY_FIELDS = frozenset(f.name for f in fields(Entry))
 
 
 class Journal:

@@ -235,12 +235,12 @@ class JWSVerifier:
         envelope, protected = self.parse(body)
         payload = _b64_member(envelope, "payload")
         signature = _b64_member(envelope, "signature")
-        embedded: josepy.JWK | None = None
+        embedded: _KnownKey | None = None
         unusable_key: AcmeProblem | None = None
         has_jwk = protected.get("jwk") is not None
         if has_jwk:
             try:
-                embedded = _known_key(protected["jwk"])[0]
+                embedded = _known_key(protected["jwk"])
             except AcmeProblem as prob:
                 if prob.type != "badPublicKey":
                     raise
@@ -271,7 +271,7 @@ class JWSVerifier:
             if unusable_key is not None:
                 raise unusable_key
             assert embedded is not None
-            known = _known_key(protected["jwk"])
+            known = embedded
         key = known.key
         check_alg_matches_key(alg_name, key, protected.get("jwk") if has_jwk else None,
                               expected=known.alg)

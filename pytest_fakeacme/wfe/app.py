@@ -43,6 +43,7 @@ from .http import Answer, HttpRequest
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
+#: The journal's kept headers by lower-case name (answers' headers are matched without case).
 _KEPT_BY_LOWER = {name.lower(): name for name in KEPT_HEADERS}
 
 #: Which kind of object a route's answer shows (for the journal's status transitions).
@@ -245,7 +246,7 @@ class AcmeApp:
             "status": response.status,
             "problem": failure,
             "headers": headers,
-            # What _authenticate read (werkzeug caches it); never read again from the socket.
+            # What _authenticate read (HttpRequest keeps it); never read again from the socket.
             "body": request.environ.get(_BODY_KEY, b""),
         }
         return "request", self.fe.clock.now(), self.fe.clock.monotonic(), fields

@@ -156,11 +156,6 @@ class Answer:
         """Add a header, keeping others of the same name (``Link`` repeats, RFC 8288)."""
         self.headers.append((name, value))
 
-    def getlist(self, name: str) -> list[str]:
-        """Every value of the header called ``name``, in order."""
-        lower = name.lower()
-        return [v for k, v in self.headers if k.lower() == lower]
-
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         """Answer as a WSGI application. HEAD gets the headers a GET would (RFC 9110 9.3.2),
         ``Content-Length`` included, and no body."""
