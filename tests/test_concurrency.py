@@ -9,7 +9,6 @@ answers immediate), and waiting for a server thread is ``FakeACME.stop()``, whic
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import socket
 import ssl
@@ -22,12 +21,11 @@ from typing import Any, TypeVar
 import pytest
 from acme import crypto_util, messages
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 from test_corpus import robustness_summary
 
-from client import AcmeTestClient, key_pem
+from client import AcmeTestClient, key_pem, make_ip_csr
 from jwsclient import RawClient
 from pytest_fakeacme import FakeACME, FakeACMEUsageError, outcomes
 from pytest_fakeacme.problems import ACME_ERROR_PREFIX
@@ -509,7 +507,7 @@ def test_the_va_does_not_dial_an_ip_identifier_outside_loopback(own_fake: FakeAC
         listener.setblocking(False)
         client = AcmeTestClient(own_fake)
         client.register()
-        order = client.acme.new_order(_ip_csr("0.0.0.0"))  # an IP identifier (RFC 8738)
+        order = client.acme.new_order(make_ip_csr("0.0.0.0"))  # an IP identifier (RFC 8738)
         client.answer_http01(order)
         (authz,) = own_fake.authorizations  # waits for the attempt
 
@@ -520,15 +518,3 @@ def test_the_va_does_not_dial_an_ip_identifier_outside_loopback(own_fake: FakeAC
     assert chall.error is not None
     assert "not a loopback address" in chall.error.detail, chall.error.detail
     assert "allow_non_loopback" in chall.error.detail
-
-
-def _ip_csr(address: str) -> bytes:
-    key = ec.generate_private_key(ec.SECP256R1())
-    csr = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([]))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address(address))]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return csr.public_bytes(serialization.Encoding.PEM)

@@ -16,7 +16,7 @@ import pytest
 from acme import challenges, messages
 from cryptography import x509
 
-from client import AcmeTestClient, make_csr
+from client import AcmeTestClient, make_csr, make_ip_csr
 from pytest_fakeacme import FakeACME
 from responder import Responder
 
@@ -256,7 +256,7 @@ def test_issuewild_governs_wildcards(fake_acme: FakeACME, acme_client: AcmeTestC
 def test_ip_identifier_over_http01(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
-    order = acme_client.acme.new_order(_ip_csr())
+    order = acme_client.acme.new_order(make_ip_csr("127.0.0.1"))
     types = sorted(c.to_partial_json()["type"] for c in order.authorizations[0].body.challenges)
     assert types == ["http-01", "tls-alpn-01"]  # RFC 8738 7: no dns-01 for an IP
     acme_client.answer_http01(order, responder)
@@ -264,17 +264,6 @@ def test_ip_identifier_over_http01(
     leaf = x509.load_pem_x509_certificates(done.fullchain_pem.encode())[0]
     san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert san.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("127.0.0.1")]
-
-
-def _ip_csr() -> bytes:
-    from acme import crypto_util
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    return crypto_util.make_csr(pem, ipaddrs=[ipaddress.ip_address("127.0.0.1")])
 
 
 def test_caa_identity_is_configurable_and_in_the_directory(

@@ -9,7 +9,6 @@ here from the templates in reference/boulder-va.md, not derived from the fake's 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 import time
 from collections.abc import Callable
@@ -19,11 +18,8 @@ from typing import Any
 import josepy as jose
 import pytest
 from acme import challenges, errors, messages
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
-from client import AcmeTestClient
+from client import AcmeTestClient, make_ip_csr
 from pytest_fakeacme import FakeACME, FakeACMEUsageError, Outcome, ScriptError, outcomes
 
 URN = "urn:ietf:params:acme:error:"
@@ -610,7 +606,7 @@ def test_outcome_for_another_challenge_type_fails_loudly(
     outcome: Outcome,
     says: str,
 ) -> None:
-    order = acme_client.acme.new_order(_ip_csr(name)) if name[0].isdigit() else (
+    order = acme_client.acme.new_order(make_ip_csr(name)) if name[0].isdigit() else (
         acme_client.new_order(name))
     challb = pick(order.authorizations[0], typ)
     fake_acme.va.script(name, outcome)
@@ -624,18 +620,6 @@ def test_outcome_for_another_challenge_type_fails_loudly(
     assert authz["status"] == "invalid"
     with pytest.raises(ScriptError, match=re.escape(says)):
         fake_acme.check()
-
-
-def _ip_csr(address: str) -> bytes:
-    key = ec.generate_private_key(ec.SECP256R1())
-    csr = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([]))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address(address))]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return csr.public_bytes(serialization.Encoding.PEM)
 
 
 # Misuse of the API: a clear FakeACMEUsageError, and nothing changes.
