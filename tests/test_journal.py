@@ -61,21 +61,24 @@ def test_a_failed_challenge_reads_pending_to_invalid(
     assert "VA http-01 a.example (outcomes.http_status(code=404, url=None)): unauthorized" in text
 
 
-def _ready_order(client: MiniClient, name: str) -> tuple[str, dict[str, object]]:
-    order = client.post(client.directory["newOrder"],
-                        {"identifiers": [{"type": "dns", "value": name}]})
-    return order.headers["Location"], order.json()
+def _ready_order(fake: FakeACME, name: str) -> tuple[MiniClient, str, dict[str, object]]:
+    """A new account's order for ``name``, validated (the marker makes every outcome valid):
+    the client, the order's URL and its body."""
+    client = MiniClient(fake.directory_url, fake.ca_bundle)
+    client.register()
+    answer = client.post(client.directory["newOrder"],
+                         {"identifiers": [{"type": "dns", "value": name}]})
+    order = answer.json()
+    authz_url = str(order["authorizations"][0])
+    chall = client.post(authz_url, None).json()["challenges"][0]
+    client.post(chall["url"], {})
+    client.post(authz_url, None)
+    return client, answer.headers["Location"], order
 
 
 @pytest.mark.fake_acme(va_default="valid")
 def test_a_client_that_ignores_retry_after_is_caught(fake_acme: FakeACME) -> None:
-    client = MiniClient(fake_acme.directory_url, fake_acme.ca_bundle)
-    client.register()
-    url, order = _ready_order(client, "a.example")
-    authz_url = str(order["authorizations"][0])  # type: ignore[index]
-    chall = client.post(authz_url, None).json()["challenges"][0]
-    client.post(chall["url"], {})
-    client.post(authz_url, None)
+    client, url, order = _ready_order(fake_acme, "a.example")
     finalized = client.post(str(order["finalize"]), {"csr": client.csr(["a.example"])})
     assert finalized.headers["Retry-After"] == "3"
     client.post(url, None)  # at once: the answer asked for 3 seconds
@@ -86,13 +89,7 @@ def test_a_client_that_ignores_retry_after_is_caught(fake_acme: FakeACME) -> Non
 
 @pytest.mark.fake_acme(va_default="valid")
 def test_a_client_that_waits_retry_after_passes(fake_acme: FakeACME) -> None:
-    client = MiniClient(fake_acme.directory_url, fake_acme.ca_bundle)
-    client.register()
-    url, order = _ready_order(client, "a.example")
-    authz_url = str(order["authorizations"][0])  # type: ignore[index]
-    chall = client.post(authz_url, None).json()["challenges"][0]
-    client.post(chall["url"], {})
-    client.post(authz_url, None)
+    client, url, order = _ready_order(fake_acme, "a.example")
     client.post(str(order["finalize"]), {"csr": client.csr(["a.example"])})
     fake_acme.clock.advance(seconds=3)  # the client waits, on the fake's time
     assert client.post(url, None).json()["status"] == "valid"
