@@ -70,7 +70,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from pytest_fakeacme import FakeACME  # noqa: E402
-from pytest_fakeacme.server import _Server  # noqa: E402  (the fake's own transport)
+from pytest_fakeacme.transport import Server  # noqa: E402  (the fake's own transport)
 
 HOST = "127.0.0.1"
 USER_AGENT = "pytest-fakeacme-bench"
@@ -394,7 +394,7 @@ class Recorder:
 
 
 class Floor:
-    """A werkzeug server on 127.0.0.1 (the fake's own ``_Server`` and handler: persistent
+    """A werkzeug server on 127.0.0.1 (the fake's own ``transport.Server`` and handler: persistent
     connections, TLS in the connection thread, TCP_NODELAY) whose WSGI app does nothing but
     answer pre-built bytes.
 
@@ -430,7 +430,7 @@ class Floor:
         self.mismatches = 0
         self.requests = 0
         self._lock = threading.Lock()
-        self._server = _Server(sock, self._app, tls)
+        self._server = Server(sock, self._app, tls)
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.start()
@@ -682,7 +682,7 @@ class ServerSide:
     """Wraps the fake's WSGI app (run in the connection threads) and its VA's validation work
     (pool threads): wall time, and optionally one cProfile per thread.
 
-    Reaches into ``fake._server.app`` and ``fake.va._resolve_into`` on this instance only;
+    Reaches into ``fake._serving.server.app`` and ``fake.va._resolve_into`` on this instance only;
     the package is not modified.
     """
 
@@ -694,7 +694,8 @@ class ServerSide:
         self._lock = threading.Lock()
         self._local = threading.local()
         self.profiles: list[cProfile.Profile] = []
-        server = fake._server
+        assert fake._serving is not None
+        server = fake._serving.server
         assert server is not None
         self._app = server.app
         server.app = self._timed_app
@@ -737,7 +738,8 @@ class ServerSide:
             self._resolve_into(*args)
 
     def restore(self) -> None:
-        server = self.fake._server
+        assert self.fake._serving is not None
+        server = self.fake._serving.server
         assert server is not None
         server.app = self._app
         self.fake.va._resolve_into = self._resolve_into  # type: ignore[method-assign]

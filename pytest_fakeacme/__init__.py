@@ -21,9 +21,9 @@ from .errors import (
     ScriptError,
     ServerThreadError,
 )
+from .fake import FakeACME
 from .outcomes import Outcome
 from .problems import AcmeProblem
-from .server import FakeACME
 
 __version__ = "0.1.0"
 

@@ -64,8 +64,9 @@ def serve(args: argparse.Namespace) -> int:
 
     from .clock import Clock
     from .errors import BindError, FakeACMEUsageError
+    from .fake import FakeACME
     from .management import PlainServer
-    from .server import FakeACME, default_outcome
+    from .outcomes import by_name
 
     try:
         clock = None
@@ -73,7 +74,7 @@ def serve(args: argparse.Namespace) -> int:
             clock = Clock(_dt.datetime.fromisoformat(args.clock_start.replace("Z", "+00:00")))
         fake = FakeACME(host=args.host, port=args.port, http01_port=args.http01_port,
                         tls_alpn01_port=args.tls_alpn01_port, dns_port=args.dns_port,
-                        flavor=args.flavor, va_default=default_outcome(args.va_default),
+                        flavor=args.flavor, va_default=by_name(args.va_default),
                         clock=clock)
         for spec in args.fault:
             fake.faults.add_spec(spec)

@@ -1,4 +1,5 @@
-"""Go's text formatting, as Boulder's messages use it: ``%q`` quoting (``strconv.Quote``).
+"""Go's texts, as Boulder's messages use them: ``%q`` quoting (``strconv.Quote``), and the names
+Go's ``crypto/tls`` gives TLS alerts.
 
 Let's Encrypt's details are Go format strings; to read exactly as they do, quoted values must be
 quoted the Go way (double quotes, Go escapes), not with Python's ``repr``.
@@ -6,6 +7,7 @@ quoted the Go way (double quotes, Go escapes), not with Python's ``repr``.
 
 from __future__ import annotations
 
+import ssl
 import unicodedata
 
 _ESCAPES = {
@@ -51,3 +53,59 @@ def go_quote(value: str | bytes) -> str:
             out.append(f"\\U{code:08x}")
     out.append('"')
     return "".join(out)
+
+
+# OpenSSL's reason for a received alert (``SSL_R_*``) to Go's text for it
+# (``crypto/tls/alert.go``), shown as ``remote error: tls: <text>``.
+_ALERTS = {
+    "SSLV3_ALERT_UNEXPECTED_MESSAGE": "unexpected message",
+    "SSLV3_ALERT_BAD_RECORD_MAC": "bad record MAC",
+    "TLSV1_ALERT_DECRYPTION_FAILED": "decryption failed",
+    "TLSV1_ALERT_RECORD_OVERFLOW": "record overflow",
+    "SSLV3_ALERT_DECOMPRESSION_FAILURE": "decompression failure",
+    "SSLV3_ALERT_HANDSHAKE_FAILURE": "handshake failure",
+    "SSLV3_ALERT_BAD_CERTIFICATE": "bad certificate",
+    "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE": "unsupported certificate",
+    "SSLV3_ALERT_CERTIFICATE_REVOKED": "revoked certificate",
+    "SSLV3_ALERT_CERTIFICATE_EXPIRED": "expired certificate",
+    "SSLV3_ALERT_CERTIFICATE_UNKNOWN": "unknown certificate",
+    "SSLV3_ALERT_ILLEGAL_PARAMETER": "illegal parameter",
+    "TLSV1_ALERT_UNKNOWN_CA": "unknown certificate authority",
+    "TLSV1_ALERT_ACCESS_DENIED": "access denied",
+    "TLSV1_ALERT_DECODE_ERROR": "error decoding message",
+    "TLSV1_ALERT_DECRYPT_ERROR": "error decrypting message",
+    "TLSV1_ALERT_EXPORT_RESTRICTION": "export restriction",
+    "TLSV1_ALERT_PROTOCOL_VERSION": "protocol version not supported",
+    "TLSV1_ALERT_INSUFFICIENT_SECURITY": "insufficient security level",
+    "TLSV1_ALERT_INTERNAL_ERROR": "internal error",
+    "TLSV1_ALERT_INAPPROPRIATE_FALLBACK": "inappropriate fallback",
+    "TLSV1_ALERT_USER_CANCELLED": "user canceled",
+    "TLSV1_ALERT_NO_RENEGOTIATION": "no renegotiation",
+    "TLSV13_ALERT_MISSING_EXTENSION": "missing extension",
+    "TLSV1_UNSUPPORTED_EXTENSION": "unsupported extension",
+    "TLSV1_CERTIFICATE_UNOBTAINABLE": "certificate unobtainable",
+    "TLSV1_UNRECOGNIZED_NAME": "unrecognized name",
+    "TLSV1_BAD_CERTIFICATE_STATUS_RESPONSE": "bad certificate status response",
+    "TLSV1_BAD_CERTIFICATE_HASH_VALUE": "bad certificate hash value",
+    "TLSV1_ALERT_UNKNOWN_PSK_IDENTITY": "unknown PSK identity",
+    "TLSV13_ALERT_CERTIFICATE_REQUIRED": "certificate required",
+    "TLSV1_ALERT_NO_APPLICATION_PROTOCOL": "no application protocol",
+    "TLSV1_ALERT_ECH_REQUIRED": "encrypted client hello required",
+}
+# OpenSSL's message text for the same alerts, for the reasons the ssl module cannot name.
+_ALERT_MESSAGES = {
+    reason.lower().replace("_", " "): text for reason, text in _ALERTS.items()
+}
+
+
+def go_alert(error: ssl.SSLError) -> str | None:
+    """Go's text for the TLS alert an OpenSSL error reports receiving (e.g. ``"handshake
+    failure"``), or None when the error is not a received alert Go can name."""
+    reason = getattr(error, "reason", None) or ""
+    if reason in _ALERTS:
+        return _ALERTS[reason]
+    message = str(error).lower()
+    for text, alert in _ALERT_MESSAGES.items():
+        if text in message:
+            return alert
+    return None

@@ -123,3 +123,21 @@ class Settings:
         new = replace(self, **changes)
         new.validate()
         return new
+
+
+@dataclass
+class Ports:
+    """Where the VA connects on this machine: the fake's stand-ins for ports 80 (http-01) and
+    443 (tls-alpn-01, and https after an http-01 redirect). Owned by the fake's core, read by the
+    VA at each attempt; :meth:`reset` restores the ports it was created with."""
+
+    http01: int
+    tls_alpn01: int
+    https: int = 443
+
+    def __post_init__(self) -> None:
+        self._initial = (self.http01, self.tls_alpn01, self.https)
+
+    def reset(self) -> None:
+        """Back to the ports this object was created with."""
+        self.http01, self.tls_alpn01, self.https = self._initial

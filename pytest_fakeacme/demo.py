@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from . import outcomes
-from .server import FakeACME
+from .fake import FakeACME
 
 
 def _b64(data: bytes) -> str:

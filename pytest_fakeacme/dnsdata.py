@@ -15,7 +15,8 @@ from typing import Any
 
 from .errors import FakeACMEUsageError
 
-#: The ways a lookup can be made to fail (reference/boulder-va.md 1b).
+#: The ways a lookup can be made to fail, each with Boulder's detail (bdns: NXDOMAIN, SERVFAIL,
+#: REFUSED, a timeout).
 FAILURES = frozenset({"nxdomain", "servfail", "refused", "timeout"})
 
 #: What every name resolves to unless the host map says otherwise.

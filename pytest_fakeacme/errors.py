@@ -3,6 +3,8 @@ serves to clients (:mod:`pytest_fakeacme.problems`)."""
 
 from __future__ import annotations
 
+import threading
+
 
 class FakeACMEError(Exception):
     """Base class of every error the library raises in the caller's thread."""
@@ -25,3 +27,43 @@ class ScriptError(FakeACMEUsageError):
 class ServerThreadError(FakeACMEError):
     """The fake raised an exception while serving a request or validating; the original is the
     ``__cause__``. Raised in the test by ``FakeACME.check()`` (and the fixture's teardown)."""
+
+
+class ErrorSink:
+    """Exceptions raised in the server's threads, kept until the test asks (``check()``), so a
+    bug or a misused script fails the test that caused it instead of vanishing in a thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._errors: list[BaseException] = []
+
+    def report(self, exc: BaseException) -> None:
+        """Keep ``exc`` for the test."""
+        with self._lock:
+            self._errors.append(exc)
+
+    def peek(self) -> list[BaseException]:
+        """The exceptions kept, oldest first, without forgetting them."""
+        with self._lock:
+            return list(self._errors)
+
+    def drain(self) -> list[BaseException]:
+        """The exceptions kept, oldest first; forgets them."""
+        with self._lock:
+            errors, self._errors = self._errors, []
+            return errors
+
+    def raise_first(self) -> None:
+        """Raise the first exception kept (forgetting them all): a
+        :class:`FakeACMEError` as it is, anything else wrapped in :class:`ServerThreadError`
+        with the original as its cause."""
+        errors = self.drain()
+        if not errors:
+            return
+        first = errors[0]
+        if isinstance(first, FakeACMEError):
+            raise first
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ServerThreadError(
+            f"the fake ACME server raised {type(first).__name__}: {first}{more}"
+        ) from first

@@ -19,6 +19,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from functools import cached_property
 from typing import IO, Any, Literal
 
+from .clock import Clock
 from .errors import FakeACMEUsageError
 from .problems import AcmeProblem
 
@@ -191,13 +192,32 @@ def _new_entry(seq: int, kind: EntryKind, at: _dt.datetime, monotonic: float,
     return entry
 
 
+#: An entry waiting to be appended: its kind, times and fields.
+_Held = tuple[EntryKind, _dt.datetime, float, dict[str, Any]]
+
+
+class Exchange:
+    """One request's entries while it is answered (see :meth:`Journal.exchange`)."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+        self.first: _Held | None = None
+        self.caused: list[_Held] = []
+
+    def lead(self, kind: EntryKind, **fields: Any) -> None:
+        """The request's own entry, timed now, to come before everything it caused."""
+        self.first = self._journal._stamp(kind, fields)
+
+
 class Journal:
     """``fake_acme.journal``: iterate it for entries (oldest first); ask it questions.
 
     Bounded: beyond :attr:`cap` entries the oldest are dropped and counted in :attr:`dropped`.
+    Entries are timed on the fake's ``clock``.
     """
 
-    def __init__(self, cap: int = 5000) -> None:
+    def __init__(self, clock: Clock, cap: int = 5000) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._entries: deque[Entry] = deque()
         self._last_status: dict[tuple[str, str], str] = {}
@@ -225,37 +245,41 @@ class Journal:
             self._entries.popleft()
             self.dropped += 1
 
-    def record(self, kind: EntryKind, at: _dt.datetime, monotonic: float, **fields: Any) -> None:
-        """Append an entry (the server's side of the journal).
+    def record(self, kind: EntryKind, **fields: Any) -> None:
+        """Append an entry (the server's side of the journal), timed now on the fake's clock.
 
         While this thread holds an exchange open (:meth:`exchange`), entries wait, so that a
         request's line comes before the changes it caused."""
-        held = getattr(self._local, "held", None)
+        stamped = self._stamp(kind, fields)
+        held: Exchange | None = getattr(self._local, "held", None)
         if held is not None:
-            held.append((kind, at, monotonic, fields))
+            held.caused.append(stamped)
             return
         with self._lock:
-            self._append(kind, at, monotonic, fields)
+            self._append(stamped)
 
-    def _append(self, kind: EntryKind, at: _dt.datetime, monotonic: float,
-                fields: dict[str, Any]) -> None:
+    def _stamp(self, kind: EntryKind, fields: dict[str, Any]) -> _Held:
+        return kind, self._clock.now(), self._clock.monotonic(), fields
+
+    def _append(self, stamped: _Held) -> None:
+        kind, at, monotonic, fields = stamped
         self._seq += 1
         self._entries.append(_new_entry(self._seq, kind, at, monotonic, fields))
         self._trim()
 
     @contextlib.contextmanager
-    def exchange(self) -> Iterator[list[tuple[EntryKind, _dt.datetime, float, dict[str, Any]]]]:
-        """Hold this thread's entries while a request is answered; the caller puts the request's
-        own entry first in the yielded list, and everything is appended in that order."""
-        held: list[tuple[EntryKind, _dt.datetime, float, dict[str, Any]]] = []
+    def exchange(self) -> Iterator[Exchange]:
+        """Hold this thread's entries while a request is answered; the request's own line
+        (:meth:`Exchange.lead`) goes first, then what it caused, in order."""
+        held = Exchange(self)
         self._local.held = held
         try:
             yield held
         finally:
             self._local.held = None
             with self._lock:
-                for kind, at, monotonic, fields in held:
-                    self._append(kind, at, monotonic, fields)
+                for stamped in ([held.first] if held.first else []) + held.caused:
+                    self._append(stamped)
 
     def clear(self) -> None:
         """Forget every entry (and the dropped count)."""
@@ -264,23 +288,16 @@ class Journal:
             self._last_status.clear()
             self.dropped = 0
 
-    def observe(
-        self,
-        object_kind: str,
-        object_id: str,
-        status: str,
-        cause: str,
-        at: _dt.datetime,
-        monotonic: float,
-    ) -> None:
-        """Note that an object shows ``status``; records a transition if that is a change."""
+    def observe(self, object_kind: str, object_id: str, status: str, cause: str) -> None:
+        """Note that an object shows ``status``; records a transition if that is a change.
+        The store calls this, and only the store: every status change comes one way."""
         key = (object_kind, object_id)
         with self._lock:
             old = self._last_status.get(key)
             if old == status:
                 return
             self._last_status[key] = status
-        self.record("transition", at, monotonic, object_kind=object_kind, object_id=object_id,
+        self.record("transition", object_kind=object_kind, object_id=object_id,
                     old=old or "", new=status, cause=cause)
 
     def __iter__(self) -> Iterator[Entry]:

@@ -17,18 +17,21 @@ responder behaviour it names render identically.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import problems as _problems
 from .errors import FakeACMEUsageError
 from .model import CHALLENGE_TYPES, DNS_TYPES, HTTP_01, TLS_ALPN_01
+from .va.policy import redirect_refusal
 
 __all__ = [
     "ALPN_CERT_VARIANTS",
     "BAD_REDIRECT_REASONS",
+    "KINDS",
     "Outcome",
+    "OutcomeKind",
     "alpn_bad_cert",
     "bad_redirect",
     "body_too_large",
@@ -96,6 +99,17 @@ class Outcome:
     def applies_to(self, challenge_type: str) -> bool:
         """Whether this outcome can be what the VA finds for ``challenge_type``."""
         return challenge_type in self.challenge_types
+
+    def with_params(self, **changes: Any) -> Outcome:
+        """The same outcome with some parameters changed, unchecked: for what the real VA
+        observed (a redirect to its own port, the URL of the hop that failed), which can lie
+        outside what a test may script."""
+        return replace(self, params={**self.params, **changes})
+
+    @property
+    def is_real(self) -> bool:
+        """Whether this is :func:`real`: a check of the client's responder, not a script."""
+        return self.kind == "real"
 
     @property
     def is_held(self) -> bool:
@@ -282,8 +296,6 @@ def bad_redirect(
 def _check_redirect_target(reason: str, to: str | None) -> None:
     # The target must be one the real VA refuses for this very reason (and not for an earlier
     # one in Boulder's order), so that the scripted problem is one Let's Encrypt can produce.
-    from .va.render import redirect_refusal
-
     assert to is not None
     try:
         actual = redirect_refusal(to)
@@ -488,7 +500,62 @@ GO_TLS_ALERTS = frozenset(
     }
 )
 
-#: Every constructor, by name (for the management API and for docs).
-CONSTRUCTORS: Mapping[str, Any] = {
-    name: globals()[name] for name in __all__ if name[0].islower()
+@dataclass(frozen=True)
+class OutcomeKind:
+    """One kind of outcome: its name (the constructor's), the public constructor, and how an
+    outcome of this kind is built again from its ``params`` (for the management API's JSON)."""
+
+    name: str
+    constructor: Callable[..., Outcome]
+    rebuild: Callable[[Mapping[str, Any]], Outcome]
+
+
+def _rebuild_txt_wrong(params: Mapping[str, Any]) -> Outcome:
+    values = params.get("values", ())
+    if set(params) - {"values"} or not isinstance(values, (list, tuple)):
+        raise FakeACMEUsageError('txt_wrong takes {"values": ["...", ...]}')
+    return txt_wrong(*values)
+
+
+def _rebuild_problem(params: Mapping[str, Any]) -> Outcome:
+    inner = params.get("problem")
+    if isinstance(inner, _problems.AcmeProblem) and set(params) == {"problem"}:
+        return problem(inner.type, inner.detail, inner.status)
+    return problem(**params)
+
+
+_REBUILD: Mapping[str, Callable[[Mapping[str, Any]], Outcome]] = {
+    "txt_wrong": _rebuild_txt_wrong,
+    "problem": _rebuild_problem,
 }
+
+
+def _keywords(constructor: Callable[..., Outcome]) -> Callable[[Mapping[str, Any]], Outcome]:
+    return lambda params: constructor(**params)
+
+
+#: The one registry of outcome kinds, by name. The VA's renderer has an entry for each kind
+#: but ``real`` (checked when it is imported), and the JSON forms go through ``rebuild``.
+KINDS: Mapping[str, OutcomeKind] = {
+    name: OutcomeKind(name, globals()[name], _REBUILD.get(name) or _keywords(globals()[name]))
+    for name in __all__
+    if name[0].islower()
+}
+
+#: Every constructor, by name (for the management API and for docs).
+CONSTRUCTORS: Mapping[str, Any] = {name: kind.constructor for name, kind in KINDS.items()}
+
+
+def by_name(name: str) -> Outcome:
+    """An outcome from its constructor's name, for options and markers (``"valid"``)."""
+    kind = KINDS.get(name)
+    if kind is None:
+        raise FakeACMEUsageError(
+            f"unknown outcome {name!r}; use one of {', '.join(sorted(KINDS))}"
+        )
+    try:
+        return kind.constructor()
+    except TypeError:
+        raise FakeACMEUsageError(
+            f"outcome {name!r} needs arguments; script it from Python instead"
+        ) from None

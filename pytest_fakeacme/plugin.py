@@ -25,9 +25,9 @@ import pytest
 
 from .config import Flavor, Settings
 from .errors import FakeACMEUsageError
+from .fake import FakeACME
 from .faults import Faults
-from .outcomes import Outcome
-from .server import FakeACME, default_outcome
+from .outcomes import Outcome, by_name
 
 ENV_DIRECTORY_URL = "FAKE_ACME_DIRECTORY_URL"
 ENV_CA_BUNDLE = "FAKE_ACME_CA_BUNDLE"
@@ -81,7 +81,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("fake_acme_va_default", "Default VA outcome: real, valid, ...", default="real")
     group.addoption(
         "--fake-acme-fault",
-        metavar="SPEC",
+        metavar="FAULT",
         action="append",
         default=None,
         help='A fault every test starts with, e.g. "nonce_reject_rate 0.1 seed=7" (repeatable)',
@@ -200,7 +200,7 @@ def _defaults(config: pytest.Config) -> tuple[Flavor, Outcome]:
     """The configured flavor and VA default, checked (a fresh outcome on each call)."""
     try:
         flavor = Settings().copy(flavor=_option(config, "fake_acme_flavor")).flavor
-        return flavor, default_outcome(_option(config, "fake_acme_va_default"))
+        return flavor, by_name(_option(config, "fake_acme_va_default"))
     except FakeACMEUsageError as exc:
         raise pytest.UsageError(f"pytest-fakeacme: {exc}") from None
 
@@ -257,7 +257,7 @@ def _apply_markers(fake: FakeACME, node: pytest.Item) -> None:
             fake.faults.add_spec(spec)
         if default is not None:
             if isinstance(default, str):
-                default = default_outcome(default)
+                default = by_name(default)
             elif not isinstance(default, Outcome):
                 raise FakeACMEUsageError(
                     f"va_default takes an outcome or its name (outcomes.valid() or 'valid'), "
@@ -286,7 +286,7 @@ def fake_acme(fake_acme_session: FakeACME, request: pytest.FixtureRequest) -> It
     yield fake
     # Wait for validations still in flight, so that what they raise is this test's failure
     # rather than something the next test's reset() silently drops.
-    fake.va.forget()
+    fake.va.drain()
     try:
         fake.check()
     finally:

@@ -9,7 +9,7 @@
     fake.script("a.example", outcomes.http_status(404))
     fake.advance(days=8)
 
-Outcomes travel in their JSON form (:mod:`pytest_fakeacme.serial`), so the fake checks them
+Outcomes travel in their JSON form (:mod:`pytest_fakeacme.jsonforms`), so the fake checks them
 exactly as it checks the Python API's; a refusal raises :class:`RemoteError` with the fake's
 message. Only the standard library is used.
 """
@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from . import serial
+from . import jsonforms
 from .errors import FakeACMEError
 from .outcomes import Outcome
 
@@ -79,13 +79,13 @@ class RemoteFake:
         """``fake_acme.va.script(identifier, *outcomes)``, remotely."""
         return dict(self._call("POST", "/va/script", {
             "identifier": identifier,
-            "outcomes": [serial.outcome_to_json(o) for o in outcomes],
+            "outcomes": [jsonforms.outcome_to_json(o) for o in outcomes],
         }))
 
     def set_default(self, outcome: Outcome) -> dict[str, Any]:
         """``fake_acme.va.default = outcome``, remotely."""
         return dict(self._call("POST", "/va/default",
-                               {"outcome": serial.outcome_to_json(outcome)}))
+                               {"outcome": jsonforms.outcome_to_json(outcome)}))
 
     def fault(self, spec: str) -> dict[str, Any]:
         """``fake_acme.faults.add_spec(spec)``, e.g. ``"bad_nonce endpoint=newOrder"``."""

@@ -37,7 +37,8 @@ class Store:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self._counter = itertools.count(1)
-        #: Told of status changes the store makes: ``(kind, id, status, cause)``.
+        #: Told of every status change, stored or shown: ``(kind, id, status, cause)``. The
+        #: fake's core connects it to the journal.
         self.listener: Callable[[str, str, str, str], None] | None = None
         self.clear()
 
@@ -216,6 +217,24 @@ class Store:
             cause = "validation: " + ("valid" if problem is None else problem.type)
             self._changed("challenge", challenge.id, challenge.status, cause)
             self._changed("authorization", authz.id, authz.status, cause)
+
+    def deactivate_authorization(self, authz: Authorization) -> None:
+        """The client gave up this authorization (RFC 8555 7.5.2)."""
+        with self.lock:
+            authz.status = "deactivated"
+            self._changed("authorization", authz.id, "deactivated", "deactivation")
+
+    def deactivate_account(self, account: Account) -> None:
+        """The client closed this account (RFC 8555 7.3.6)."""
+        with self.lock:
+            account.status = "deactivated"
+            self._changed("account", account.id, "deactivated", "deactivation")
+
+    def shown(self, kind: str, object_id: str, status: Status, cause: str) -> None:
+        """A status a client was just shown. An order's status is derived, never stored, so it
+        changes when it is looked at; the listener hears of it here, as of any stored change,
+        and keeps only real changes."""
+        self._changed(kind, object_id, status, cause)
 
     def mark_processing(self, challenge: Challenge) -> None:
         """Show a challenge as ``processing`` while it is validated (RFC 8555 7.1.6)."""

@@ -11,7 +11,7 @@ from typing import Any
 from .model import Account, Authorization, Challenge, Order, Status
 
 
-def timestamp(value: _dt.datetime) -> str:
+def rfc3339(value: _dt.datetime) -> str:
     """RFC 3339, UTC, whole seconds (Boulder truncates to seconds)."""
     return value.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -98,7 +98,7 @@ def account(acct: Account, urls: Urls) -> dict[str, Any]:
         "status": acct.status,
         "orders": urls.account_orders(acct.id),
         "key": acct.jwk,
-        "createdAt": timestamp(acct.created),
+        "createdAt": rfc3339(acct.created),
     }
     if acct.contact:
         body["contact"] = list(acct.contact)
@@ -116,7 +116,7 @@ def challenge(chall: Challenge, authz_id: str, urls: Urls) -> dict[str, Any]:
         "token": chall.token,
     }
     if chall.validated is not None:
-        body["validated"] = timestamp(chall.validated)
+        body["validated"] = rfc3339(chall.validated)
     if chall.error is not None:
         body["error"] = chall.error.to_json()
     if chall.validation_record:
@@ -129,7 +129,7 @@ def authorization(authz: Authorization, status: Status, urls: Urls) -> dict[str,
     body: dict[str, Any] = {
         "identifier": authz.identifier.to_json(),
         "status": status,
-        "expires": timestamp(authz.expires),
+        "expires": rfc3339(authz.expires),
         "challenges": [challenge(c, authz.id, urls) for c in authz.challenges],
     }
     if authz.wildcard:
@@ -141,15 +141,15 @@ def order(ordr: Order, status: Status, urls: Urls) -> dict[str, Any]:
     """An order object (RFC 8555 7.1.3); ``status`` derived by the caller."""
     body: dict[str, Any] = {
         "status": status,
-        "expires": timestamp(ordr.expires),
+        "expires": rfc3339(ordr.expires),
         "identifiers": [i.to_json() for i in ordr.identifiers],
         "authorizations": [urls.authz(a) for a in ordr.authorization_ids],
         "finalize": urls.finalize(ordr.id),
     }
     if ordr.not_before is not None:
-        body["notBefore"] = timestamp(ordr.not_before)
+        body["notBefore"] = rfc3339(ordr.not_before)
     if ordr.not_after is not None:
-        body["notAfter"] = timestamp(ordr.not_after)
+        body["notAfter"] = rfc3339(ordr.not_after)
     if ordr.profile:
         body["profile"] = ordr.profile
     if ordr.error is not None:

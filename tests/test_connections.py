@@ -36,7 +36,7 @@ from werkzeug.test import EnvironBuilder
 
 from client import AcmeTestClient
 from pytest_fakeacme import FakeACME
-from pytest_fakeacme.server import _BODY_READ_LIMIT
+from pytest_fakeacme.transport import _BODY_READ_LIMIT
 from responder import Responder
 
 #: Bounds every wait on a socket or a thread; answers on loopback take milliseconds.

@@ -18,8 +18,8 @@ from acme import challenges, errors
 
 from client import AcmeTestClient
 from pytest_fakeacme import FakeACME, outcomes
+from pytest_fakeacme.jsonforms import outcome_from_json, outcome_to_json
 from pytest_fakeacme.management import PlainServer
-from pytest_fakeacme.serial import outcome_from_json, outcome_to_json
 
 EXAMPLES = [
     outcomes.valid(), outcomes.real(), outcomes.http_status(404), outcomes.wrong_body("x"),

@@ -1,8 +1,9 @@
-"""The validation authority controller: scripts, the default outcome, and attempts in flight.
+"""The validation authority: scripts, the default outcome, and attempts in flight.
 
 A challenge POST starts an attempt: the next scripted outcome for the identifier is taken (or
-the default), and resolved off the request thread (a real check may take a while). Any read of
-the authorization, challenge or order first *settles* the attempt: it waits for the attempt in
+the default), and resolved off the request thread (a real check may take a while). Before the
+authorization, challenge or order is shown again, the attempt is *settled*
+(:mod:`pytest_fakeacme.reads` does it, for every reader): the read waits for the attempt in
 flight, so the first poll after the POST already shows the result and nothing depends on thread
 timing. An outcome held back with ``.after(polls=N)`` stays pending for exactly N such reads;
 ``.after(seconds=S)`` until the fake's clock has moved S seconds past the attempt's start.
@@ -10,31 +11,24 @@ timing. An outcome held back with ``.after(polls=N)`` stays pending for exactly 
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as _dt
-import fnmatch
-import hashlib
-import ipaddress
 import threading
-from collections import deque
-from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from .. import outcomes, problems
+from .. import problems
 from ..clock import Clock
-from ..config import DEFAULT_CAA_IDENTITY
+from ..config import Ports, Settings
 from ..dnsdata import DNSData
-from ..errors import FakeACMEUsageError, ScriptError
+from ..errors import ErrorSink, FakeACMEUsageError
 from ..journal import Journal
-from ..model import DNS_TYPES, HTTP_01, TLS_ALPN_01, Authorization, Challenge
+from ..model import TLS_ALPN_01, Authorization, Challenge
 from ..outcomes import Outcome
 from ..store import Store
-from . import caa
-from .http01 import Http01Prober
-from .render import AttemptContext, Finding, render
-from .tlsalpn01 import TlsAlpn01Prober
+from .attempt import AttemptContext, Finding
+from .checks import Checks
+from .scripts import Scripts, check_outcome
 
 #: Boulder's lifetime of a valid authorization (reused until then).
 VALID_AUTHZ_LIFETIME = _dt.timedelta(days=30)
@@ -58,21 +52,6 @@ class Attempt:
     applied: bool = False
 
 
-@dataclass
-class _Script:
-    pattern: str
-    queue: deque[Outcome] = field(default_factory=deque)
-
-
-def _check_outcome(value: object, where: str) -> Outcome:
-    if not isinstance(value, Outcome):
-        raise FakeACMEUsageError(
-            f"{where} takes outcomes such as outcomes.http_status(404) or outcomes.valid(), "
-            f"not {value!r}"
-        )
-    return value
-
-
 class ValidationAuthority:
     """``fake_acme.va``: what the fake finds when a client asks it to validate a challenge.
 
@@ -86,49 +65,49 @@ class ValidationAuthority:
         store: Store,
         clock: Clock,
         dns: DNSData,
-        http01_port: Callable[[], int],
-        tls_alpn01_port: Callable[[], int],
-        report_error: Callable[[BaseException], None],
-        journal: Journal | None = None,
-        account_url: Callable[[str], str] = str,
-        caa_identity: Callable[[], str] = lambda: DEFAULT_CAA_IDENTITY,
+        ports: Ports,
+        journal: Journal,
+        errors: ErrorSink,
+        settings: Settings,
     ) -> None:
-        self._journal = journal
-        self._account_url = account_url
-        self._caa_identity = caa_identity
         self._store = store
         self._clock = clock
         self._dns = dns
-        self._http01_port = http01_port
-        self._tls_alpn01_port = tls_alpn01_port
-        self._report_error = report_error
+        self._ports = ports
+        self._journal = journal
+        self._errors = errors
+        self._scripts = Scripts()
+        self._checks = Checks(dns, settings)
         self._lock = threading.Lock()
-        self._scripts: list[_Script] = []
         self._attempts: dict[str, Attempt] = {}
         self._executor: ThreadPoolExecutor | None = None
-        self._default: Outcome = outcomes.real()
-        self._initial_default: Outcome = self._default
         #: Seconds a real check may take in all (connect, redirects, body).
         self.timeout: float = DEFAULT_TIMEOUT
-        #: The port the VA connects to when a redirect goes to https on 443.
-        self.https_port: int = 443
-        self._http01 = Http01Prober(dns, lambda: self.timeout, lambda: self.https_port)
-        self._tlsalpn01 = TlsAlpn01Prober(lambda: self.timeout)
 
     # Configuration
 
     @property
     def default(self) -> Outcome:
         """What a validation finds when no script applies (``outcomes.real()`` by default)."""
-        return self._default
+        return self._scripts.default
 
     @default.setter
     def default(self, value: Outcome) -> None:
-        self._default = _check_outcome(value, "va.default")
+        self._scripts.default = check_outcome(value, "va.default")
 
     def set_initial_default(self, value: Outcome) -> None:
-        """The default that :meth:`reset` returns to (the instance's configured default)."""
-        self._initial_default = self._default = _check_outcome(value, "the VA default")
+        """The default that :meth:`clear` returns to (the instance's configured default)."""
+        value = check_outcome(value, "the VA default")
+        self._scripts.initial_default = self._scripts.default = value
+
+    @property
+    def https_port(self) -> int:
+        """The port the VA connects to when a redirect goes to https on 443."""
+        return self._ports.https
+
+    @https_port.setter
+    def https_port(self, value: int) -> None:
+        self._ports.https = value
 
     def script(self, identifier: str, *scripted: Outcome) -> None:
         """Queue ``scripted`` outcomes for the next validations of ``identifier``.
@@ -149,39 +128,23 @@ class ValidationAuthority:
                 "va.script() needs at least one outcome, e.g. "
                 "va.script('a.example', outcomes.http_status(404))"
             )
-        checked = [_check_outcome(o, "va.script()") for o in scripted]
-        key = identifier.strip().rstrip(".").lower()
-        with self._lock:
-            for entry in self._scripts:
-                if entry.pattern == key:
-                    entry.queue.extend(checked)
-                    return
-            self._scripts.append(_Script(key, deque(checked)))
+        self._scripts.add(identifier, [check_outcome(o, "va.script()") for o in scripted])
 
     def scripted(self) -> dict[str, list[Outcome]]:
         """The outcomes still queued, by name or pattern (empty queues left out)."""
-        with self._lock:
-            return {s.pattern: list(s.queue) for s in self._scripts if s.queue}
+        return self._scripts.pending()
 
     def clear(self) -> None:
         """Drop every queued outcome; restore the default, :attr:`timeout` and
         :attr:`https_port`."""
-        with self._lock:
-            self._scripts.clear()
-            self._default = self._initial_default
-            self.timeout = DEFAULT_TIMEOUT
-            self.https_port = 443
+        self._scripts.clear()
+        self.timeout = DEFAULT_TIMEOUT
+        self._ports.https = 443
 
-    def _take(self, names: Iterable[str]) -> Outcome:
-        names = [n.lower() for n in names]
-        with self._lock:
-            for entry in self._scripts:
-                if entry.queue and entry.pattern in names:
-                    return entry.queue.popleft()
-            for entry in self._scripts:
-                if entry.queue and any(fnmatch.fnmatchcase(n, entry.pattern) for n in names):
-                    return entry.queue.popleft()
-            return self._default
+    def reset(self) -> None:
+        """Everything back as it was built: attempts drained, then :meth:`clear`."""
+        self.drain()
+        self.clear()
 
     # Attempts
 
@@ -193,179 +156,95 @@ class ValidationAuthority:
                 )
             return self._executor
 
-    def in_flight(self, authz_id: str) -> bool:
-        """Whether an attempt for this authorization has started and not been applied."""
-        with self._lock:
-            attempt = self._attempts.get(authz_id)
-            return attempt is not None and not attempt.applied
-
     def start(
-        self, authz: Authorization, challenge: Challenge, thumbprint: str, show_processing: bool
-    ) -> Attempt:
-        """Begin validating ``challenge`` (called for a challenge POST on a pending authz)."""
+        self,
+        authz: Authorization,
+        challenge: Challenge,
+        thumbprint: str,
+        account_uri: str,
+        show_processing: bool,
+    ) -> Attempt | None:
+        """Begin validating ``challenge`` for the account at ``account_uri`` (a challenge POST
+        on a pending authorization). None, and nothing done, when an attempt for the
+        authorization is already in flight: a second POST does not validate twice."""
         names = [authz.identifier.value]
         if authz.wildcard:
             names.insert(0, "*." + authz.identifier.value)
-        outcome = self._take(names)
-        now = self._clock.now()
-        ctx = self._context(authz, challenge, thumbprint, now)
-        future: Future[Finding] = Future()
-        attempt = Attempt(
-            authz_id=authz.id,
-            challenge_id=challenge.id,
-            outcome=outcome,
-            started=now,
-            future=future,
-            polls_left=outcome.delay_polls,
-            release_at=now + outcome.delay if outcome.delay else None,
-        )
+        with self._lock:
+            running = self._attempts.get(authz.id)
+            if running is not None and not running.applied:
+                return None
+            now = self._clock.now()
+            outcome = self._scripts.take(names)
+            attempt = Attempt(
+                authz_id=authz.id,
+                challenge_id=challenge.id,
+                outcome=outcome,
+                started=now,
+                future=Future(),
+                polls_left=outcome.delay_polls,
+                release_at=now + outcome.delay if outcome.delay else None,
+            )
+            self._attempts[authz.id] = attempt
+        ctx = self.context(authz, challenge, thumbprint, account_uri, now)
         if show_processing:
             self._store.mark_processing(challenge)
-        with self._lock:
-            self._attempts[authz.id] = attempt
-        account_uri = self._account_url(authz.account_id)
-        if outcome.kind == "real":
-            self._pool().submit(self._resolve_into, future, outcome, ctx, account_uri)
+        if outcome.is_real:
+            self._pool().submit(self._resolve_into, attempt.future, outcome, ctx)
         else:
             # Scripted outcomes need no I/O: resolve now, so nothing waits on a thread.
-            self._resolve_into(future, outcome, ctx, account_uri)
+            self._resolve_into(attempt.future, outcome, ctx)
         return attempt
 
-    def _context(
-        self, authz: Authorization, challenge: Challenge, thumbprint: str, now: _dt.datetime
-    ) -> AttemptContext:
+    def context(self, authz: Authorization, challenge: Challenge, thumbprint: str,
+                account_uri: str, now: _dt.datetime | None = None) -> AttemptContext:
+        """Everything an attempt on ``challenge`` started at ``now`` needs to know."""
         if authz.identifier.type == "ip":
             addresses: tuple[str, ...] = (authz.identifier.value,)
         else:
             v6, v4 = self._dns.lookup_addresses(authz.identifier.value)
             addresses = tuple(v6 + v4)
-        port = self._tls_alpn01_port() if challenge.type == TLS_ALPN_01 else self._http01_port()
+        ports = self._ports
         return AttemptContext(
             challenge_type=challenge.type,
             identifier=authz.identifier,
             wildcard=authz.wildcard,
             token=challenge.token,
             key_authorization=f"{challenge.token}.{thumbprint}",
-            port=port,
+            port=ports.tls_alpn01 if challenge.type == TLS_ALPN_01 else ports.http01,
             addresses=addresses,
-            started=now,
-            account_uri=self._account_url(authz.account_id),
+            started=now or self._clock.now(),
+            account_uri=account_uri,
+            timeout=self.timeout,
+            https_port=ports.https,
         )
 
-    def _resolve_into(
-        self, future: Future[Finding], outcome: Outcome, ctx: AttemptContext, account_uri: str
-    ) -> None:
+    def _resolve_into(self, future: Future[Finding], outcome: Outcome, ctx: AttemptContext
+                      ) -> None:
         try:
-            finding = self.resolve(outcome, ctx, account_uri)
+            finding = self._checks.resolve(outcome, ctx)
         except BaseException as exc:
-            self._report_error(exc)
+            self._errors.report(exc)
             finding = Finding(problems.server_internal("Unable to update challenge"))
         if finding.usage_error is not None:
-            self._report_error(finding.usage_error)
-        if self._journal is not None:
-            self._journal.record(
-                "validation",
-                self._clock.now(),
-                self._clock.monotonic(),
-                identifier=("*." if ctx.wildcard else "") + ctx.hostname,
-                challenge_type=ctx.challenge_type,
-                outcome=repr(outcome),
-                problem=finding.problem,
-                records=finding.records,
-            )
+            self._errors.report(finding.usage_error)
+        self._journal.record(
+            "validation",
+            identifier=("*." if ctx.wildcard else "") + ctx.hostname,
+            challenge_type=ctx.challenge_type,
+            outcome=repr(outcome),
+            problem=finding.problem,
+            records=finding.records,
+        )
         future.set_result(finding)
 
-    def resolve(self, outcome: Outcome, ctx: AttemptContext, account_uri: str = "") -> Finding:
-        """What ``outcome`` amounts to for this attempt (a real check when it is ``real``):
-        the challenge check, then CAA (Boulder checks CAA after a successful check, in the
-        same validation: ``ra.checkDCVAndCAA``)."""
-        if outcome.kind != "real":
-            return render(outcome, ctx)
-        broken = self._dns_failure(ctx)
-        if broken is not None:
-            return render(broken, ctx)
-        if ctx.identifier.type == "ip" and not self._dns.allow_non_loopback:
-            address = ipaddress.ip_address(ctx.hostname)
-            if not address.is_loopback:
-                # Safety (SPEC 8): never connect beyond this machine unless told to.
-                message = (
-                    f"the fake's VA does not contact {address}: it is not a loopback address. "
-                    "Order a loopback address, script the outcome, or set "
-                    "fake_acme.dns.allow_non_loopback = True"
-                )
-                return Finding(
-                    problems.server_internal("Unable to update challenge :: " + message),
-                    (),
-                    ScriptError(message),
-                )
-        if ctx.challenge_type == HTTP_01:
-            seen = self._http01.probe(ctx)
-            finding = render(seen.outcome, ctx, seen.records, seen.address)
-        elif ctx.challenge_type in DNS_TYPES:
-            finding = render(self._probe_dns01(ctx), ctx)
-        else:
-            seen = self._tlsalpn01.probe(ctx)
-            finding = render(seen.outcome, ctx, seen.records, seen.address)
-        if finding.valid and ctx.identifier.type == "dns":
-            forbidden = caa.check(self._dns, caa.CAAContext(
-                name=ctx.hostname,
-                wildcard=ctx.wildcard,
-                challenge_type=ctx.challenge_type,
-                account_uri=account_uri,
-                identity=self._caa_identity(),
-            ))
-            if forbidden is not None:
-                return render(forbidden, ctx, finding.records)
-        return finding
-
-    def recheck_caa(self, authz: Authorization) -> problems.AcmeProblem | None:
+    def recheck_caa(self, authz: Authorization, account_uri: str) -> problems.AcmeProblem | None:
         """Boulder's CAA recheck at finalize (``ra.recheckCAA``) for an authorization validated
         long ago: the problem CAA gives now, or None when it still permits issuance."""
         if authz.identifier.type != "dns" or not authz.challenges:
             return None
-        challenge = authz.challenges[0]
-        forbidden = caa.check(self._dns, caa.CAAContext(
-            name=authz.identifier.value,
-            wildcard=authz.wildcard,
-            challenge_type=challenge.type,
-            account_uri=self._account_url(authz.account_id),
-            identity=self._caa_identity(),
-        ))
-        if forbidden is None:
-            return None
-        ctx = self._context(authz, challenge, "", self._clock.now())
-        return render(forbidden, ctx).problem
-
-    def _dns_failure(self, ctx: AttemptContext) -> Outcome | None:
-        """A lookup failure the fake's DNS data sets up for this name (reference 1b)."""
-        if ctx.identifier.type != "dns":
-            return None
-        names = [ctx.txt_name, ctx.hostname] if ctx.challenge_type in DNS_TYPES else [ctx.hostname]
-        for name in names:
-            how = self._dns.failure(name)
-            if how == "nxdomain":
-                return outcomes.dns_nxdomain()
-            if how == "servfail":
-                return outcomes.dns_servfail()
-            if how == "timeout":
-                return outcomes.dns_timeout()
-            if how == "refused":
-                looked = [("TXT", ctx.txt_name)] if ctx.challenge_type in DNS_TYPES else [
-                    ("A", ctx.hostname), ("AAAA", ctx.hostname)]
-                return outcomes.problem("dns", "; ".join(
-                    f"DNS problem: REFUSED looking up {rr} for {n}" for rr, n in looked), 400)
-        return None
-
-    def _probe_dns01(self, ctx: AttemptContext) -> Outcome:
-        # RFC 8555 8.4: the TXT value is base64url(SHA-256(key authorization)), unpadded.
-        digest = hashlib.sha256(ctx.key_authorization.encode("utf-8")).digest()
-        expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-        values = self._dns.lookup_txt(ctx.txt_name)
-        if not values:
-            return outcomes.txt_missing()
-        if expected in values:
-            return outcomes.valid()
-        return outcomes.txt_wrong(*values)
+        ctx = self.context(authz, authz.challenges[0], "", account_uri)
+        return self._checks.recheck_caa(authz, ctx)
 
     def settle(self, authz_id: str, poll: bool = True) -> None:
         """Bring the authorization up to date before it is shown.
@@ -403,8 +282,8 @@ class ValidationAuthority:
             valid_until=self._clock.now() + VALID_AUTHZ_LIFETIME,
         )
 
-    def forget(self) -> None:
-        """Drop every attempt (after waiting for those in flight); scripts stay."""
+    def drain(self) -> None:
+        """Wait for the attempts in flight, then drop every attempt (scripts stay)."""
         with self._lock:
             attempts = list(self._attempts.values())
             self._attempts.clear()
@@ -414,7 +293,7 @@ class ValidationAuthority:
 
     def shutdown(self) -> None:
         """Stop the worker threads (waiting for attempts in flight)."""
-        self.forget()
+        self.drain()
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:

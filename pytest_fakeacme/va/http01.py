@@ -18,106 +18,30 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from .. import outcomes
+from .._gofmt import go_alert
 from ..dnsdata import DNSData
 from ..outcomes import Outcome
-from .render import (
+from .attempt import AttemptContext, Observation, http_record
+from .policy import (
+    ALLOWED_REDIRECT_CODES,
     MAX_BODY,
-    MAX_PATH,
     MAX_REDIRECTS,
-    AttemptContext,
+    REDIRECT_CODES,
     default_port,
-    http_record,
     redirect_refusal,
     split_host_port,
     trim_right_space,
 )
 
-__all__ = [
-    "MAX_PATH",
-    "MAX_REDIRECTS",
-    "USER_AGENT",
-    "Http01Prober",
-    "Observation",
-    "go_alert",
-]
+__all__ = ["USER_AGENT", "Http01Prober"]
 
 #: Sent as Boulder sends it (``va/http.go``): a configured User-Agent and ``Accept: */*``.
 USER_AGENT = "pytest-fakeacme VA (imitating Let's Encrypt validation)"
-#: The statuses Go's client treats as redirects (``redirectBehavior``); others are answers.
-_REDIRECT_CODES = (301, 302, 303, 307, 308)
-#: The ones Boulder follows (BRs 3.2.2.4.19); a 303 is refused.
-_ALLOWED_REDIRECT_CODES = (301, 302, 307, 308)
-
-# OpenSSL's reason for a received alert (``SSL_R_*``) to Go's text for it
-# (``crypto/tls/alert.go``), shown as ``remote error: tls: <text>``.
-_ALERTS = {
-    "SSLV3_ALERT_UNEXPECTED_MESSAGE": "unexpected message",
-    "SSLV3_ALERT_BAD_RECORD_MAC": "bad record MAC",
-    "TLSV1_ALERT_DECRYPTION_FAILED": "decryption failed",
-    "TLSV1_ALERT_RECORD_OVERFLOW": "record overflow",
-    "SSLV3_ALERT_DECOMPRESSION_FAILURE": "decompression failure",
-    "SSLV3_ALERT_HANDSHAKE_FAILURE": "handshake failure",
-    "SSLV3_ALERT_BAD_CERTIFICATE": "bad certificate",
-    "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE": "unsupported certificate",
-    "SSLV3_ALERT_CERTIFICATE_REVOKED": "revoked certificate",
-    "SSLV3_ALERT_CERTIFICATE_EXPIRED": "expired certificate",
-    "SSLV3_ALERT_CERTIFICATE_UNKNOWN": "unknown certificate",
-    "SSLV3_ALERT_ILLEGAL_PARAMETER": "illegal parameter",
-    "TLSV1_ALERT_UNKNOWN_CA": "unknown certificate authority",
-    "TLSV1_ALERT_ACCESS_DENIED": "access denied",
-    "TLSV1_ALERT_DECODE_ERROR": "error decoding message",
-    "TLSV1_ALERT_DECRYPT_ERROR": "error decrypting message",
-    "TLSV1_ALERT_EXPORT_RESTRICTION": "export restriction",
-    "TLSV1_ALERT_PROTOCOL_VERSION": "protocol version not supported",
-    "TLSV1_ALERT_INSUFFICIENT_SECURITY": "insufficient security level",
-    "TLSV1_ALERT_INTERNAL_ERROR": "internal error",
-    "TLSV1_ALERT_INAPPROPRIATE_FALLBACK": "inappropriate fallback",
-    "TLSV1_ALERT_USER_CANCELLED": "user canceled",
-    "TLSV1_ALERT_NO_RENEGOTIATION": "no renegotiation",
-    "TLSV13_ALERT_MISSING_EXTENSION": "missing extension",
-    "TLSV1_UNSUPPORTED_EXTENSION": "unsupported extension",
-    "TLSV1_CERTIFICATE_UNOBTAINABLE": "certificate unobtainable",
-    "TLSV1_UNRECOGNIZED_NAME": "unrecognized name",
-    "TLSV1_BAD_CERTIFICATE_STATUS_RESPONSE": "bad certificate status response",
-    "TLSV1_BAD_CERTIFICATE_HASH_VALUE": "bad certificate hash value",
-    "TLSV1_ALERT_UNKNOWN_PSK_IDENTITY": "unknown PSK identity",
-    "TLSV13_ALERT_CERTIFICATE_REQUIRED": "certificate required",
-    "TLSV1_ALERT_NO_APPLICATION_PROTOCOL": "no application protocol",
-    "TLSV1_ALERT_ECH_REQUIRED": "encrypted client hello required",
-}
-# OpenSSL's message text for the same alerts, for the reasons the ssl module cannot name.
-_ALERT_MESSAGES = {
-    reason.lower().replace("_", " "): text for reason, text in _ALERTS.items()
-}
-
-
-def go_alert(error: ssl.SSLError) -> str | None:
-    """Go's text for the TLS alert an OpenSSL error reports receiving (e.g. ``"handshake
-    failure"``), or None when the error is not a received alert Go can name."""
-    reason = getattr(error, "reason", None) or ""
-    if reason in _ALERTS:
-        return _ALERTS[reason]
-    message = str(error).lower()
-    for text, alert in _ALERT_MESSAGES.items():
-        if text in message:
-            return alert
-    return None
-
-
-@dataclass
-class Observation:
-    """What the real VA saw: an outcome in the shared vocabulary, records, the address used."""
-
-    outcome: Outcome
-    records: list[dict[str, Any]]
-    address: str
-
 
 class _DialError(Exception):
     """A failure to connect (Boulder falls back from IPv6 to IPv4 only on these)."""
@@ -142,16 +66,13 @@ def _connection_problem(address: str, url: str, text: str) -> Outcome:
 
 def _with_url(outcome: Outcome, url: str) -> Outcome:
     """The outcome, showing ``url`` after ``Fetching`` (the hop that failed)."""
-    params = dict(outcome.params)
-    params["url"] = url
-    return Outcome(kind=outcome.kind, params=params, challenge_types=outcome.challenge_types)
+    return outcome.with_params(url=url)
 
 
 def _refused(reason: str, target: str, location: str, code: int = 303) -> Outcome:
     # What the VA saw, as the scripted outcome names it (the target needs no re-checking: the
     # VA's own port, allowed here, is not one bad_redirect(to=...) knows about).
-    outcome = outcomes.bad_redirect(reason)
-    return replace(outcome, params={**outcome.params, "to": target, "code": code, "url": location})
+    return outcomes.bad_redirect(reason).with_params(to=target, code=code, url=location)
 
 
 def _resolve_location(base: str, location: str) -> str | None:
@@ -189,7 +110,7 @@ def _read_body(response: http.client.HTTPResponse) -> bytes:
 
 def _connect(address: str, port: int, timeout: float) -> socket.socket:
     """A TCP connection to an IP literal. ``socket.create_connection`` would first run
-    ``getaddrinfo`` on it, a third of a loopback connect's time."""
+    ``getaddrinfo`` on it, a cost an IP literal need not pay."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -210,19 +131,12 @@ def _is_h2_settings(status_line: str) -> bool:
 class Http01Prober:
     """Runs real http-01 validations against responders on this machine."""
 
-    def __init__(
-        self,
-        dns: DNSData,
-        timeout: Callable[[], float],
-        https_port: Callable[[], int],
-    ) -> None:
+    def __init__(self, dns: DNSData) -> None:
         self._dns = dns
-        self._timeout = timeout
-        self._https_port = https_port
 
     def probe(self, ctx: AttemptContext) -> Observation:
         """Validate ``ctx``'s challenge for real."""
-        deadline = time.monotonic() + self._timeout()
+        deadline = time.monotonic() + ctx.timeout
         if ctx.identifier.type == "dns":
             v6, v4 = self._dns.lookup_addresses(ctx.hostname)
         else:
@@ -258,7 +172,7 @@ class Http01Prober:
                 if dial:
                     raise _DialError(seen)
                 return seen
-            if status in _REDIRECT_CODES and location:
+            if status in REDIRECT_CODES and location:
                 target = _resolve_location(url, location)
                 if target is None:
                     # Go: "failed to parse Location header", named after the URL that answered.
@@ -326,7 +240,7 @@ class Http01Prober:
         if chain.redirects > MAX_REDIRECTS:
             return outcomes.too_many_redirects(url=location)
         chain.redirects += 1
-        if status not in _ALLOWED_REDIRECT_CODES:
+        if status not in ALLOWED_REDIRECT_CODES:
             return _refused("status", target, location, status)
         reason = redirect_refusal(target, (80, 443, ctx.port))
         if reason is not None:
@@ -343,7 +257,7 @@ class Http01Prober:
         https = parts.scheme == "https"
         port = default_port(url)
         # The fake's stand-ins: 80 is the http-01 port, 443 the VA's https_port.
-        connect_port = {80: ctx.port, 443: self._https_port()}.get(port, port)
+        connect_port = {80: ctx.port, 443: ctx.https_port}.get(port, port)
         remaining = max(deadline - time.monotonic(), 0.001)
         try:
             sock = _connect(address, connect_port, remaining)

@@ -13,7 +13,6 @@ import hashlib
 import ipaddress
 import socket
 import ssl
-from dataclasses import replace
 from typing import Any
 
 from cryptography import x509
@@ -21,9 +20,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from .. import outcomes
+from .._gofmt import go_alert
 from ..outcomes import Outcome
-from .http01 import Observation, go_alert
-from .render import AttemptContext, alpn_record
+from .attempt import AttemptContext, Observation, alpn_record
 
 #: RFC 8737 3: the id-pe-acmeIdentifier extension.
 ACME_IDENTIFIER_OID = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31")
@@ -31,8 +30,7 @@ ALPN_PROTOCOL = "acme-tls/1"
 
 
 def _variant(name: str, **params: Any) -> Outcome:
-    outcome = outcomes.alpn_bad_cert(name)
-    return replace(outcome, params={**outcome.params, **params})
+    return outcomes.alpn_bad_cert(name).with_params(**params)
 
 
 def _sni(ctx: AttemptContext) -> str:
@@ -113,9 +111,6 @@ def _no_data(address: str) -> Outcome:
 class TlsAlpn01Prober:
     """Runs real tls-alpn-01 validations against responders on this machine."""
 
-    def __init__(self, timeout: Any) -> None:
-        self._timeout = timeout
-
     def probe(self, ctx: AttemptContext) -> Observation:
         """Validate ``ctx``'s challenge for real. Boulder tries the first AAAA, then on any
         error the first A address."""
@@ -142,7 +137,7 @@ class TlsAlpn01Prober:
         return Observation(outcome, [record], v4[0])
 
     def _attempt(self, ctx: AttemptContext, address: str) -> Outcome:
-        timeout = float(self._timeout())
+        timeout = ctx.timeout
         try:
             raw = socket.create_connection((address, ctx.port), timeout=timeout)
         except ConnectionRefusedError:

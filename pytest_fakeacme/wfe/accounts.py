@@ -12,8 +12,8 @@ from typing import Any
 
 from .. import problems, wire
 from .._gofmt import go_quote
-from .app import Call, Frontend, Reply
-from .orders import dns_name_problem, require_post_as_get
+from .common import Call, Frontend, Reply
+from .identifiers import dns_name_problem
 
 #: Boulder's ``maxContactsPerReg``.
 MAX_CONTACTS = 10
@@ -166,8 +166,7 @@ def account(fe: Frontend, call: Call) -> Reply:
             raise problems.malformed("Unable to update account :: parsing account update request")
         if status == "deactivated":
             # Boulder: deactivation wins over any other change in the same request.
-            with fe.store.lock:
-                acct.status = "deactivated"
+            fe.store.deactivate_account(acct)
         elif status not in (None, "", "valid"):
             raise problems.malformed(
                 f"Unable to update account :: invalid status {go_quote(status)} for account "
@@ -200,7 +199,6 @@ def account_orders(fe: Frontend, call: Call) -> Reply:
     acct = call.account
     if acct.id != call.args["account_id"]:
         raise problems.unauthorized("Request signing key did not match account key")
-    require_post_as_get(call)
     size = max(fe.settings.orders_page_size, 1)
     raw_cursor = call.request.args.get("cursor", "0")
     if not re.fullmatch(r"[0-9]{1,9}", raw_cursor):

@@ -13,31 +13,22 @@ Per-request ACME rules live here, once, rather than in handlers (Pebble's ``Hand
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import json
 import re
 import socket
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from .. import problems, wire
-from ..accounts_policy import ExternalAccounts, Terms
-from ..ca import CertificateAuthority
-from ..clock import Clock
-from ..config import Settings
-from ..faults import Faults
-from ..journal import KEPT_HEADERS, EntryKind, Journal
-from ..jws import JWSVerifier, KeyMode, VerifiedRequest
-from ..model import Account
-from ..nonces import NoncePool
+from .. import problems
+from ..journal import KEPT_HEADERS, Exchange
+from ..jws import KeyMode, VerifiedRequest
 from ..problems import AcmeProblem
-from ..renewal import RenewalControl
-from ..store import Store
-from ..va import ValidationAuthority
+from ..transport import FRAMING_KEY
+from .common import Call, Frontend, Handler, Reply
 from .http import Answer, HttpRequest
 
 if TYPE_CHECKING:
@@ -46,105 +37,35 @@ if TYPE_CHECKING:
 #: The journal's kept headers by lower-case name (answers' headers are matched without case).
 _KEPT_BY_LOWER = {name.lower(): name for name in KEPT_HEADERS}
 
-#: Which kind of object a route's answer shows (for the journal's status transitions).
-_OBSERVED = {
-    "newOrder": "order",
-    "order": "order",
-    "finalize": "order",
-    "authorization": "authorization",
-    "challenge": "challenge",
-}
-
 JOSE_JSON = "application/jose+json"
 #: Where a POST's body, once read, waits for the journal (in the WSGI environ).
 _BODY_KEY = "pytest_fakeacme.body"
 PROBLEM_JSON = "application/problem+json"
-#: Set in the WSGI environ by the server when a request's body cannot be delimited (RFC 9112
-#: 6.3: conflicting or non-numeric Content-Length); its value says why.
-FRAMING_KEY = "pytest_fakeacme.framing"
 
 
 class DroppedConnection(Exception):  # noqa: N818 - a signal, not an error
     """Raised to drop the connection without an answer (the drop fault)."""
 
 
-@dataclass
-class Reply:
-    """A handler's answer: status, JSON (or text) body, extra headers."""
-
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-    links: list[tuple[str, str]] = field(default_factory=list)
-    content_type: str = "application/json"
-
-
 def _json_bytes(body: Any) -> bytes:
     # Compact, unlike Boulder's indented answers: no client reads the whitespace, and the
-    # indenting encoder is pure Python (three times the C encoder's cost per answer).
+    # indenting encoder is pure Python, several times the C encoder's cost per answer.
     return json.dumps(body).encode("utf-8")
-
-
-@dataclass
-class Call:
-    """One request as a handler sees it: the verified JWS (for POSTs) and the route's args."""
-
-    request: HttpRequest
-    url: str
-    args: dict[str, str]
-    jws: VerifiedRequest | None = None
-
-    @property
-    def account(self) -> Account:
-        """The account that signed the request (kid endpoints only)."""
-        assert self.jws is not None
-        assert self.jws.account is not None
-        return self.jws.account
-
-
-@dataclass
-class Frontend:
-    """Everything a handler may use. Handlers are plain functions ``(fe, call) -> Reply``."""
-
-    store: Store
-    ca: CertificateAuthority
-    va: ValidationAuthority
-    nonces: NoncePool
-    clock: Clock
-    settings: Settings
-    urls: wire.Urls
-    report_error: Callable[[BaseException], None]
-    journal: Journal
-    faults: Faults = field(default_factory=Faults)
-    terms: Terms = field(default_factory=Terms)
-    eab: ExternalAccounts = field(default_factory=ExternalAccounts)
-    ari: RenewalControl = field(default_factory=lambda: RenewalControl(Store()))
-    jws: JWSVerifier = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.jws = JWSVerifier(self.nonces, self.account_by_url)
-
-    def account_by_url(self, url: str) -> Account | None:
-        """The account a ``kid`` names."""
-        prefix = self.urls.account("")
-        if not url.startswith(prefix):
-            return None
-        return self.store.accounts.get(url[len(prefix) :])
-
-
-Handler = Callable[[Frontend, Call], Reply]
 
 
 @dataclass(frozen=True)
 class Route:
-    """A resource: its path, the directory name journal entries use, its handler, and how a
-    POST to it authenticates (``None`` for resources that take no POST)."""
+    """A resource: its path, the directory name journal entries use, its handler, how a POST
+    to it authenticates (``None`` for resources that take no POST), and whether it is read by
+    POST-as-GET only (a payload is refused before the handler runs: Boulder's
+    ``validPOSTAsGETForAccount``)."""
 
     path: str
     name: str
     handler: Handler
     methods: tuple[str, ...] = ("POST",)
     key_mode: KeyMode | None = "kid"
+    post_as_get_only: bool = False
 
 
 class AcmeApp:
@@ -153,7 +74,7 @@ class AcmeApp:
     def __init__(self, frontend: Frontend, routes: Iterable[Route]) -> None:
         self.fe = frontend
         # A few anchored regular expressions: werkzeug's routing Map compiles Python code per
-        # rule, which cost ~40 ms per start-up; these paths need none of its features.
+        # rule at every start-up, and these paths need none of its features.
         # Each with its literal prefix, which rules most routes out without the regex.
         self._patterns = [
             (
@@ -180,14 +101,10 @@ class AcmeApp:
 
     def handle(self, request: HttpRequest) -> Answer:
         """Answer one request, and journal it (its own line first, then what it caused)."""
-        with self.fe.journal.exchange() as held:
-            response, line = self._handle(request)
-            held.insert(0, line)
-        return response
+        with self.fe.journal.exchange() as exchange:
+            return self._handle(request, exchange)
 
-    def _handle(
-        self, request: HttpRequest
-    ) -> tuple[Answer, tuple[EntryKind, _dt.datetime, float, dict[str, Any]]]:
+    def _handle(self, request: HttpRequest, exchange: Exchange) -> Answer:
         route: Route | None = None
         call: Call | None = None
         failure: AcmeProblem | None = None
@@ -208,29 +125,31 @@ class AcmeApp:
                 call.jws = self._authenticate(request, call.url, route)
             reply = route.handler(self.fe, call)
             response = self._render(reply)
-            self._observe(route, reply)
         except AcmeProblem as prob:
             failure = prob
             response = self._render_problem(prob)
         except DroppedConnection:
             # Nothing reaches the client; the journal notes status 0.
             response = Answer(0, b"", None)
-            return response, self._journal_line(request, route, None, response, None)
+            self._journal_line(exchange, request, route, None, response, None)
+            return response
         except Exception as exc:  # any bug must reach the test, not kill the server
-            self.fe.report_error(exc)
+            self.fe.errors.report(exc)
             failure = problems.server_internal(problems.internal_error_detail(exc))
             response = self._render_problem(failure)
         self._common_headers(request, response, route)
-        return response, self._journal_line(request, route, call, response, failure)
+        self._journal_line(exchange, request, route, call, response, failure)
+        return response
 
     def _journal_line(
         self,
+        exchange: Exchange,
         request: HttpRequest,
         route: Route | None,
         call: Call | None,
         response: Answer,
         failure: AcmeProblem | None,
-    ) -> tuple[EntryKind, _dt.datetime, float, dict[str, Any]]:
+    ) -> None:
         found: dict[str, list[str]] = {}
         for key, value in response.headers:
             name = _KEPT_BY_LOWER.get(key.lower())
@@ -238,39 +157,21 @@ class AcmeApp:
                 found.setdefault(name, []).append(value)
         headers = {name: ", ".join(found[name]) for name in KEPT_HEADERS if name in found}
         account = call.jws.account if call is not None and call.jws is not None else None
-        fields: dict[str, Any] = {
-            "endpoint": route.name if route is not None else "unknown",
-            "method": request.method,
-            "url": call.url if call is not None else self._request_url(request),
-            "account_id": account.id if account is not None else None,
-            "status": response.status,
-            "problem": failure,
-            "headers": headers,
+        exchange.lead(
+            "request",
+            endpoint=route.name if route is not None else "unknown",
+            method=request.method,
+            url=call.url if call is not None else self._request_url(request),
+            account_id=account.id if account is not None else None,
+            status=response.status,
+            problem=failure,
+            headers=headers,
             # What _authenticate read (HttpRequest keeps it); never read again from the socket.
-            "body": request.environ.get(_BODY_KEY, b""),
-        }
-        return "request", self.fe.clock.now(), self.fe.clock.monotonic(), fields
-
-    def _observe(self, route: Route, reply: Reply) -> None:
-        """Note the statuses the client was just shown (the journal records the changes)."""
-        body = reply.body
-        if not isinstance(body, dict) or "status" not in body:
-            return
-        kind = _OBSERVED.get(route.name)
-        location = reply.headers.get("Location", "")
-        if kind is None or not location:
-            return
-        now, mono = self.fe.clock.now(), self.fe.clock.monotonic()
-        cause = f"{route.name} answer"
-        self.fe.journal.observe(kind, location.rsplit("/", 1)[-1], str(body["status"]), cause,
-                                now, mono)
-        for chall in body.get("challenges", ()) if kind == "authorization" else ():
-            if isinstance(chall, dict) and "url" in chall:
-                self.fe.journal.observe("challenge", str(chall["url"]).rsplit("/", 1)[-1],
-                                        str(chall.get("status")), cause, now, mono)
+            body=request.environ.get(_BODY_KEY, b""),
+        )
 
     def _inject_faults(self, request: HttpRequest, route: Route) -> None:
-        """Apply the faults configured for this endpoint (SPEC 4): delay, drop, or answer."""
+        """Apply the faults configured for this endpoint: delay, drop, or answer."""
         if self.fe.faults.empty:
             return
         hit = self.fe.faults.check(route.name, self.fe.clock.now(), request.method == "POST")
@@ -330,6 +231,11 @@ class AcmeApp:
         assert route.key_mode is not None
         # The verifier refuses accounts that are not valid (Boulder: before the signature).
         verified = self.fe.jws.verify(body, url, route.key_mode)
+        if route.post_as_get_only and not verified.post_as_get:
+            # Boulder validPOSTAsGETForAccount: after the JWS checks, before the resource.
+            raise problems.malformed(
+                "Unable to validate JWS :: POST-as-GET requests must have an empty payload"
+            )
         account = verified.account
         if (
             account is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import problems, wire
 from ..model import Authorization
-from .app import Call, Frontend, Reply
+from .common import Call, Frontend, Reply
 
 
 def _find_authz(fe: Frontend, call: Call, missing: str) -> Authorization:
@@ -39,7 +39,7 @@ def authorization(fe: Frontend, call: Call) -> Reply:
     assert call.jws is not None
     owner = authz.account_id == call.account.id
     # A deactivation request is not a poll; a read by another account is not one either.
-    fe.va.settle(authz.id, poll=owner and call.jws.post_as_get)
+    fe.reads.apply_due([authz.id], poll=owner and call.jws.post_as_get)
     _check_not_expired(fe, authz)
     if not owner:
         raise problems.unauthorized("Account ID doesn't match ID for authorization")
@@ -59,9 +59,9 @@ def authorization(fe: Frontend, call: Call) -> Reply:
                     "Error deactivating authorization :: only valid and pending authorizations "
                     "can be deactivated"
                 )
-            authz.status = "deactivated"
+            fe.store.deactivate_authorization(authz)
+    state = fe.reads.show_authorization(authz, shown_by="authorization answer")
     with fe.store.lock:
-        state = authz.status_at(fe.clock.now())
         body = wire.authorization(authz, state, fe.urls)
         processing = any(c.status == "processing" for c in authz.challenges)
     return _retry_after(fe, Reply(200, body, {"Location": fe.urls.authz(authz.id)}), processing)
@@ -79,7 +79,7 @@ def challenge(fe: Frontend, call: Call) -> Reply:
     assert call.jws is not None
     start = not call.jws.post_as_get
     owner = authz.account_id == call.account.id
-    fe.va.settle(authz.id, poll=owner and not start)
+    fe.reads.apply_due([authz.id], poll=owner and not start)
     with fe.store.lock:
         found = authz.challenge(call.args["challenge_id"]) is not None
     if not found:
@@ -97,8 +97,10 @@ def challenge(fe: Frontend, call: Call) -> Reply:
         if chall is None:  # pragma: no cover - an attempt applied between the two looks
             raise problems.not_found("No such challenge")
         state = authz.status_at(fe.clock.now())
-        if start and state == "pending" and not fe.va.in_flight(authz.id):
-            fe.va.start(authz, chall, call.account.thumbprint, fe.settings.flavor == "rfc")
+        if start and state == "pending":
+            # The VA ignores a second POST while an attempt is in flight.
+            fe.va.start(authz, chall, call.account.thumbprint, fe.urls.account(authz.account_id),
+                        show_processing=fe.settings.flavor == "rfc")
         elif start and state not in ("pending", "valid"):
             raise problems.malformed("Unable to update challenge :: authorization must be pending")
         body = wire.challenge(chall, authz.id, fe.urls)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import wire
-from .app import Call, Frontend, Reply
+from .common import Call, Frontend, Reply
 
 TERMS_TEXT = "pytest-fakeacme test terms of service: this CA issues only for tests.\n"
 

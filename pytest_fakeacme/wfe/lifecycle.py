@@ -14,7 +14,7 @@ from .. import problems, renewal, wire
 from .._gofmt import go_quote
 from ..jws import b64decode, check_alg_matches_key, load_public_jwk, thumbprint
 from ..model import Certificate
-from .app import Call, Frontend, Reply
+from .common import Call, Frontend, Reply, cert_by_ari_id
 
 #: RFC 5280 reasons Let's Encrypt accepts from subscribers (unspecified, keyCompromise,
 #: affiliationChanged, superseded, cessationOfOperation); others are badRevocationReason.
@@ -94,47 +94,12 @@ def _holds_authorizations(fe: Frontend, account_id: str, cert: Certificate) -> b
 
 def renewal_info(fe: Frontend, call: Call) -> Reply:
     """GET renewalInfo/<certID> (RFC 9773 4.2): the suggested window, with Retry-After."""
-    cert = _cert_by_ari_id(fe, call.args["cert_id"])
+    cert = cert_by_ari_id(fe, call.args["cert_id"])
     window = fe.ari.window(cert, fe.clock.now())
     body: dict[str, Any] = {"suggestedWindow": window.to_json()}
     if cert.revoked_reason is not None or window.end <= fe.clock.now():
         body["explanationURL"] = renewal.EXPLANATION_URL
     return Reply(200, body, {"Retry-After": str(renewal.RETRY_AFTER)})
-
-
-def _cert_by_ari_id(fe: Frontend, ari_id: str) -> Certificate:
-    if ari_id.count(".") != 1:
-        raise problems.malformed(
-            "Malformed certificate ID: must be base64url(AKI).base64url(serial)"
-        )
-    with fe.store.lock:
-        for cert in fe.store.certificates.values():
-            if cert.ari_id == ari_id:
-                return cert
-    raise problems.not_found("Certificate not found")
-
-
-def check_replaces(fe: Frontend, account_id: str, ari_id: str) -> None:
-    """newOrder's ``replaces`` (RFC 9773 5): a certificate of this account, not yet replaced."""
-    try:
-        cert = _cert_by_ari_id(fe, ari_id)
-    except problems.AcmeProblem:
-        raise problems.malformed(
-            f"Error creating new order :: while checking the replaced certificate {ari_id}: "
-            "certificate not found"
-        ) from None
-    if cert.account_id != account_id:
-        raise problems.unauthorized(
-            "Error creating new order :: the certificate being replaced was not issued to "
-            "this account"
-        )
-    if cert.replaced_by is not None:
-        raise problems.problem(
-            "alreadyReplaced",
-            f"Error creating new order :: cannot indicate an order replaces certificate with "
-            f"serial {cert.serial:036x}, which already has a replacement order",
-            409,
-        )
 
 
 def key_change(fe: Frontend, call: Call) -> Reply:

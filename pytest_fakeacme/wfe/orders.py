@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as _dt
-import ipaddress
 import re
 import secrets
-import unicodedata
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -24,168 +22,15 @@ from ..model import (
     Identifier,
     Order,
 )
-from . import lifecycle
-from .app import Call, Frontend, Reply
+from .common import Call, Frontend, Reply, cert_by_ari_id
+from .identifiers import (
+    MAX_IDENTIFIERS,
+    check_identifiers,
+    check_type_and_value,
+    normalize_identifiers,
+)
 
-#: Boulder's ``maxNames``: identifiers per order.
-MAX_IDENTIFIERS = 100
-_DNS_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
-_LDH_LABEL = re.compile(r"^[a-z0-9-]+$")
-_IDENTIFIERS_CONTEXT = "Invalid identifiers requested :: "
 _UNMARSHAL_NEW_ORDER = "Unable to unmarshal NewOrder request body"
-
-
-def _non_wildcard_problem(domain: str) -> tuple[str, str] | None:
-    """Boulder ``policy.validNonWildcardDomain``: ``(problem type, detail)`` or None.
-
-    The public-suffix checks are left out on purpose: tests use names under ``.example``,
-    ``.test`` and ``.localhost``, which Let's Encrypt would refuse."""
-    if domain == "":
-        return "malformed", "Identifier value (name) is empty"
-    if domain.startswith("*."):
-        return "malformed", "Wildcard domain names are not supported"
-    if any(ch not in _DNS_CHARACTERS for ch in domain):
-        return "malformed", "Domain name contains an invalid character"
-    if len(domain) > 253:
-        return "malformed", "Domain name is longer than 253 bytes"
-    try:
-        ipaddress.ip_address(domain)
-    except ValueError:
-        pass
-    else:
-        return "malformed", "Identifier type is DNS but value is an IP address"
-    if domain.endswith("."):
-        return "malformed", "Domain name ends in a dot"
-    labels = domain.split(".")
-    if len(labels) > 10:
-        return "malformed", "Domain name has more than 10 labels (parts)"
-    if len(labels) < 2:
-        return "malformed", "Domain name needs at least one dot"
-    for label in labels:
-        if not label:
-            return "malformed", "Domain name can not have two dots in a row"
-        if len(label) > 63:
-            return "malformed", "Domain has a label (component between dots) longer than 63 bytes"
-        if not _LDH_LABEL.fullmatch(label) or label[0] == "-" or label[-1] == "-":
-            return "malformed", "Domain name contains an invalid character"
-        if len(label) >= 4 and label[2:4] == "--":
-            if label[:2] != "xn":
-                return (
-                    "rejectedIdentifier",
-                    "Domain name contains an invalid label in a reserved format (R-LDH: '??--')",
-                )
-            try:
-                ulabel = label[4:].encode("ascii").decode("punycode")
-            except UnicodeError:
-                return "malformed", "Domain name contains malformed punycode"
-            if not unicodedata.is_normalized("NFC", ulabel):
-                return "malformed", "Domain name contains malformed punycode"
-    return None
-
-
-def _domain_problem(domain: str) -> tuple[str, str] | None:
-    """Boulder ``policy.ValidDomain``: wildcard rules, then the name's own."""
-    if "*" not in domain:
-        return _non_wildcard_problem(domain)
-    if domain.count("*") > 1:
-        return "malformed", "Domain name has more than one wildcard"
-    if not domain.startswith("*."):
-        return (
-            "malformed",
-            "Domain name contains an invalid wildcard. A wildcard is only permitted before the "
-            "first dot in a domain name",
-        )
-    return _non_wildcard_problem(domain[2:])
-
-
-def dns_name_problem(name: str, wildcard_allowed: bool = True) -> str | None:
-    """Why Let's Encrypt would refuse ``name`` as a DNS name (Boulder's detail), or None."""
-    found = _domain_problem(name) if wildcard_allowed else _non_wildcard_problem(name)
-    return None if found is None else found[1]
-
-
-def _go_ip_string(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
-    # netip.Addr.String(): RFC 5952, with IPv4-mapped IPv6 written as ::ffff:a.b.c.d.
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        return f"::ffff:{addr.ipv4_mapped}"
-    return str(addr)
-
-
-def _ip_problem(value: str) -> tuple[str, str] | None:
-    """Boulder ``policy.ValidIP``: the RFC 8738 textual form. The IANA special-purpose check
-    is left out on purpose, so that tests can validate loopback addresses."""
-    if "%" in value:
-        return "malformed", "IP address is invalid"
-    try:
-        addr = ipaddress.ip_address(value)
-    except ValueError:
-        return "malformed", "IP address is invalid"
-    if _go_ip_string(addr) != value:
-        return "malformed", "IP address is invalid"
-    return None
-
-
-def _identifiers_problem(
-    failures: list[tuple[Identifier, str, str]],
-) -> problems.AcmeProblem:
-    """Boulder ``combineSubErrors`` under the WFE's ``Invalid identifiers requested`` context:
-    one bad identifier is the problem; several are subproblems, each with its identifier."""
-    ident, _, detail = failures[0]
-    head = f"{_IDENTIFIERS_CONTEXT}Cannot issue for {go_quote(ident.value)}: {detail}"
-    if len(failures) == 1:
-        # The identifier member is this fake's addition (Boulder names it in the detail only).
-        return problems.rejected_identifier(head, identifier=ident.to_json())
-    subs = [
-        problems.problem(kind, _IDENTIFIERS_CONTEXT + sub_detail, 400, identifier=i.to_json())
-        for i, kind, sub_detail in failures
-    ]
-    return problems.problem(
-        "rejectedIdentifier",
-        f"{head} (and {len(failures) - 1} more problems. Refer to sub-problems for more "
-        "information.)",
-        400,
-        subproblems=subs,
-    )
-
-
-def normalize_identifiers(raw: list[dict[str, str]]) -> list[Identifier]:
-    """Boulder ``identifier.Normalize``: values lowercased, duplicates dropped, sorted by
-    value with DNS names before IP addresses."""
-    idents = {Identifier(r["type"], r["value"].lower()) for r in raw}
-    return sorted(idents, key=lambda i: (i.type != "dns", i.value))
-
-
-def check_identifiers(idents: list[Identifier]) -> None:
-    """Boulder ``policy.WellFormedIdentifiers``: every bad identifier, in one problem."""
-    failures: list[tuple[Identifier, str, str]] = []
-    for ident in idents:
-        found = _domain_problem(ident.value) if ident.type == "dns" else _ip_problem(ident.value)
-        if found is not None:
-            failures.append((ident, found[0], found[1]))
-    if failures:
-        raise _identifiers_problem(failures)
-
-
-def _check_type_and_value(raw: dict[str, Any]) -> None:
-    kind, value = raw.get("type") or "", raw.get("value") or ""
-    if kind not in ("dns", "ip"):
-        raise problems.unsupported_identifier(
-            f"NewOrder request included unsupported identifier: type {go_quote(kind)}, "
-            f"value {go_quote(value)}"
-        )
-    if value == "":
-        raise problems.malformed("NewOrder request included empty identifier")
-
-
-def require_post_as_get(call: Call) -> None:
-    """Boulder ``validPOSTAsGETForAccount``: resources read only by POST-as-GET refuse a
-    payload."""
-    assert call.jws is not None
-    if not call.jws.post_as_get:
-        raise problems.malformed(
-            "Unable to validate JWS :: POST-as-GET requests must have an empty payload"
-        )
-
 
 def _challenge_types(ident: Identifier, dns_account: bool = False) -> tuple[str, ...]:
     # Boulder policy/pa.go ChallengeTypesFor: wildcards get dns-01 only; IP identifiers get
@@ -272,7 +117,7 @@ def new_order(fe: Frontend, call: Call) -> Reply:
     if (payload.get("notBefore") or payload.get("notAfter")) and not accepted:
         raise problems.malformed("NotBefore and NotAfter are not supported")
     for item in raw:
-        _check_type_and_value(item)
+        check_type_and_value(item)
     identifiers = normalize_identifiers(raw)
     check_identifiers(identifiers)
     if len(identifiers) > MAX_IDENTIFIERS:
@@ -292,14 +137,14 @@ def new_order(fe: Frontend, call: Call) -> Reply:
         )
     replaces = payload.get("replaces") or None
     if replaces is not None:
-        lifecycle.check_replaces(fe, call.account.id, replaces)
+        check_replaces(fe, call.account.id, replaces)
     now = fe.clock.now()
     account = call.account
     with fe.store.lock:
         if fe.settings.order_reuse:
             existing = fe.store.reusable_order(account.id, identifiers, profile, now)
             if existing is not None:
-                return _order_reply(fe, existing, 201)
+                return _order_reply(fe, existing, "newOrder answer", 201)
         authz_ids: list[str] = []
         created: list[Authorization] = []
         for ident in identifiers:
@@ -329,7 +174,30 @@ def new_order(fe: Frontend, call: Call) -> Reply:
             for cert in fe.store.certificates.values():
                 if cert.ari_id == replaces:
                     cert.replaced_by = order.id
-    return _order_reply(fe, order, 201)
+    return _order_reply(fe, order, "newOrder answer", 201)
+
+
+def check_replaces(fe: Frontend, account_id: str, ari_id: str) -> None:
+    """newOrder's ``replaces`` (RFC 9773 5): a certificate of this account, not yet replaced."""
+    try:
+        cert = cert_by_ari_id(fe, ari_id)
+    except problems.AcmeProblem:
+        raise problems.malformed(
+            f"Error creating new order :: while checking the replaced certificate {ari_id}: "
+            "certificate not found"
+        ) from None
+    if cert.account_id != account_id:
+        raise problems.unauthorized(
+            "Error creating new order :: the certificate being replaced was not issued to "
+            "this account"
+        )
+    if cert.replaced_by is not None:
+        raise problems.problem(
+            "alreadyReplaced",
+            f"Error creating new order :: cannot indicate an order replaces certificate with "
+            f"serial {cert.serial:036x}, which already has a replacement order",
+            409,
+        )
 
 
 def _own_order(fe: Frontend, call: Call) -> Order:
@@ -343,13 +211,10 @@ def _own_order(fe: Frontend, call: Call) -> Order:
     return order
 
 
-def _order_reply(fe: Frontend, order: Order, status: int = 200, poll: bool = True) -> Reply:
-    for authz_id in order.authorization_ids:
-        fe.va.settle(authz_id, poll=poll)
+def _order_reply(fe: Frontend, order: Order, shown_by: str, status: int = 200,
+                 poll: bool = True) -> Reply:
+    state = fe.reads.show_order(order, poll=poll, shown_by=shown_by)
     with fe.store.lock:
-        state = fe.store.status_of(order, fe.clock.now())
-        if state == "processing" and order.processing_reads_left > 0:
-            order.processing_reads_left -= 1
         body = wire.order(order, state, fe.urls)
     reply = Reply(status, body, {"Location": fe.urls.order(order.id)})
     if state == "processing":
@@ -359,9 +224,7 @@ def _order_reply(fe: Frontend, order: Order, status: int = 200, poll: bool = Tru
 
 def order(fe: Frontend, call: Call) -> Reply:
     """POST-as-GET of an order (7.1.3); its status derived at this read."""
-    order = _own_order(fe, call)
-    require_post_as_get(call)
-    return _order_reply(fe, order)
+    return _order_reply(fe, _own_order(fe, call), "order answer")
 
 
 def _csr_der(call: Call) -> bytes:
@@ -391,8 +254,7 @@ def finalize(fe: Frontend, call: Call) -> Reply:
     (malformed), all under ``Error finalizing order :: ``. A refused CSR leaves the order
     ``ready``."""
     order = _own_order(fe, call)
-    for authz_id in order.authorization_ids:
-        fe.va.settle(authz_id, poll=False)
+    fe.reads.apply_due(order.authorization_ids, poll=False)
     now = fe.clock.now()
     state = fe.store.status_of(order, now)
     if state != "ready":
@@ -458,7 +320,7 @@ def finalize(fe: Frontend, call: Call) -> Reply:
             # The finalize answer itself is one read that shows processing.
             order.processing_reads_left = 1 + fe.settings.finalize_processing_polls
         fe.store.add_certificate(cert)
-    return _order_reply(fe, order, 200, poll=False)
+    return _order_reply(fe, order, "finalize answer", 200, poll=False)
 
 
 #: Boulder's ``caaRecheckDuration``: authorizations validated longer ago get CAA checked again.
@@ -473,7 +335,7 @@ def _recheck_caa(fe: Frontend, order: Order, now: _dt.datetime) -> None:
         validated = authz.challenges[0].validated if authz.challenges else None
         if validated is None or now - validated <= CAA_RECHECK_AFTER:
             continue
-        found = fe.va.recheck_caa(authz)
+        found = fe.va.recheck_caa(authz, fe.urls.account(authz.account_id))
         if found is not None:
             ident = ("*." if authz.wildcard else "") + authz.identifier.value
             failures.append(problems.problem(
@@ -496,7 +358,6 @@ def _recheck_caa(fe: Frontend, order: Order, now: _dt.datetime) -> None:
 
 def certificate(fe: Frontend, call: Call) -> Reply:
     """POST-as-GET of a certificate chain: ``application/pem-certificate-chain`` (7.4.2)."""
-    require_post_as_get(call)
     cert = fe.store.certificates.get(call.args["cert_id"])
     if cert is None:
         raise problems.not_found("Certificate not found")
@@ -529,7 +390,7 @@ def new_authz(fe: Frontend, call: Call) -> Reply:
     raw = payload.get("identifier")
     if not isinstance(raw, dict):
         raise problems.malformed("newAuthz request must name one identifier")
-    _check_type_and_value(raw)
+    check_type_and_value(raw)
     [ident] = normalize_identifiers([raw])
     if ident.is_wildcard:
         # RFC 8555 7.4.1: a wildcard identifier cannot be pre-authorized.

@@ -1,4 +1,4 @@
-"""JSON forms of the Python API's values, for the management API: outcomes, problems and state.
+"""JSON forms of the Python API's values, for the management API: outcomes, problems and times.
 
 Every form goes through the same constructors as the Python API, so a JSON outcome is checked
 exactly as ``outcomes.http_status(404)`` is, and ``outcome_from_json(outcome_to_json(o)) == o``.
@@ -61,28 +61,16 @@ def outcome_from_json(data: Any) -> Outcome:
     if unknown:
         raise FakeACMEUsageError(f"unknown outcome field(s) {sorted(unknown)}")
     kind = data.get("kind")
-    factory = outcomes.CONSTRUCTORS.get(kind) if isinstance(kind, str) else None
-    if factory is None:
+    if not isinstance(kind, str) or kind not in outcomes.KINDS:
         raise FakeACMEUsageError(
-            f"unknown outcome kind {kind!r}; use one of {', '.join(sorted(outcomes.CONSTRUCTORS))}"
+            f"unknown outcome kind {kind!r}; use one of {', '.join(sorted(outcomes.KINDS))}"
         )
     params = data.get("params") or {}
     if not isinstance(params, Mapping):
         raise FakeACMEUsageError(f"outcome params must be an object, not {params!r}")
     params = {k: _param_from_json(k, v) for k, v in params.items()}
     try:
-        if kind == "txt_wrong":
-            values = params.pop("values", ())
-            if params or not isinstance(values, list):
-                raise FakeACMEUsageError('txt_wrong takes {"values": ["...", ...]}')
-            outcome = factory(*values)
-        elif kind == "problem":
-            inner = params.pop("problem", None)
-            if isinstance(inner, AcmeProblem):
-                params = {"type": inner.type, "detail": inner.detail, "status": inner.status}
-            outcome = factory(**params)
-        else:
-            outcome = factory(**params)
+        outcome = outcomes.KINDS[kind].rebuild(params)
     except TypeError as exc:
         raise FakeACMEUsageError(f"bad params for outcome {kind!r}: {exc}") from None
     assert isinstance(outcome, Outcome)
@@ -126,6 +114,8 @@ def problem_from_json(data: Any) -> AcmeProblem:
         raise FakeACMEUsageError(str(exc)) from None
 
 
-def timestamp(value: _dt.datetime | None) -> str | None:
-    """RFC 3339, or None."""
+def iso_time(value: _dt.datetime | None) -> str | None:
+    """ISO 8601 with microseconds and offset (``datetime.isoformat``) in UTC, or None: the
+    management API's times, unlike the whole seconds of the ACME resources
+    (:func:`pytest_fakeacme.wire.rfc3339`)."""
     return value.astimezone(_dt.timezone.utc).isoformat() if value is not None else None

@@ -1,0 +1,282 @@
+"""``FakeACME``: the fake CA as an object, serving HTTPS on loopback from a daemon thread.
+
+Usable without pytest::
+
+    with FakeACME() as ca:
+        client = make_client(ca.directory_url, verify=ca.ca_bundle)
+        ...
+
+A facade: the components live in :class:`~pytest_fakeacme.core.Core`, the servers in
+:class:`~pytest_fakeacme.serving.Serving`, the reads in :mod:`~pytest_fakeacme.reads`. This
+class checks its arguments, starts and stops, and offers the user's verbs.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+
+from . import views
+from .ca import CertificateAuthority
+from .clock import Clock
+from .config import Flavor, Ports, Settings
+from .core import Core
+from .errors import FakeACMEError, FakeACMEUsageError
+from .management import Endpoints, ManagementApp
+from .outcomes import Outcome
+from .serving import Serving
+from .transport import free_port, port_arg
+
+_NOT_STARTED = "the fake is not started: use `with FakeACME() as ca:` or start()"
+
+
+def _whole(value: object, name: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise FakeACMEUsageError(f"{name} must be a whole number {low}-{high}, not {value!r}")
+    return value
+
+
+class FakeACME:
+    """A fake ACME (RFC 8555) certificate authority running in this process.
+
+    :param host: the loopback address to listen on.
+    :param port: the port to listen on (0: a free one).
+    :param http01_port: where the VA sends http-01 requests, the fake's stand-in for port 80
+        (None: a free port, reported as :attr:`http01_port`; bind your responder there).
+    :param tls_alpn01_port: the same for tls-alpn-01 (the stand-in for 443).
+    :param alternate_chains: how many alternate chains (to other roots) certificates come
+        with, each linked as ``rel="alternate"`` (RFC 8555 7.4.2).
+    :param ca_key_type: the issuing hierarchy's keys, ``"ecdsa"`` (P-256) or ``"rsa"``.
+    :param intermediates: how many intermediate certificates chains have (1-4).
+    :param dns_port: where the fake's DNS server listens, UDP and TCP (0: a free port, reported
+        as ``dns.address``; None: no DNS server).
+    :param flavor: ``"boulder"`` (Let's Encrypt's state machine) or ``"rfc"``.
+    :param va_default: what a validation finds when nothing is scripted (``outcomes.real()``).
+    :param settings: further :class:`~pytest_fakeacme.config.Settings` values by name.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        http01_port: int | None = None,
+        tls_alpn01_port: int | None = None,
+        dns_port: int | None = 0,
+        alternate_chains: int = 0,
+        ca_key_type: str = "ecdsa",
+        intermediates: int = 1,
+        flavor: Flavor = "boulder",
+        va_default: Outcome | None = None,
+        clock: Clock | None = None,
+        **settings: Any,
+    ) -> None:
+        self.host = host
+        self.port = port_arg(port, "port") or 0
+        ports = Ports(
+            http01=port_arg(http01_port, "http01_port") or free_port(host),
+            tls_alpn01=port_arg(tls_alpn01_port, "tls_alpn01_port") or free_port(host),
+        )
+        self._alternate_chains = _whole(alternate_chains, "alternate_chains", 0, 4)
+        if ca_key_type not in ("ecdsa", "rsa"):
+            raise FakeACMEUsageError(f"ca_key_type must be 'ecdsa' or 'rsa', not {ca_key_type!r}")
+        self._ca_key_type = ca_key_type
+        self._intermediates = _whole(intermediates, "intermediates", 1, 4)
+        self._dns_port = port_arg(dns_port, "dns_port")
+        self._core = core = Core(Settings().copy(flavor=flavor, **settings), clock or Clock(),
+                                 ports, va_default)
+        # The parts users reach for, as attributes (the core owns them).
+        self.settings, self.clock, self.store, self.dns = (core.settings, core.clock,
+                                                           core.store, core.dns)
+        self.nonces, self.journal, self.faults, self.va = (core.nonces, core.journal,
+                                                           core.faults, core.va)
+        self.terms, self.eab, self.ari = core.terms, core.eab, core.ari
+        self.ca: CertificateAuthority | None = None
+        self._serving: Serving | None = None
+
+    # Lifecycle
+
+    def start(self) -> FakeACME:
+        """Create the keys, bind, and serve in a daemon thread. Returns ``self``."""
+        if self._serving is not None:
+            raise FakeACMEError("this FakeACME is already running")
+        ca = CertificateAuthority(self.clock.now(), alternate_roots=self._alternate_chains,
+                                  key_type=self._ca_key_type, intermediates=self._intermediates)
+        self._serving = Serving.start(self._core, ca, self.host, self.port, self._dns_port)
+        self.ca, self.port = ca, self._serving.port
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, join the threads, remove the temporary files. Idempotent."""
+        serving, self._serving = self._serving, None
+        if serving is not None:
+            serving.stop()
+        self._core.stop()
+
+    def __enter__(self) -> FakeACME:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+        if exc is None:
+            self.check()
+
+    @property
+    def management_app(self) -> ManagementApp:
+        """The management API's WSGI application (served under :attr:`management_url`)."""
+        if self._serving is None or self._serving.management is None:
+            raise FakeACMEError(_NOT_STARTED)
+        return self._serving.management
+
+    @property
+    def wsgi_app(self) -> Any:
+        """The WSGI application itself (e.g. for ``werkzeug.test.Client``, without sockets)."""
+        if self._serving is None:
+            raise FakeACMEError(_NOT_STARTED)
+        return self._serving.acme_app
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is serving."""
+        return self._serving is not None
+
+    def reset(self) -> None:
+        """Forget all state, scripts and settings changes; keep the server, keys and port.
+
+        Outstanding nonces are forgotten too (a client must fetch a new one), and errors kept
+        from the server thread are dropped: call :meth:`check` first to see them.
+        """
+        self._core.reset()
+
+    # Errors from the server thread
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Exceptions raised inside the server (bugs, misused scripts), oldest first."""
+        return self._core.errors.peek()
+
+    def check(self) -> None:
+        """Raise the first exception kept from the server thread (and forget them all).
+
+        A :class:`~pytest_fakeacme.errors.ScriptError` is raised as it is; anything else is
+        wrapped in :class:`~pytest_fakeacme.errors.ServerThreadError` with the original as its
+        cause, traceback included.
+        """
+        self._core.errors.raise_first()
+
+    # Where to point clients
+
+    def _where(self) -> Endpoints:
+        if self._serving is None or self._serving.endpoints is None:
+            raise FakeACMEError(_NOT_STARTED)
+        return self._serving.endpoints
+
+    @property
+    def directory_url(self) -> str:
+        """The ACME directory URL (https, loopback)."""
+        return self._where().urls.directory
+
+    @property
+    def base_url(self) -> str:
+        """``https://host:port`` of the ACME server."""
+        return self._where().urls.base
+
+    @property
+    def ca_bundle(self) -> str:
+        """Path of a PEM file that trusts the server's TLS certificate."""
+        return self._where().ca_bundle
+
+    @property
+    def roots(self) -> str:
+        """PEM of the issuing hierarchy's root certificate(s): what issued chains verify to."""
+        self._where()
+        assert self.ca is not None
+        return self.ca.root_pem
+
+    @property
+    def alternate_roots(self) -> list[str]:
+        """PEM of each alternate chain's root (``alternate_chains=N``), in chain order."""
+        self._where()
+        assert self.ca is not None
+        return [r.public_bytes(serialization.Encoding.PEM).decode("ascii")
+                for r in self.ca.alternate_roots]
+
+    @property
+    def roots_path(self) -> str:
+        """Path of a PEM file holding :attr:`roots`."""
+        return self._where().roots_path
+
+    @property
+    def management_url(self) -> str:
+        """The management API's URL (JSON over HTTPS; see :mod:`pytest_fakeacme.management`)."""
+        return self._where().management_url
+
+    @property
+    def http01_port(self) -> int:
+        """The port the VA sends http-01 requests to (the fake's stand-in for port 80)."""
+        return self._core.ports.http01
+
+    @http01_port.setter
+    def http01_port(self, value: int) -> None:
+        if not port_arg(value, "http01_port"):
+            raise FakeACMEUsageError("http01_port must be a port number between 1 and 65535")
+        self._core.ports.http01 = value
+
+    @property
+    def tls_alpn01_port(self) -> int:
+        """The port the VA connects to for tls-alpn-01 (the fake's stand-in for 443)."""
+        return self._core.ports.tls_alpn01
+
+    @tls_alpn01_port.setter
+    def tls_alpn01_port(self, value: int) -> None:
+        if not port_arg(value, "tls_alpn01_port"):
+            raise FakeACMEUsageError("tls_alpn01_port must be a port number between 1 and 65535")
+        self._core.ports.tls_alpn01 = value
+
+    @property
+    def flavor(self) -> Flavor:
+        """``"boulder"`` or ``"rfc"`` (settable)."""
+        return self.settings.flavor
+
+    @flavor.setter
+    def flavor(self, value: Flavor) -> None:
+        self._core.configure(flavor=value)
+
+    def configure(self, **settings: Any) -> None:
+        """Change settings on the running instance (see :class:`~pytest_fakeacme.config.Settings`);
+        ``reset()`` restores the ones it was created with."""
+        self._core.configure(**settings)
+
+    # State views (settled first: a finished validation shows, without counting as a poll)
+
+    @property
+    def accounts(self) -> list[views.AccountView]:
+        """Every account, oldest first."""
+        return self._core.reads.accounts(self._where().urls)
+
+    @property
+    def orders(self) -> list[views.OrderView]:
+        """Every order, oldest first, with statuses as a client would see them now."""
+        return self._core.reads.orders(self._where().urls)
+
+    @property
+    def authorizations(self) -> list[views.AuthorizationView]:
+        """Every authorization, oldest first."""
+        return self._core.reads.authorizations(self._where().urls)
+
+    @property
+    def challenges(self) -> list[views.ChallengeView]:
+        """Every challenge still listed by an authorization."""
+        return [c for a in self.authorizations for c in a.challenges]
+
+    @property
+    def certificates(self) -> list[views.CertificateView]:
+        """Every issued certificate, oldest first."""
+        return self._core.reads.certificates(self._where().urls)
+
+    def __repr__(self) -> str:
+        where = self.directory_url if self.running else "not started"
+        return f"<FakeACME {where} flavor={self.settings.flavor}>"

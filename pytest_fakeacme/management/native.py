@@ -1,0 +1,273 @@
+"""The native management API: the Python API's knobs as JSON (state, journal, VA scripts,
+faults, clock, terms, EAB, DNS data)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from typing import Any
+
+from .. import jsonforms
+from ..errors import FakeACMEUsageError
+from .context import Management, Routes, field, text_response
+
+routes = Routes()
+
+
+@routes.get("/state")
+def state(app: Management, body: Any) -> Any:
+    """Accounts, orders (with authorizations and challenges) and certificates (with PEM)."""
+    def challenge(c: Any) -> dict[str, Any]:
+        return {"id": c.id, "url": c.url, "type": c.type, "token": c.token, "status": c.status,
+                "validated": jsonforms.iso_time(c.validated),
+                "error": c.error.to_json() if c.error else None,
+                "validationRecord": list(c.validation_record)}
+
+    def authz(a: Any) -> dict[str, Any]:
+        return {"id": a.id, "url": a.url, "identifier": a.identifier.to_json(),
+                "wildcard": a.wildcard, "status": a.status,
+                "expires": jsonforms.iso_time(a.expires),
+                "challenges": [challenge(c) for c in a.challenges]}
+
+    urls, reads = app.endpoints.urls, app.core.reads
+    return {
+        "accounts": [{"id": a.id, "url": a.url, "status": a.status, "contact": list(a.contact),
+                      "thumbprint": a.thumbprint} for a in reads.accounts(urls)],
+        "orders": [{"id": o.id, "url": o.url, "account": o.account_id, "status": o.status,
+                    "identifiers": [i.to_json() for i in o.identifiers],
+                    "authorizations": [authz(a) for a in o.authorizations],
+                    "certificate": o.certificate.url if o.certificate else None}
+                   for o in reads.orders(urls)],
+        "certificates": [{"id": c.id, "url": c.url, "serial": f"{c.serial:x}",
+                          "names": c.names, "not_before": jsonforms.iso_time(c.not_before),
+                          "not_after": jsonforms.iso_time(c.not_after), "revoked": c.revoked,
+                          "pem": c.fullchain_pem} for c in reads.certificates(urls)],
+    }
+
+
+@routes.get("/journal")
+def journal(app: Management, body: Any) -> Any:
+    """The journal's entries (requests, validations, transitions)."""
+    entries = []
+    for e in app.core.journal:
+        item: dict[str, Any] = {"seq": e.seq, "kind": e.kind, "at": jsonforms.iso_time(e.at)}
+        if e.kind == "request":
+            jws = e.jws
+            item.update(endpoint=e.endpoint, method=e.method, url=e.url, status=e.status,
+                        account=e.account_id, headers=e.headers,
+                        protected=jws.protected if jws else None,
+                        payload=jws.payload if jws else None)
+        elif e.kind == "validation":
+            item.update(identifier=e.identifier, challenge_type=e.challenge_type,
+                        outcome=e.outcome, records=list(e.records))
+        else:
+            item.update(object=e.object_kind, id=e.object_id, old=e.old, new=e.new,
+                        cause=e.cause)
+        item["problem"] = e.problem.to_json() if e.problem else None
+        entries.append(item)
+    return {"entries": entries, "dropped": app.core.journal.dropped}
+
+
+@routes.get("/transcript")
+def transcript(app: Management, body: Any) -> Any:
+    """The journal as text."""
+    verbose = str(body.get("verbose", "")).lower() in ("1", "true", "yes")
+    last = body.get("last")
+    entries = list(app.core.journal)
+    if last is not None:
+        try:
+            entries = entries[-max(int(last), 1):]
+        except ValueError:
+            raise FakeACMEUsageError("last must be a whole number") from None
+    return text_response(app.core.journal.transcript(verbose, entries=entries) + "\n")
+
+
+@routes.post("/reset")
+def reset(app: Management, body: Any) -> Any:
+    """Forget all state, scripts and faults (``FakeACME.reset()``)."""
+    app.core.reset()
+
+
+@routes.post("/settings")
+def settings(app: Management, body: Any) -> Any:
+    """Change settings (``FakeACME.configure(**body)``), e.g. ``{"flavor": "rfc"}``."""
+    if not isinstance(body, Mapping):
+        raise FakeACMEUsageError("the request body must be a JSON object of settings")
+    app.core.configure(**body)
+    return {"flavor": app.core.settings.flavor}
+
+
+# The VA
+
+
+@routes.get("/va")
+def va(app: Management, body: Any) -> Any:
+    """The default outcome and what is still scripted."""
+    return {
+        "default": jsonforms.outcome_to_json(app.core.va.default),
+        "scripted": {k: [jsonforms.outcome_to_json(o) for o in v]
+                     for k, v in app.core.va.scripted().items()},
+        "timeout": app.core.va.timeout,
+    }
+
+
+@routes.post("/va/script")
+def va_script(app: Management, body: Any) -> Any:
+    """``{"identifier": "a.example", "outcomes": [{"kind": "http_status", "params": {"code":
+    404}}]}``: queue outcomes (``va.script``)."""
+    identifier = field(body, "identifier")
+    items = field(body, "outcomes", list)
+    parsed = [jsonforms.outcome_from_json(item) for item in items]  # all checked before any change
+    app.core.va.script(identifier, *parsed)
+    return va(app, {})
+
+
+@routes.post("/va/default")
+def va_default(app: Management, body: Any) -> Any:
+    """``{"outcome": "valid"}``: what validations find when nothing is scripted."""
+    outcome = jsonforms.outcome_from_json(field(body, "outcome", (str, dict)))
+    app.core.va.default = outcome
+    return va(app, {})
+
+
+@routes.post("/va/clear")
+def va_clear(app: Management, body: Any) -> Any:
+    """Drop scripts and restore the default."""
+    app.core.va.clear()
+    return va(app, {})
+
+
+# Faults, clock, terms, EAB
+
+
+@routes.get("/faults")
+def faults(app: Management, body: Any) -> Any:
+    """Faults that can still fire."""
+    return {"faults": [{"kind": f.kind, "endpoint": f.endpoint, "times": f.times,
+                        "fired": f.fired, "problem": f.problem.to_json() if f.problem else None}
+                       for f in app.core.faults.active]}
+
+
+@routes.post("/faults")
+def add_fault(app: Management, body: Any) -> Any:
+    """``{"spec": "bad_nonce endpoint=newOrder times=2"}``, or ``{"problem": {...},
+    "endpoint": "newOrder", "times": 1}`` for any problem."""
+    if isinstance(body, Mapping) and "problem" in body:
+        prob = jsonforms.problem_from_json(body["problem"])
+        endpoint = field(body, "endpoint", str, required=False)
+        times = body.get("times", 1)
+        app.core.faults.problem(prob, endpoint=endpoint, times=times)
+    else:
+        app.core.faults.add_spec(field(body, "spec"))
+    return faults(app, {})
+
+
+@routes.post("/faults/clear")
+def clear_faults(app: Management, body: Any) -> Any:
+    """Remove every fault."""
+    app.core.faults.clear()
+    return faults(app, {})
+
+
+@routes.get("/clock")
+def clock(app: Management, body: Any) -> Any:
+    """The fake's time."""
+    return {"now": jsonforms.iso_time(app.core.clock.now()), "frozen": app.core.clock.frozen}
+
+
+@routes.post("/clock/advance")
+def clock_advance(app: Management, body: Any) -> Any:
+    """``{"days": 8}`` (any of weeks, days, hours, minutes, seconds)."""
+    if not isinstance(body, Mapping) or not body:
+        raise FakeACMEUsageError('give units, e.g. {"days": 8}')
+    units: dict[str, float] = {}
+    for key, value in body.items():
+        if key not in ("weeks", "days", "hours", "minutes", "seconds"):
+            raise FakeACMEUsageError(f"unknown unit {key!r}; use weeks, days, hours, minutes, "
+                                     "seconds")
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise FakeACMEUsageError(f"{key} must be a number, not {value!r}")
+        units[key] = value
+    app.core.clock.advance(None, **units)
+    return clock(app, {})
+
+
+@routes.post("/clock/freeze")
+def clock_freeze(app: Management, body: Any) -> Any:
+    """Stop the clock (``{"at": "2030-01-01T00:00:00+00:00"}`` optional)."""
+    at = field(body, "at", str, required=False)
+    when = None
+    if at is not None:
+        try:
+            when = _dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError:
+            raise FakeACMEUsageError(f"'at' is not an ISO 8601 time: {at!r}") from None
+    app.core.clock.freeze(when)
+    return clock(app, {})
+
+
+@routes.post("/clock/unfreeze")
+def clock_unfreeze(app: Management, body: Any) -> Any:
+    """Let the clock run again."""
+    app.core.clock.unfreeze()
+    return clock(app, {})
+
+
+@routes.post("/terms/change")
+def terms_change(app: Management, body: Any) -> Any:
+    """Publish a new terms-of-service version."""
+    return {"version": app.core.terms.change()}
+
+
+@routes.post("/eab")
+def eab_add(app: Management, body: Any) -> Any:
+    """Register an external account key: ``{}`` or ``{"kid": ..., "key": <base64url>}``."""
+    kid, key = app.core.eab.add(field(body, "kid", str, required=False),
+                                field(body, "key", str, required=False))
+    return {"kid": kid, "key": key}
+
+
+# DNS
+
+
+@routes.post("/dns/a")
+def dns_a(app: Management, body: Any) -> Any:
+    """``{"name": ..., "ip": ...}``"""
+    app.core.dns.add_a(field(body, "name"), field(body, "ip"))
+
+
+@routes.post("/dns/aaaa")
+def dns_aaaa(app: Management, body: Any) -> Any:
+    """``{"name": ..., "ip": ...}``"""
+    app.core.dns.add_aaaa(field(body, "name"), field(body, "ip"))
+
+
+@routes.post("/dns/txt")
+def dns_txt(app: Management, body: Any) -> Any:
+    """``{"name": ..., "value": ...}``"""
+    app.core.dns.add_txt(field(body, "name"), field(body, "value"))
+
+
+@routes.post("/dns/txt/remove")
+def dns_txt_remove(app: Management, body: Any) -> Any:
+    """``{"name": ..., "value": ...}`` (no value: all)."""
+    app.core.dns.remove_txt(field(body, "name"), field(body, "value", str, required=False))
+
+
+@routes.post("/dns/caa")
+def dns_caa(app: Management, body: Any) -> Any:
+    """``{"name": ..., "flags": 0, "tag": "issue", "value": ...}``"""
+    app.core.dns.add_caa(field(body, "name"), field(body, "flags", int),
+                         field(body, "tag"), field(body, "value"))
+
+
+@routes.post("/dns/cname")
+def dns_cname(app: Management, body: Any) -> Any:
+    """``{"name": ..., "target": ...}``"""
+    app.core.dns.add_cname(field(body, "name"), field(body, "target"))
+
+
+@routes.post("/dns/fail")
+def dns_fail(app: Management, body: Any) -> Any:
+    """``{"name": ..., "how": "servfail"}`` (nxdomain, servfail, refused, timeout, ok)."""
+    app.core.dns.fail(field(body, "name"), field(body, "how"))

@@ -1,0 +1,101 @@
+"""The fake's servers while it runs: the ACME application and the management API on one HTTPS
+port, and the DNS server. Started together by :meth:`Serving.start`, stopped together by
+:meth:`Serving.stop`; the facade holds one while it is running."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from . import wire
+from .ca import CertificateAuthority
+from .core import Core
+from .dnsserver import DNSServer
+from .errors import BindError
+from .management import Endpoints, ManagementApp
+from .transport import MANAGEMENT_PREFIX, POLL_INTERVAL, Mount, Server, ServerIdentity, bind
+from .wfe import Frontend, build_app
+
+
+class Serving:
+    """A running fake's servers, files and URLs."""
+
+    def __init__(self, core: Core, ca: CertificateAuthority) -> None:
+        self.ca = ca
+        self._core = core
+        self.identity: ServerIdentity | None = None
+        self.endpoints: Endpoints | None = None
+        self.management: ManagementApp | None = None
+        self.acme_app: Any = None
+        self.server: Server | None = None
+        self._thread: threading.Thread | None = None
+        self._dns: DNSServer | None = None
+
+    @classmethod
+    def start(cls, core: Core, ca: CertificateAuthority, host: str, port: int,
+              dns_port: int | None) -> Serving:
+        """Bind, build the applications, serve in a daemon thread; on any failure nothing is
+        left running or on disk."""
+        sock = bind(host, port)
+        serving = cls(core, ca)
+        try:
+            identity = serving._build(sock.getsockname()[1], host)
+            app = Mount(serving.acme_app, {MANAGEMENT_PREFIX: serving.management})
+            serving.server = Server(sock, app, identity.tls, core.clock.now)
+            if dns_port is not None:
+                serving._start_dns(host, dns_port)
+        except BaseException:
+            serving.stop()
+            sock.close()
+            raise
+        serving._thread = threading.Thread(
+            target=serving.server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL},
+            name=f"fakeacme-{serving.server.port}", daemon=True,
+        )
+        serving._thread.start()
+        return serving
+
+    def _build(self, port: int, host: str) -> ServerIdentity:
+        self.identity = identity = ServerIdentity(self.ca.root_pem)
+        netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        urls = wire.Urls(f"https://{netloc}")
+        self.endpoints = Endpoints(urls, self.identity.ca_bundle, self.identity.roots_path,
+                                   urls.base + MANAGEMENT_PREFIX)
+        self.management = ManagementApp(self._core, self.endpoints)
+        self.acme_app = build_app(Frontend(self._core, self.ca, urls))
+        return identity
+
+    def _start_dns(self, host: str, port: int) -> None:
+        try:
+            self._dns = DNSServer(self._core.dns, host, port)
+        except OSError as exc:
+            raise BindError(
+                exc.errno,
+                f"pytest-fakeacme cannot serve DNS on {host}:{port}: "
+                f"{exc.strerror}. Use dns_port=0 for a free port, None for no server.",
+            ) from exc
+        self._core.dns.address = self._dns.address
+
+    @property
+    def port(self) -> int:
+        """The HTTPS port served."""
+        assert self.server is not None
+        return int(self.server.port)
+
+    def stop(self) -> None:
+        """Stop serving, join the threads, remove the files. Idempotent."""
+        server, self.server = self.server, None
+        thread, self._thread = self._thread, None
+        if server is not None:
+            if thread is not None:  # shutdown() waits for a serve_forever() that ran
+                server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join()
+        if self._dns is not None:
+            self._dns.stop()
+            self._dns = None
+            self._core.dns.address = None
+        if self.identity is not None:
+            self.identity.remove()
+            self.identity = None

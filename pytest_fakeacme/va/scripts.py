@@ -1,0 +1,74 @@
+"""What the VA finds when nothing real is asked for: queues of scripted outcomes by name or
+pattern, and the default outcome for names with nothing queued."""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .. import outcomes
+from ..errors import FakeACMEUsageError
+from ..outcomes import Outcome
+
+
+def check_outcome(value: object, where: str) -> Outcome:
+    """``value`` if it is an outcome, else a usage error naming ``where`` it was given."""
+    if not isinstance(value, Outcome):
+        raise FakeACMEUsageError(
+            f"{where} takes outcomes such as outcomes.http_status(404) or outcomes.valid(), "
+            f"not {value!r}"
+        )
+    return value
+
+
+@dataclass
+class _Queue:
+    pattern: str
+    queue: deque[Outcome] = field(default_factory=deque)
+
+
+class Scripts:
+    """Outcome queues by name or ``fnmatch`` pattern, and the default. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queues: list[_Queue] = []
+        self.default: Outcome = outcomes.real()
+        self.initial_default: Outcome = self.default
+
+    def add(self, identifier: str, scripted: Iterable[Outcome]) -> None:
+        """Queue ``scripted`` for ``identifier`` (already checked by the caller)."""
+        key = identifier.strip().rstrip(".").lower()
+        with self._lock:
+            for entry in self._queues:
+                if entry.pattern == key:
+                    entry.queue.extend(scripted)
+                    return
+            self._queues.append(_Queue(key, deque(scripted)))
+
+    def pending(self) -> dict[str, list[Outcome]]:
+        """The outcomes still queued, by name or pattern (empty queues left out)."""
+        with self._lock:
+            return {s.pattern: list(s.queue) for s in self._queues if s.queue}
+
+    def take(self, names: Iterable[str]) -> Outcome:
+        """The next outcome for the first of ``names`` with one queued (exact names before
+        patterns, patterns in the order first scripted), else the default."""
+        names = [n.lower() for n in names]
+        with self._lock:
+            for entry in self._queues:
+                if entry.queue and entry.pattern in names:
+                    return entry.queue.popleft()
+            for entry in self._queues:
+                if entry.queue and any(fnmatch.fnmatchcase(n, entry.pattern) for n in names):
+                    return entry.queue.popleft()
+            return self.default
+
+    def clear(self) -> None:
+        """Drop every queue and restore the initial default."""
+        with self._lock:
+            self._queues.clear()
+            self.default = self.initial_default
