@@ -1029,7 +1029,7 @@ def report(info: dict[str, str], pebble_note: str, pebble: Pebble | None, quick:
         f"Pebble: {pebble_note}" + (f"; {pebble.note}" if pebble is not None else "") + ".",
         "",
         "| Measure | pytest-fakeacme | Pebble | Floor | fake vs Pebble | fake vs floor "
-        "| SPEC 7 target |",
+        "| Target |",
         "|---|---|---|---|---|---|---|",
         f"| Start-up to a directory answer (median of {len(fs)}) | {fake_start:.1f} ms | "
         + (f"{pebble_start:.0f} ms" if pebble_start else "-")
