@@ -12,8 +12,10 @@ import contextlib
 import datetime
 import ipaddress
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import josepy as jose
+import requests
 from acme import challenges, client, crypto_util, messages
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -68,6 +70,21 @@ class AcmeTestClient:
 
     def new_order(self, *names: str) -> messages.OrderResource:
         return self.acme.new_order(make_csr(names))
+
+    def post_as_get(self, url: str) -> requests.Response:
+        """Read ``url`` by POST-as-GET (RFC 8555 6.3), signed by this account.
+
+        The one place the tests reach into the library's private ``ClientV2._post_as_get``:
+        ``acme`` has no public POST-as-GET for an arbitrary URL (its public reads, ``poll`` and
+        friends, parse into resources, retry or sleep), and tests want the raw answer.
+        """
+        response: requests.Response = self.acme._post_as_get(url)
+        return response
+
+    def read(self, url: str) -> dict[str, Any]:
+        """The JSON body of a POST-as-GET of ``url``."""
+        body: dict[str, Any] = self.post_as_get(url).json()
+        return body
 
     @staticmethod
     def challenge(

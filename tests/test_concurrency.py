@@ -77,8 +77,7 @@ def _retrying(run: ClientRun, step: Callable[[], T]) -> T:
 
 def _status(run: ClientRun, client: AcmeTestClient, url: str) -> dict[str, Any]:
     """POST-as-GET of a resource (the library's own low-level read, no sleeping)."""
-    body: dict[str, Any] = _retrying(run, lambda: client.acme._post_as_get(url)).json()
-    return body
+    return _retrying(run, lambda: client.read(url))
 
 
 def _poll(run: ClientRun, client: AcmeTestClient, url: str, want: str) -> dict[str, Any]:
@@ -106,7 +105,7 @@ def issue(run: ClientRun, client: AcmeTestClient, names: list[str]) -> Issued:
     body = finalized.body.to_json()
     if body["status"] != "valid":
         body = _poll(run, client, order.uri, "valid")
-    chain = _retrying(run, lambda: client.acme._post_as_get(body["certificate"])).text
+    chain = _retrying(run, lambda: client.post_as_get(body["certificate"])).text
     assert client.regr is not None
     return Issued(names, client.regr.uri, chain)
 

@@ -153,7 +153,7 @@ def test_pending_order_and_authorizations_expire_with_the_clock(
         acme_client.acme.poll(order.authorizations[0])
     assert (caught.value.code, caught.value.detail) == ("malformed", "Expired authorization")
     assert fake_acme.authorizations[0].status == "expired"
-    body = acme_client.acme._post_as_get(order.uri).json()
+    body = acme_client.read(order.uri)
     assert body["status"] == "invalid"
 
 

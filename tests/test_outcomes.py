@@ -98,11 +98,6 @@ def answer(client: AcmeTestClient, challb: messages.ChallengeBody) -> None:
     assert challr.body.status == messages.STATUS_PENDING
 
 
-def read(client: AcmeTestClient, url: str) -> dict[str, Any]:
-    body: dict[str, Any] = client.acme._post_as_get(url).json()
-    return body
-
-
 def validate(
     fake: FakeACME,
     client: AcmeTestClient,
@@ -116,8 +111,8 @@ def validate(
         fake.va.script(name, outcome(info))
     answer(client, challb)
     authzr = order.authorizations[0]
-    authz = read(client, authzr.uri)
-    return Seen(info, order, authz, authz["challenges"][0], read(client, order.uri))
+    authz = client.read(authzr.uri)
+    return Seen(info, order, authz, authz["challenges"][0], client.read(order.uri))
 
 
 def assert_failed(
@@ -611,7 +606,7 @@ def test_outcome_for_another_challenge_type_fails_loudly(
     challb = pick(order.authorizations[0], typ)
     fake_acme.va.script(name, outcome)
     answer(acme_client, challb)
-    authz = read(acme_client, order.authorizations[0].uri)
+    authz = acme_client.read(order.authorizations[0].uri)
 
     error = authz["challenges"][0]["error"]
     assert (error["type"], error["status"]) == (URN + "serverInternal", 500)

@@ -58,10 +58,10 @@ def validate(
     before(info)
     challr = client.acme.answer_challenge(challb, challb.response(client.key))
     assert challr.body.status == messages.STATUS_PENDING
-    authz = client.acme._post_as_get(authzr.uri).json()
+    authz = client.read(authzr.uri)
     assert authz["status"] == "invalid"
     (challenge,) = authz["challenges"]
-    order_json = client.acme._post_as_get(order.uri).json()
+    order_json = client.read(order.uri)
     assert order_json["status"] == "invalid"
     assert "error" not in order_json
     return info, challenge

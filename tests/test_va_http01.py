@@ -87,9 +87,9 @@ def validate(
     setup(info)
     challr = client.acme.answer_challenge(challb, response)
     assert challr.body.status == messages.STATUS_PENDING
-    authz = client.acme._post_as_get(authzr.uri).json()
+    authz = client.read(authzr.uri)
     (challenge,) = authz["challenges"]
-    return Result(info, authz, challenge, client.acme._post_as_get(order.uri).json())
+    return Result(info, authz, challenge, client.read(order.uri))
 
 
 def record(url: str, address: str = "127.0.0.1", *, port: int,
