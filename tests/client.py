@@ -4,6 +4,10 @@ The helpers only sequence the library's own calls. ``virtual_sleep`` replaces th
 ``time.sleep`` (its fixed one-second poll interval and Retry-After waits) with a move of the
 fake's clock by the same amount, and records what was asked: the client still "waits", on the
 fake's time, and tests stay fast and deterministic.
+
+:func:`validate` drives one order to one validation and reads back what the client sees
+(:class:`Validation`, with the :class:`Info` expected details are written from): the one
+helper of the VA test modules.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from __future__ import annotations
 import contextlib
 import datetime
 import ipaddress
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import josepy as jose
@@ -20,7 +25,7 @@ from acme import challenges, client, crypto_util, messages
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from pytest_fakeacme import FakeACME
+from pytest_fakeacme import FakeACME, Outcome
 from responder import Responder
 
 
@@ -148,3 +153,149 @@ class AcmeTestClient:
         order = self.new_order(*names)
         self.answer_http01(order, responder)
         return self.poll_and_finalize(order)
+
+
+# One validation, driven to its end and read back (the VA test modules).
+
+HTTP01, DNS01, TLSALPN01 = "http-01", "dns-01", "tls-alpn-01"
+URN = "urn:ietf:params:acme:error:"
+
+
+class _TLSALPN01Response(challenges.KeyAuthorizationChallengeResponse):
+    """The ``{}`` a client POSTs to start a tls-alpn-01 validation (the acme library no longer
+    ships a tls-alpn-01 class; the challenge itself parses as an unrecognized one). It carries
+    a field so that the library sends ``{}`` rather than an empty POST-as-GET body."""
+
+    typ = TLSALPN01
+
+
+@dataclass(frozen=True)
+class Info:
+    """What an expected detail is written from: the identifier's name (a wildcard's without
+    ``*.``), the challenge's token and key authorization, and the fake's stand-ins for ports 80
+    (``http_port``, it shows in the challenge URL) and 443 (``alpn_port``, for tls-alpn-01)."""
+
+    name: str
+    token: str
+    key_authz: str
+    http_port: int
+    alpn_port: int
+
+    @property
+    def path(self) -> str:
+        """The http-01 challenge's path."""
+        return f"/.well-known/acme-challenge/{self.token}"
+
+    @property
+    def base(self) -> str:
+        """Where the VA's http-01 requests go: ``http://name:http_port``."""
+        return f"http://{self.name}:{self.http_port}"
+
+    @property
+    def url(self) -> str:
+        """The http-01 challenge URL the VA fetches first."""
+        return self.base + self.path
+
+    @property
+    def https_url(self) -> str:
+        """The challenge URL redirected to https (port 443, so none shown)."""
+        return f"https://{self.name}{self.path}"
+
+
+@dataclass
+class Validation:
+    """What the client reads back after one validation: the authorization, the attempted
+    challenge and the order as JSON (``authz``, ``challenge``, ``order_json``), and the order
+    resource for the library's own polling (``order``)."""
+
+    info: Info
+    order: messages.OrderResource
+    authz: dict[str, Any]
+    challenge: dict[str, Any]
+    order_json: dict[str, Any]
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        """The challenge's problem document, if any."""
+        error: dict[str, Any] | None = self.challenge.get("error")
+        return error
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """The challenge's validationRecord ([] when it has none)."""
+        records: list[dict[str, Any]] = self.challenge.get("validationRecord", [])
+        return records
+
+    def invalid(self) -> None:
+        """The authorization and the order are invalid, the order with no error of its own
+        (Boulder keeps the problem on the challenge)."""
+        assert self.authz["status"] == "invalid"
+        assert self.order_json["status"] == "invalid"
+        assert "error" not in self.order_json
+
+    def failed(self, kind: str, status: int, detail: str) -> None:
+        """The challenge failed with exactly this problem, and left everything invalid."""
+        assert self.error == {"type": URN + kind, "detail": detail, "status": status}
+        assert self.challenge["status"] == "invalid"
+        self.invalid()
+
+    def passed(self) -> None:
+        """The challenge passed: valid, no problem, the order ready to finalize."""
+        assert "error" not in self.challenge, self.error
+        assert self.challenge["status"] == "valid"
+        assert self.authz["status"] == "valid"
+        assert self.order_json["status"] == "ready"
+
+
+def pick_challenge(authzr: messages.AuthorizationResource, typ: str) -> messages.ChallengeBody:
+    """The authorization's challenge of type ``typ`` (by its JSON type: tls-alpn-01 has no
+    class in the acme library)."""
+    for challb in authzr.body.challenges:
+        if challb.to_partial_json()["type"] == typ:
+            return challb
+    raise AssertionError(f"no {typ} challenge in {authzr.body.to_json()}")
+
+
+def answer(client: AcmeTestClient, challb: messages.ChallengeBody) -> None:
+    """POST the challenge's response to start its validation; Boulder answers 200 with the
+    challenge still pending."""
+    response: challenges.ChallengeResponse
+    if isinstance(challb.chall, challenges.KeyAuthorizationChallenge):
+        response = challb.chall.response(client.key)
+    else:
+        response = _TLSALPN01Response(key_authorization="")
+    challr = client.acme.answer_challenge(challb, response)
+    assert challr.body.status == messages.STATUS_PENDING
+
+
+def validate(
+    fake: FakeACME,
+    client: AcmeTestClient,
+    name: str,
+    typ: str = HTTP01,
+    *,
+    setup: Callable[[Info], object] | None = None,
+    outcome: Callable[[Info], Outcome] | None = None,
+) -> Validation:
+    """Order ``name``, let ``setup`` arrange things (responders, ports), script ``outcome``
+    for ``name`` if given, answer the ``typ`` challenge and read everything back.
+
+    A read waits for the attempt in flight, so what is read is the attempt's result. Boulder
+    then lists only the attempted challenge on the authorization, which is checked here.
+    """
+    order = client.new_order(name)
+    authzr = order.authorizations[0]
+    challb = pick_challenge(authzr, typ)
+    token = challb.to_partial_json()["token"]
+    thumbprint = jose.b64encode(client.key.thumbprint()).decode()
+    info = Info(name.removeprefix("*."), token, f"{token}.{thumbprint}",
+                fake.http01_port, fake.tls_alpn01_port)
+    if setup is not None:
+        setup(info)
+    if outcome is not None:
+        fake.va.script(name, outcome(info))
+    answer(client, challb)
+    authz = client.read(authzr.uri)
+    (challenge,) = authz["challenges"]
+    assert challenge["type"] == typ
+    return Validation(info, order, authz, challenge, client.read(order.uri))

@@ -16,55 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from acme import messages
 
-from client import AcmeTestClient
+from client import AcmeTestClient, Info, validate
 from pytest_fakeacme import FakeACME, Outcome, outcomes
 from responder import Behaviour, Responder, alert_context, unused_port
 
 REAL, SCRIPTED = "real.example", "scripted.example"
-
-
-@dataclass(frozen=True)
-class Info:
-    name: str
-    token: str
-    port: int
-
-    @property
-    def path(self) -> str:
-        return f"/.well-known/acme-challenge/{self.token}"
-
-    @property
-    def base(self) -> str:
-        return f"http://{self.name}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return self.base + self.path
-
-
-def validate(
-    fake: FakeACME,
-    client: AcmeTestClient,
-    name: str,
-    before: Callable[[Info], None],
-) -> tuple[Info, dict[str, Any]]:
-    """Order ``name``, let ``before`` set things up, answer http-01, read the challenge."""
-    order = client.new_order(name)
-    authzr = order.authorizations[0]
-    challb = client.challenge(authzr)
-    info = Info(name, challb.chall.encode("token"), fake.http01_port)
-    before(info)
-    challr = client.acme.answer_challenge(challb, challb.response(client.key))
-    assert challr.body.status == messages.STATUS_PENDING
-    authz = client.read(authzr.uri)
-    assert authz["status"] == "invalid"
-    (challenge,) = authz["challenges"]
-    order_json = client.read(order.uri)
-    assert order_json["status"] == "invalid"
-    assert "error" not in order_json
-    return info, challenge
 
 
 def normalised(value: Any, info: Info) -> Any:
@@ -161,15 +118,15 @@ def compare(
     real_setup: Callable[[Info], None],
     scripted: Callable[[Info], Outcome],
 ) -> tuple[Any, Any, Any, Any]:
-    real_info, real = validate(fake, client, REAL, real_setup)
-    scripted_info, script = validate(
-        fake, client, SCRIPTED, lambda i: fake.va.script(SCRIPTED, scripted(i))
-    )
+    real = validate(fake, client, REAL, setup=real_setup)
+    real.invalid()
+    script = validate(fake, client, SCRIPTED, outcome=scripted)
+    script.invalid()
     return (
-        normalised(real["error"], real_info),
-        normalised(script["error"], scripted_info),
-        normalised(real.get("validationRecord"), real_info),
-        normalised(script.get("validationRecord"), scripted_info),
+        normalised(real.challenge["error"], real.info),
+        normalised(script.challenge["error"], script.info),
+        normalised(real.challenge.get("validationRecord"), real.info),
+        normalised(script.challenge.get("validationRecord"), script.info),
     )
 
 
