@@ -612,25 +612,22 @@ def test_misuse_is_a_usage_error_that_changes_nothing(
 def test_queue_fails_then_passes_without_waiting(
     fake_acme: FakeACME, acme_client: AcmeTestClient
 ) -> None:
-    saved, fake_acme.va.timeout = fake_acme.va.timeout, 30.0  # a scripted timeout ignores it
-    try:
-        fake_acme.va.script("a.example", outcomes.connect_timeout(), outcomes.valid())
-        began = time.monotonic()
+    fake_acme.va.timeout = 30.0  # a scripted timeout ignores it (the fixture's reset() restores it)
+    fake_acme.va.script("a.example", outcomes.connect_timeout(), outcomes.valid())
+    began = time.monotonic()
 
-        first = validate(fake_acme, acme_client, "a.example")
-        assert_failed(first, acme_client, "connection", 400,
-                      f"127.0.0.1: Fetching {first.info.url}: {TIMEOUT_CONNECT}")
-        assert fake_acme.va.scripted() == {"a.example": [outcomes.valid()]}
+    first = validate(fake_acme, acme_client, "a.example")
+    assert_failed(first, acme_client, "connection", 400,
+                  f"127.0.0.1: Fetching {first.info.url}: {TIMEOUT_CONNECT}")
+    assert fake_acme.va.scripted() == {"a.example": [outcomes.valid()]}
 
-        # A new order gets a new authorization (the invalid one is never reused).
-        second = validate(fake_acme, acme_client, "a.example")
-        assert second.order.uri != first.order.uri
-        assert second.info.token != first.info.token
-        assert_valid(second, acme_client)
-        final = acme_client.poll_and_finalize(second.order)
-        elapsed = time.monotonic() - began
-    finally:
-        fake_acme.va.timeout = saved
+    # A new order gets a new authorization (the invalid one is never reused).
+    second = validate(fake_acme, acme_client, "a.example")
+    assert second.order.uri != first.order.uri
+    assert second.info.token != first.info.token
+    assert_valid(second, acme_client)
+    final = acme_client.poll_and_finalize(second.order)
+    elapsed = time.monotonic() - began
 
     assert "BEGIN CERTIFICATE" in final.fullchain_pem
     assert fake_acme.certificates[0].names == ["a.example"]

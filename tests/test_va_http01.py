@@ -3,6 +3,9 @@
 Every expected detail is written from reference/boulder-va.md section 1a (and the research on
 Boulder's ``va/http.go`` generation with ``processRedirect``), with the fake's stand-ins: the
 http-01 port for 80 (it shows in the challenge URL) and ``fake_acme.va.https_port`` for 443.
+
+Tests change ``http01_port``, ``va.timeout`` and ``va.https_port`` on ``fake_acme`` freely: the
+fixture's ``reset()`` puts all three back after each test.
 """
 
 from __future__ import annotations
@@ -27,14 +30,6 @@ def record(url: str, address: str = "127.0.0.1", *, port: int,
            resolved: list[str] | None = None, host: str = NAME) -> dict[str, Any]:
     return {"url": url, "hostname": host, "port": str(port),
             "addressesResolved": resolved or [address], "addressUsed": address}
-
-
-@pytest.fixture
-def va_knobs(fake_acme: FakeACME) -> Iterator[FakeACME]:
-    """Restores the VA settings a test changes (reset() does not)."""
-    saved = (fake_acme.http01_port, fake_acme.va.timeout, fake_acme.va.https_port)
-    yield fake_acme
-    fake_acme.http01_port, fake_acme.va.timeout, fake_acme.va.https_port = saved
 
 
 @pytest.fixture
@@ -128,10 +123,10 @@ def test_a_short_body_is_a_read_error(
 
 
 def test_a_body_that_stalls_is_a_read_error(
-    va_knobs: FakeACME, acme_client: AcmeTestClient, responder: Responder
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
-    va_knobs.va.timeout = 0.5
-    result = validate(va_knobs, acme_client, NAME, setup=lambda i: responder.set(
+    fake_acme.va.timeout = 0.5
+    result = validate(fake_acme, acme_client, NAME, setup=lambda i: responder.set(
         i.path, Behaviour(body=b"x" * 50, stall_body=True)))
 
     result.failed("unauthorized", 403,
@@ -158,10 +153,10 @@ def test_non_http_answers(
 
 
 def test_a_stalled_server_times_out_after_connect(
-    va_knobs: FakeACME, acme_client: AcmeTestClient, responder: Responder
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
-    va_knobs.va.timeout = 0.5
-    result = validate(va_knobs, acme_client, NAME,
+    fake_acme.va.timeout = 0.5
+    result = validate(fake_acme, acme_client, NAME,
                       setup=lambda i: responder.set(i.path, Behaviour(stall=True)))
 
     result.failed("connection", 400, f"127.0.0.1: Fetching {result.info.url}: Timeout after "
@@ -297,16 +292,16 @@ def _to_https(responder: Responder) -> Callable[[Info], None]:
 
 
 def test_redirect_to_https_on_443_validates_with_any_certificate(
-    va_knobs: FakeACME, acme_client: AcmeTestClient, responder: Responder
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
     with Responder(0, tls=tls_context("not-the-name.example")) as https:
-        va_knobs.va.https_port = https.port
+        fake_acme.va.https_port = https.port
 
         def setup(i: Info) -> None:
             _to_https(responder)(i)
             https.serve(i.token, i.key_authz)
 
-        result = validate(va_knobs, acme_client, NAME, setup=setup)
+        result = validate(fake_acme, acme_client, NAME, setup=setup)
 
     result.passed()
     info = result.info
@@ -323,12 +318,12 @@ def test_redirect_to_https_on_443_validates_with_any_certificate(
     (ssl.ALERT_DESCRIPTION_BAD_RECORD_MAC, "bad record MAC"),
 ])
 def test_tls_alert_on_443(
-    va_knobs: FakeACME, acme_client: AcmeTestClient, responder: Responder,
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder,
     alert: ssl.AlertDescription, text: str,
 ) -> None:
     with Responder(0, tls=alert_context(alert)) as https:
-        va_knobs.va.https_port = https.port
-        result = validate(va_knobs, acme_client, NAME, setup=_to_https(responder))
+        fake_acme.va.https_port = https.port
+        result = validate(fake_acme, acme_client, NAME, setup=_to_https(responder))
 
     info = result.info
     result.failed("tls", 400, f"127.0.0.1: Fetching https://{info.name}{info.path}: remote "
@@ -336,11 +331,11 @@ def test_tls_alert_on_443(
 
 
 def test_plain_http_on_443(
-    va_knobs: FakeACME, acme_client: AcmeTestClient, responder: Responder
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
     with Responder(0) as plain:
-        va_knobs.va.https_port = plain.port
-        result = validate(va_knobs, acme_client, NAME, setup=_to_https(responder))
+        fake_acme.va.https_port = plain.port
+        result = validate(fake_acme, acme_client, NAME, setup=_to_https(responder))
 
     info = result.info
     result.failed("connection", 400, f"127.0.0.1: Fetching https://{info.name}{info.path}: "
@@ -398,13 +393,13 @@ def test_refused_ipv6_falls_back_to_ipv4(
 
 
 def test_when_both_addresses_refuse_the_ipv4_error_is_shown(
-    va_knobs: FakeACME, acme_client: AcmeTestClient
+    fake_acme: FakeACME, acme_client: AcmeTestClient
 ) -> None:
-    va_knobs.http01_port = unused_port()
-    va_knobs.dns.add_aaaa(NAME, "::1")
-    va_knobs.dns.add_a(NAME, "127.0.0.1")
+    fake_acme.http01_port = unused_port()
+    fake_acme.dns.add_aaaa(NAME, "::1")
+    fake_acme.dns.add_a(NAME, "127.0.0.1")
 
-    result = validate(va_knobs, acme_client, NAME)
+    result = validate(fake_acme, acme_client, NAME)
 
     result.failed("connection", 400,
                   f"127.0.0.1: Fetching {result.info.url}: Connection refused")
