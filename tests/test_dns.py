@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import ipaddress
 
 import dns.exception
@@ -17,7 +18,8 @@ from acme import challenges, messages
 from cryptography import x509
 
 from client import AcmeTestClient, make_csr, make_ip_csr
-from pytest_fakeacme import FakeACME
+from jwsclient import RawClient
+from pytest_fakeacme import FakeACME, outcomes
 from responder import Responder
 
 SECRET = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
@@ -279,14 +281,7 @@ def test_caa_identity_is_configurable_and_in_the_directory(
 
 
 @pytest.mark.fake_acme(dns_account_01=True)
-def test_dns_account_01(fake_acme: FakeACME) -> None:
-    import hashlib
-
-    from jwsclient import RawClient
-    from pytest_fakeacme import outcomes
-
-    raw = RawClient(fake_acme)
-    raw.register()
+def test_dns_account_01(fake_acme: FakeACME, raw: RawClient) -> None:
     order = raw.new_order("a.example", "b.example").json()
     a_authz, b_authz = raw.authorizations(order)
     label = base64.b32encode(hashlib.sha256(str(raw.kid).encode()).digest()[:10]).decode().lower()
