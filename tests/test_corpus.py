@@ -1,4 +1,4 @@
-"""The malformed-request corpus (SPEC 8): every entry of ``tests/corpus/malformed.json`` is sent
+"""The malformed-request corpus: every entry of ``tests/corpus/malformed.json`` is sent
 to the session's fake ACME server and must get exactly its problem type and HTTP status, never
 a 500, with a ``Replay-Nonce`` on every POST answer and an ``application/problem+json`` body;
 after each one the server must still serve a valid request (made with the nonce the refusal

@@ -1,4 +1,4 @@
-"""The fake's DNS server, real dns-01, CAA, wildcards and IP identifiers (SPEC 3.1)."""
+"""The fake's DNS server, real dns-01, CAA, wildcards and IP identifiers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Faults (SPEC 4) seen through certbot's acme library, and time under the test's control."""
+"""Faults seen through certbot's acme library, and time under the test's control."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Held-back outcomes and the two state machines (SPEC 3.2), seen through certbot's acme library."""
+"""Held-back outcomes and the two state machines, seen through certbot's acme library."""
 
 from __future__ import annotations
 

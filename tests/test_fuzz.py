@@ -1,6 +1,6 @@
 """Property-based fuzzing (hypothesis) of every ACME endpoint of the session's fake, over JWS
 envelopes, protected headers, payloads, the documents embedded in requests (JWKs, the keyChange
-inner JWS, externalAccountBinding), and methods and paths (SPEC 8).
+inner JWS, externalAccountBinding), and methods and paths.
 
 Whatever arrives, the answer is never a 500 (nor anything else from 500 up); a 4xx is an
 ``application/problem+json`` document whose ``type`` is an ACME error URN of a known type and

@@ -3,7 +3,8 @@
 Each case drives one validation (http-01, dns-01 or tls-alpn-01) with a scripted outcome and
 checks what the client gets back: the challenge error's type URN, HTTP status and full detail,
 the validationRecord, the authorization and order states. The expected details are written
-here from the templates in reference/boulder-va.md, not derived from the fake's code.
+here from the texts in Boulder's source (va/http.go, va/tlsalpn.go, va/dns.go, va/caa.go,
+bdns/problem.go, and ra/ra.go for the unreachable VA), not derived from the fake's code.
 """
 
 from __future__ import annotations
@@ -61,7 +62,10 @@ def assert_valid(seen: Validation, client: AcmeTestClient) -> None:
     seen.passed()
 
 
-# Expected records, written from reference/boulder-va.md section 2 (and research Q4).
+# Expected validation records, in the JSON of Boulder's core.ValidationRecord
+# (core/objects.go): an http-01 record per URL fetched, a tls-alpn-01 one for the address
+# dialled (without addresses when the name did not resolve), a dns-01 one with an empty
+# addressUsed.
 
 
 def http_record(url: str, name: str, port: int) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """The real http-01 check against responders on loopback, detail by detail as Boulder does it.
 
-Every expected detail is written from reference/boulder-va.md section 1a (and the research on
-Boulder's ``va/http.go`` generation with ``processRedirect``), with the fake's stand-ins: the
-http-01 port for 80 (it shows in the challenge URL) and ``fake_acme.va.https_port`` for 443.
+Every expected detail is written from Boulder's ``va/http.go`` (its fetch errors, and
+``processRedirect``'s checks of each redirect), not derived from the fake's code, with the
+fake's stand-ins: the http-01 port for 80 (it shows in the challenge URL) and
+``fake_acme.va.https_port`` for 443.
 
 Tests change ``http01_port``, ``va.timeout`` and ``va.https_port`` on ``fake_acme`` freely: the
 fixture's ``reset()`` puts all three back after each test.
