@@ -109,6 +109,19 @@ def _answer_dns01(client: AcmeTestClient, order: messages.OrderResource) -> dict
     return result
 
 
+def _http01_error(
+    client: AcmeTestClient, responder: Responder, name: str
+) -> messages.Error:
+    """Order ``name``, serve and answer its http-01 challenge, and return the problem the
+    challenge ends with (there must be one)."""
+    order = client.new_order(name)
+    client.answer_http01(order, responder)
+    authzr, _ = client.acme.poll(order.authorizations[0])
+    error = authzr.body.challenges[0].error
+    assert error is not None
+    return error
+
+
 def test_dns01_published_over_rfc2136_validates_for_a_wildcard(
     fake_acme: FakeACME, acme_client: AcmeTestClient
 ) -> None:
@@ -231,11 +244,7 @@ def test_caa_lookup_failure_is_a_dns_problem(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
     fake_acme.dns.fail("example", "servfail")
-    order = acme_client.new_order("a.example")
-    acme_client.answer_http01(order, responder)
-    authzr, _ = acme_client.acme.poll(order.authorizations[0])
-    error = authzr.body.challenges[0].error
-    assert error is not None
+    error = _http01_error(acme_client, responder, "a.example")
     assert (error.typ, error.detail) == (
         "urn:ietf:params:acme:error:dns",
         "While processing CAA for a.example: DNS problem: SERVFAIL looking up CAA for example"
@@ -350,20 +359,12 @@ def test_caa_lookup_timeout_and_refused_dns01(
 ) -> None:
     fake_acme.dns.fail("a.example", "timeout")
     fake_acme.dns.add_a("a.example", "127.0.0.1")
-    order = acme_client.new_order("a.example")
-    acme_client.answer_http01(order, responder)
-    authzr, _ = acme_client.acme.poll(order.authorizations[0])
-    error = authzr.body.challenges[0].error
-    assert error is not None
+    error = _http01_error(acme_client, responder, "a.example")
     assert str(error.detail).startswith(
         "DNS problem: query timed out looking up A for a.example")
     # A CAA lookup that times out (at the parent; the name itself answers).
     fake_acme.dns.fail("example", "timeout")
-    order = acme_client.new_order("c.example")
-    acme_client.answer_http01(order, responder)
-    authzr, _ = acme_client.acme.poll(order.authorizations[0])
-    error = authzr.body.challenges[0].error
-    assert error is not None
+    error = _http01_error(acme_client, responder, "c.example")
     assert (error.typ, error.detail) == (
         "urn:ietf:params:acme:error:dns",
         "While processing CAA for c.example: DNS problem: query timed out looking up CAA for "
