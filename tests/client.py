@@ -247,6 +247,14 @@ class Validation:
         assert self.order_json["status"] == "ready"
 
 
+def http_record(url: str, host: str, port: int, address: str = "127.0.0.1",
+                resolved: list[str] | None = None) -> dict[str, Any]:
+    """An http-01 validation record as Boulder serves it (core.ValidationRecord): one URL
+    fetched from ``address`` (of ``resolved``, by default just that address)."""
+    return {"url": url, "hostname": host, "port": str(port),
+            "addressesResolved": resolved or [address], "addressUsed": address}
+
+
 def pick_challenge(authzr: messages.AuthorizationResource, typ: str) -> messages.ChallengeBody:
     """The authorization's challenge of type ``typ`` (by its JSON type: tls-alpn-01 has no
     class in the acme library)."""

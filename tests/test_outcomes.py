@@ -28,6 +28,7 @@ from client import (
     Info,
     Validation,
     answer,
+    http_record,
     make_ip_csr,
     pick_challenge,
     validate,
@@ -66,11 +67,6 @@ def assert_valid(seen: Validation, client: AcmeTestClient) -> None:
 # (core/objects.go): an http-01 record per URL fetched, a tls-alpn-01 one for the address
 # dialled (without addresses when the name did not resolve), a dns-01 one with an empty
 # addressUsed.
-
-
-def http_record(url: str, name: str, port: int) -> dict[str, Any]:
-    return {"url": url, "hostname": name, "port": str(port),
-            "addressesResolved": ["127.0.0.1"], "addressUsed": "127.0.0.1"}
 
 
 def one_fetch(i: Info) -> list[dict[str, Any]]:

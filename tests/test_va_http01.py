@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from client import URN, AcmeTestClient, Info, validate
+from client import URN, AcmeTestClient, Info, http_record, validate
 from pytest_fakeacme import FakeACME
 from pytest_fakeacme.va.http01 import USER_AGENT
 from responder import Behaviour, Responder, alert_context, tls_context, unused_port
@@ -29,8 +29,8 @@ NAME = "a.example"
 
 def record(url: str, address: str = "127.0.0.1", *, port: int,
            resolved: list[str] | None = None, host: str = NAME) -> dict[str, Any]:
-    return {"url": url, "hostname": host, "port": str(port),
-            "addressesResolved": resolved or [address], "addressUsed": address}
+    """:func:`client.http_record`, for ``NAME`` unless said otherwise."""
+    return http_record(url, host, port, address, resolved)
 
 
 @pytest.fixture
