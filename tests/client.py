@@ -149,7 +149,9 @@ class AcmeTestClient:
         with self.virtual_sleep():
             return self.acme.poll_authorizations(order, deadline)
 
-    def issue(self, *names: str, responder: Responder) -> messages.OrderResource:
+    def issue(self, *names: str, responder: Responder | None = None) -> messages.OrderResource:
+        """Order ``names``, answer http-01 (served by ``responder``, if given; else the VA's
+        default or script decides) and poll and finalize: the finished order."""
         order = self.new_order(*names)
         self.answer_http01(order, responder)
         return self.poll_and_finalize(order)

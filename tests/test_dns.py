@@ -315,9 +315,7 @@ def test_dns_account_01(fake_acme: FakeACME, raw: RawClient) -> None:
 def test_caa_is_rechecked_at_finalize_for_old_authorizations(
     fake_acme: FakeACME, acme_client: AcmeTestClient
 ) -> None:
-    first = acme_client.new_order("a.example", "b.example")
-    acme_client.answer_http01(first)
-    acme_client.poll_and_finalize(first)
+    acme_client.issue("a.example", "b.example")
     fake_acme.clock.advance(hours=8)  # the authorizations are reused, but 8 hours old
     fake_acme.dns.add_caa("a.example", 0, "issue", "other-ca.example")
     single = acme_client.new_order("a.example")
@@ -346,9 +344,7 @@ def test_caa_is_rechecked_at_finalize_for_old_authorizations(
 def test_recent_authorizations_are_not_rechecked(
     fake_acme: FakeACME, acme_client: AcmeTestClient
 ) -> None:
-    first = acme_client.new_order("a.example")
-    acme_client.answer_http01(first)
-    acme_client.poll_and_finalize(first)
+    acme_client.issue("a.example")
     fake_acme.dns.add_caa("a.example", 0, "issue", "other-ca.example")
     again = acme_client.new_order("a.example")
     assert acme_client.poll_and_finalize(again).fullchain_pem  # validated minutes ago

@@ -236,10 +236,7 @@ def test_rsa_hierarchies_and_longer_chains(key_type: str, intermediates: int) ->
                   va_default=outcomes.valid()) as fake:
         client = AcmeTestClient(fake)
         client.register()
-        order = client.new_order("a.example")
-        client.answer_http01(order)
-        chain = x509.load_pem_x509_certificates(client.poll_and_finalize(order)
-                                                .fullchain_pem.encode())
+        chain = x509.load_pem_x509_certificates(client.issue("a.example").fullchain_pem.encode())
         assert len(chain) == 1 + intermediates
         for child, parent in itertools.pairwise(chain):
             child.verify_directly_issued_by(parent)
