@@ -30,16 +30,19 @@ from responder import Responder
 
 
 def ec_key(curve: ec.EllipticCurve | None = None) -> ec.EllipticCurvePrivateKey:
+    """A fresh EC key (P-256 unless ``curve`` says otherwise)."""
     return ec.generate_private_key(curve or ec.SECP256R1())
 
 
 def key_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
+    """``key`` as unencrypted PKCS#8 PEM, as acme's crypto_util takes it."""
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
 
 
 def make_csr(names: Sequence[str], key: ec.EllipticCurvePrivateKey | None = None) -> bytes:
+    """A CSR (PEM) for DNS ``names``, by ``key`` or a fresh P-256 key."""
     return crypto_util.make_csr(key_pem(key or ec_key()), list(names))
 
 
@@ -69,11 +72,13 @@ class AcmeTestClient:
         self.slept: list[float] = []
 
     def register(self, email: str | None = None) -> messages.RegistrationResource:
+        """Create the account, agreeing to the terms."""
         reg = messages.NewRegistration.from_data(email=email, terms_of_service_agreed=True)
         self.regr = self.acme.new_account(reg)
         return self.regr
 
     def new_order(self, *names: str) -> messages.OrderResource:
+        """A new order for DNS ``names`` (with a fresh key's CSR)."""
         return self.acme.new_order(make_csr(names))
 
     def post_as_get(self, url: str) -> requests.Response:
@@ -96,6 +101,7 @@ class AcmeTestClient:
         authzr: messages.AuthorizationResource,
         kind: type[challenges.Challenge] = challenges.HTTP01,
     ) -> messages.ChallengeBody:
+        """The authorization's challenge of the library's class ``kind``."""
         for chall in authzr.body.challenges:
             if isinstance(chall.chall, kind):
                 return chall
@@ -140,11 +146,13 @@ class AcmeTestClient:
             acme_client.time = real_time
 
     def poll_and_finalize(self, order: messages.OrderResource) -> messages.OrderResource:
+        """The library's poll_and_finalize, its sleeps on the fake's clock."""
         deadline = datetime.datetime.now() + datetime.timedelta(seconds=30)
         with self.virtual_sleep():
             return self.acme.poll_and_finalize(order, deadline)
 
     def poll_authorizations(self, order: messages.OrderResource) -> messages.OrderResource:
+        """The library's poll_authorizations, its sleeps on the fake's clock."""
         deadline = datetime.datetime.now() + datetime.timedelta(seconds=30)
         with self.virtual_sleep():
             return self.acme.poll_authorizations(order, deadline)
