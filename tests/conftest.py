@@ -1,4 +1,5 @@
-"""Fixtures shared by the test suite: a real http-01 responder and certbot's acme client."""
+"""Fixtures shared by the test suite: a real http-01 responder, certbot's acme client and a
+raw-JWS client."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import pytest
 
 from client import AcmeTestClient
+from jwsclient import RawClient
 from pytest_fakeacme import FakeACME
 from responder import Responder
 
@@ -40,6 +42,14 @@ def acme_client(fake_acme: FakeACME) -> AcmeTestClient:
     """A registered account (ES256) on the fake, driven by certbot's acme library."""
     client = AcmeTestClient(fake_acme)
     client.register(email="tester@example.com")
+    return client
+
+
+@pytest.fixture
+def raw(fake_acme: FakeACME) -> RawClient:
+    """A registered ES256 account speaking raw JWS."""
+    client = RawClient(fake_acme)
+    client.register()
     return client
 
 

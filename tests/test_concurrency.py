@@ -1,4 +1,4 @@
-"""Load, isolation and survival (SPEC 8): many certbot ``acme`` clients issuing at once against
+"""Load, isolation and survival: many certbot ``acme`` clients issuing at once against
 one fake with a badNonce rate on; two fakes side by side; clients that hang up mid-request or
 send less body than announced; a body above the cap; and the VA's loopback fence.
 
@@ -77,8 +77,7 @@ def _retrying(run: ClientRun, step: Callable[[], T]) -> T:
 
 def _status(run: ClientRun, client: AcmeTestClient, url: str) -> dict[str, Any]:
     """POST-as-GET of a resource (the library's own low-level read, no sleeping)."""
-    body: dict[str, Any] = _retrying(run, lambda: client.acme._post_as_get(url)).json()
-    return body
+    return _retrying(run, lambda: client.read(url))
 
 
 def _poll(run: ClientRun, client: AcmeTestClient, url: str, want: str) -> dict[str, Any]:
@@ -106,7 +105,7 @@ def issue(run: ClientRun, client: AcmeTestClient, names: list[str]) -> Issued:
     body = finalized.body.to_json()
     if body["status"] != "valid":
         body = _poll(run, client, order.uri, "valid")
-    chain = _retrying(run, lambda: client.acme._post_as_get(body["certificate"])).text
+    chain = _retrying(run, lambda: client.post_as_get(body["certificate"])).text
     assert client.regr is not None
     return Issued(names, client.regr.uri, chain)
 
@@ -412,7 +411,7 @@ def test_a_client_that_sends_a_partial_body_then_closes_leaves_the_server_servin
 
 
 def test_a_partial_body_is_the_clients_fault_not_a_bug_of_the_fake(own_fake: FakeACME) -> None:
-    # Found by this file (BUG-8): werkzeug's ClientDisconnected escaped as a 500 and was
+    # Found by this file: werkzeug's ClientDisconnected escaped as a 500 and was
     # reported as a bug of the fake, failing the test that used it.
     client = HalfClosingClient(own_fake)
     client.send(_request_head(own_fake, "/acme/new-order", Content_Length="1000") + b'{"pro')
@@ -448,7 +447,7 @@ def test_a_body_above_the_cap_is_refused_without_being_read(own_fake: FakeACME) 
 def test_a_chunked_body_above_the_cap_is_refused_once_the_cap_is_passed(
     own_fake: FakeACME,
 ) -> None:
-    # Found by this file (BUG-10): a chunked body was read whole before the cap applied.
+    # Found by this file: a chunked body was read whole before the cap applied.
     cap = own_fake.settings.max_request_body
     client = HalfClosingClient(own_fake)
     # A 100 MB chunk is announced and only cap + 1 bytes of it are sent. A server that stops
@@ -497,7 +496,7 @@ def test_the_host_map_refuses_non_loopback_addresses_unless_allowed(
 
 
 def test_the_va_does_not_dial_an_ip_identifier_outside_loopback(own_fake: FakeACME) -> None:
-    # Found by this file (BUG-4): the fence covered names and redirects, not IP identifiers.
+    # Found by this file: the fence covered names and redirects, not IP identifiers.
     # 0.0.0.0 is not a loopback address, yet Linux delivers a connection to it locally, to
     # whatever listens on 127.0.0.1: so the check is safe, and a VA that dials it shows up as a
     # connection waiting on this listener (it would dial 192.0.2.1 just as well).

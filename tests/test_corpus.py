@@ -1,4 +1,4 @@
-"""The malformed-request corpus (SPEC 8): every entry of ``tests/corpus/malformed.json`` is sent
+"""The malformed-request corpus: every entry of ``tests/corpus/malformed.json`` is sent
 to the session's fake ACME server and must get exactly its problem type and HTTP status, never
 a 500, with a ``Replay-Nonce`` on every POST answer and an ``application/problem+json`` body;
 after each one the server must still serve a valid request (made with the nonce the refusal
@@ -455,13 +455,7 @@ class Builder:
         if kind == "$names":
             return [{"type": "dns", "value": f"n{i}.example"} for i in range(int(arg))]
         if kind == "$jwk_with":
-            jwk = public_jwk(self.signer.key)
-            for name, member in arg.items():
-                if member == OMIT:
-                    jwk.pop(name, None)
-                else:
-                    jwk[name] = self.value(member)
-            return jwk
+            return self._with_members(public_jwk(self.signer.key), arg)
         if kind == "$csr":
             return self.build_csr(arg)
         if kind == "$eab":
@@ -500,6 +494,23 @@ class Builder:
             return b""
         return json.dumps(self.value(spec)).encode()
 
+    def _with_members(self, base: dict[str, Any], members: Mapping[str, Any]) -> dict[str, Any]:
+        """``base`` with each of ``members`` set to its generated value, or dropped (if
+        there) where it is ``"$omit"``."""
+        for name, member in members.items():
+            if member == OMIT:
+                base.pop(name, None)
+            else:
+                base[name] = self.value(member)
+        return base
+
+    def _protected(self, spec: Mapping[str, Any], header: Any) -> bytes:
+        """The protected header's bytes: the spec's ``protected_bytes`` if it has them, else
+        ``header`` as JSON."""
+        if "protected_bytes" in spec:
+            return self.raw(spec["protected_bytes"])
+        return json.dumps(header).encode()
+
     # Pieces
 
     def build_csr(self, spec: Mapping[str, Any]) -> str:
@@ -523,9 +534,7 @@ class Builder:
         header: dict[str, Any] = {"alg": "HS256", "kid": self.world.eab_kid,
                                   "url": self.world.urls["newAccount"]}
         header.update(spec.get("header", {}))
-        header = self.value(header)
-        protected = (self.raw(spec["protected_bytes"]) if "protected_bytes" in spec
-                     else json.dumps(header).encode())
+        protected = self._protected(spec, self.value(header))
         payload = self.raw(spec.get("payload", "$jwk"))
         signing_input = f"{b64(protected)}.{b64(payload)}".encode()
         mac = hmac.new(self.world.eab_key, signing_input, hashlib.sha256).digest()
@@ -543,13 +552,7 @@ class Builder:
         key = keys[spec.get("key", "fresh")]()
         header: dict[str, Any] = {"alg": natural_alg(key), "jwk": public_jwk(key),
                                   "url": self.world.urls["keyChange"]}
-        for name, member in spec.get("header", {}).items():
-            if member == OMIT:
-                header.pop(name, None)
-            else:
-                header[name] = self.value(member)
-        protected = (self.raw(spec["protected_bytes"]) if "protected_bytes" in spec
-                     else json.dumps(header).encode())
+        protected = self._protected(spec, self._with_members(header, spec.get("header", {})))
         payload = self.raw(spec.get("payload", {"account": "$kid", "oldKey": "$jwk"}))
         envelope = self._sign(protected, payload, key, natural_alg(key),
                               spec.get("signature", "valid"))
@@ -647,13 +650,7 @@ class Builder:
         if nonce is not None:
             header["nonce"] = nonce
         header["url"] = url
-        for name, member in entry.get("header", {}).items():
-            if member == OMIT:
-                header.pop(name, None)
-            else:
-                header[name] = self.value(member)
-        protected = (self.raw(entry["protected_bytes"]) if "protected_bytes" in entry
-                     else json.dumps(header).encode())
+        protected = self._protected(entry, self._with_members(header, entry.get("header", {})))
         payload_spec = entry.get("payload", self._default_payload(entry["endpoint"]))
         if isinstance(payload_spec, dict) and "$inner" in payload_spec:
             payload = self._inner(payload_spec["$inner"])
@@ -747,24 +744,35 @@ def check_answer(entry: Mapping[str, Any], built: Built, answer: Answer) -> None
 # Fixtures and tests
 
 
-@pytest.fixture(scope="module")
-def _world_holder(fake_acme_session: FakeACME) -> Iterator[list[World]]:
+def world_holder(fake: FakeACME) -> Iterator[list[World]]:
+    """A module's worlds (for a module-scoped fixture): closed at the end, and whatever the
+    server thread raised meanwhile taken, so that it fails no later test."""
     holder: list[World] = []
     yield holder
     for world in holder:
         world.close()
-    take_server_errors(fake_acme_session)
+    take_server_errors(fake)
+
+
+def current_world(holder: list[World], fake: FakeACME) -> World:
+    """The world in ``holder``, rebuilt on ``fake`` if anything (another test's reset, an
+    entry that got further than it should) changed it."""
+    if not holder or not holder[-1].intact():
+        if holder:
+            holder.pop().close()
+        holder.append(build_world(fake))
+    return holder[-1]
+
+
+@pytest.fixture(scope="module")
+def _world_holder(fake_acme_session: FakeACME) -> Iterator[list[World]]:
+    yield from world_holder(fake_acme_session)
 
 
 @pytest.fixture
 def world(fake_acme_session: FakeACME, _world_holder: list[World]) -> World:
-    """The corpus world on the session fake, rebuilt if anything (another test's reset, an
-    entry that got further than it should) changed it."""
-    if not _world_holder or not _world_holder[-1].intact():
-        if _world_holder:
-            _world_holder.pop().close()
-        _world_holder.append(build_world(fake_acme_session))
-    return _world_holder[-1]
+    """The corpus world on the session fake, rebuilt if anything changed it."""
+    return current_world(_world_holder, fake_acme_session)
 
 
 def _params() -> list[Any]:

@@ -1,8 +1,9 @@
-"""The fake's DNS server, real dns-01, CAA, wildcards and IP identifiers (SPEC 3.1)."""
+"""The fake's DNS server, real dns-01, CAA, wildcards and IP identifiers."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import ipaddress
 
 import dns.exception
@@ -17,7 +18,8 @@ from acme import challenges, messages
 from cryptography import x509
 
 from client import AcmeTestClient, make_csr, make_ip_csr
-from pytest_fakeacme import FakeACME
+from jwsclient import RawClient
+from pytest_fakeacme import FakeACME, outcomes
 from responder import Responder
 
 SECRET = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
@@ -105,6 +107,19 @@ def _answer_dns01(client: AcmeTestClient, order: messages.OrderResource) -> dict
     authzr, _ = client.acme.poll(authzr)
     result: dict[str, object] = authzr.body.challenges[0].to_json()
     return result
+
+
+def _http01_error(
+    client: AcmeTestClient, responder: Responder, name: str
+) -> messages.Error:
+    """Order ``name``, serve and answer its http-01 challenge, and return the problem the
+    challenge ends with (there must be one)."""
+    order = client.new_order(name)
+    client.answer_http01(order, responder)
+    authzr, _ = client.acme.poll(order.authorizations[0])
+    error = authzr.body.challenges[0].error
+    assert error is not None
+    return error
 
 
 def test_dns01_published_over_rfc2136_validates_for_a_wildcard(
@@ -229,11 +244,7 @@ def test_caa_lookup_failure_is_a_dns_problem(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
     fake_acme.dns.fail("example", "servfail")
-    order = acme_client.new_order("a.example")
-    acme_client.answer_http01(order, responder)
-    authzr, _ = acme_client.acme.poll(order.authorizations[0])
-    error = authzr.body.challenges[0].error
-    assert error is not None
+    error = _http01_error(acme_client, responder, "a.example")
     assert (error.typ, error.detail) == (
         "urn:ietf:params:acme:error:dns",
         "While processing CAA for a.example: DNS problem: SERVFAIL looking up CAA for example"
@@ -279,14 +290,7 @@ def test_caa_identity_is_configurable_and_in_the_directory(
 
 
 @pytest.mark.fake_acme(dns_account_01=True)
-def test_dns_account_01(fake_acme: FakeACME) -> None:
-    import hashlib
-
-    from jwsclient import RawClient
-    from pytest_fakeacme import outcomes
-
-    raw = RawClient(fake_acme)
-    raw.register()
+def test_dns_account_01(fake_acme: FakeACME, raw: RawClient) -> None:
     order = raw.new_order("a.example", "b.example").json()
     a_authz, b_authz = raw.authorizations(order)
     label = base64.b32encode(hashlib.sha256(str(raw.kid).encode()).digest()[:10]).decode().lower()
@@ -311,9 +315,7 @@ def test_dns_account_01(fake_acme: FakeACME) -> None:
 def test_caa_is_rechecked_at_finalize_for_old_authorizations(
     fake_acme: FakeACME, acme_client: AcmeTestClient
 ) -> None:
-    first = acme_client.new_order("a.example", "b.example")
-    acme_client.answer_http01(first)
-    acme_client.poll_and_finalize(first)
+    acme_client.issue("a.example", "b.example")
     fake_acme.clock.advance(hours=8)  # the authorizations are reused, but 8 hours old
     fake_acme.dns.add_caa("a.example", 0, "issue", "other-ca.example")
     single = acme_client.new_order("a.example")
@@ -342,9 +344,7 @@ def test_caa_is_rechecked_at_finalize_for_old_authorizations(
 def test_recent_authorizations_are_not_rechecked(
     fake_acme: FakeACME, acme_client: AcmeTestClient
 ) -> None:
-    first = acme_client.new_order("a.example")
-    acme_client.answer_http01(first)
-    acme_client.poll_and_finalize(first)
+    acme_client.issue("a.example")
     fake_acme.dns.add_caa("a.example", 0, "issue", "other-ca.example")
     again = acme_client.new_order("a.example")
     assert acme_client.poll_and_finalize(again).fullchain_pem  # validated minutes ago
@@ -355,20 +355,12 @@ def test_caa_lookup_timeout_and_refused_dns01(
 ) -> None:
     fake_acme.dns.fail("a.example", "timeout")
     fake_acme.dns.add_a("a.example", "127.0.0.1")
-    order = acme_client.new_order("a.example")
-    acme_client.answer_http01(order, responder)
-    authzr, _ = acme_client.acme.poll(order.authorizations[0])
-    error = authzr.body.challenges[0].error
-    assert error is not None
+    error = _http01_error(acme_client, responder, "a.example")
     assert str(error.detail).startswith(
         "DNS problem: query timed out looking up A for a.example")
     # A CAA lookup that times out (at the parent; the name itself answers).
     fake_acme.dns.fail("example", "timeout")
-    order = acme_client.new_order("c.example")
-    acme_client.answer_http01(order, responder)
-    authzr, _ = acme_client.acme.poll(order.authorizations[0])
-    error = authzr.body.challenges[0].error
-    assert error is not None
+    error = _http01_error(acme_client, responder, "c.example")
     assert (error.typ, error.detail) == (
         "urn:ietf:params:acme:error:dns",
         "While processing CAA for c.example: DNS problem: query timed out looking up CAA for "

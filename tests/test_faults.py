@@ -1,4 +1,4 @@
-"""Faults (SPEC 4) seen through certbot's acme library, and time under the test's control."""
+"""Faults seen through certbot's acme library, and time under the test's control."""
 
 from __future__ import annotations
 
@@ -24,9 +24,7 @@ def test_acme_library_recovers_from_one_bad_nonce_on_every_endpoint(
     fake_acme.faults.bad_nonce(endpoint=endpoint)
     client = AcmeTestClient(fake_acme)
     client.register()
-    order = client.new_order("a.example")
-    client.answer_http01(order)
-    assert client.poll_and_finalize(order).fullchain_pem
+    assert client.issue("a.example").fullchain_pem
     answers = [(e.status, e.problem.type if e.problem else None)
                for e in fake_acme.journal.requests(endpoint)]
     # The injected refusal, then the client's retry of the same request, which succeeded.
@@ -153,7 +151,7 @@ def test_pending_order_and_authorizations_expire_with_the_clock(
         acme_client.acme.poll(order.authorizations[0])
     assert (caught.value.code, caught.value.detail) == ("malformed", "Expired authorization")
     assert fake_acme.authorizations[0].status == "expired"
-    body = acme_client.acme._post_as_get(order.uri).json()
+    body = acme_client.read(order.uri)
     assert body["status"] == "invalid"
 
 
@@ -177,9 +175,7 @@ def test_valid_authorizations_are_reused_until_they_expire(
 def test_certificates_age_with_the_clock(
     fake_acme: FakeACME, acme_client: AcmeTestClient
 ) -> None:
-    order = acme_client.new_order("a.example")
-    acme_client.answer_http01(order)
-    pem = acme_client.poll_and_finalize(order).fullchain_pem
+    pem = acme_client.issue("a.example").fullchain_pem
     leaf = x509.load_pem_x509_certificates(pem.encode())[0]
     fake_acme.clock.advance(days=60)
     now = fake_acme.clock.now()
@@ -208,6 +204,4 @@ def test_failed_validation_then_retry_after_clock_moves(
     acme_client.answer_http01(order)
     with pytest.raises(acme_errors.ValidationError):
         acme_client.poll_and_finalize(order)
-    order = acme_client.new_order("a.example")
-    acme_client.answer_http01(order)
-    assert acme_client.poll_and_finalize(order).fullchain_pem
+    assert acme_client.issue("a.example").fullchain_pem

@@ -1,4 +1,4 @@
-"""Held-back outcomes and the two state machines (SPEC 3.2), seen through certbot's acme library."""
+"""Held-back outcomes and the two state machines, seen through certbot's acme library."""
 
 from __future__ import annotations
 
@@ -53,9 +53,7 @@ def test_client_polls_through_a_delay_on_virtual_time(
 ) -> None:
     # The acme library sleeps 1 s between authorization polls; on the fake's clock that is free.
     fake_acme.va.script("a.example", outcomes.valid().after(polls=2))
-    order = acme_client.new_order("a.example")
-    acme_client.answer_http01(order)
-    done = acme_client.poll_and_finalize(order)
+    done = acme_client.issue("a.example")
     assert done.fullchain_pem
     assert acme_client.slept.count(1) >= 2
 

@@ -1,6 +1,6 @@
 """Property-based fuzzing (hypothesis) of every ACME endpoint of the session's fake, over JWS
 envelopes, protected headers, payloads, the documents embedded in requests (JWKs, the keyChange
-inner JWS, externalAccountBinding), and methods and paths (SPEC 8).
+inner JWS, externalAccountBinding), and methods and paths.
 
 Whatever arrives, the answer is never a 500 (nor anything else from 500 up); a 4xx is an
 ``application/problem+json`` document whose ``type`` is an ACME error URN of a known type and
@@ -36,11 +36,12 @@ from test_corpus import (
     Built,
     World,
     build_csr,
-    build_world,
+    current_world,
     robustness_summary,
     rsa_key,
     send,
     take_server_errors,
+    world_holder,
 )
 
 from jwsclient import JOSE_JSON, PROBLEM_JSON, b64, natural_alg, new_key, public_jwk
@@ -185,20 +186,9 @@ def _check(answer: Answer, method: str, config: pytest.Config) -> None:
 
 @pytest.fixture(scope="module")
 def fuzz_worlds(fake_acme_session: FakeACME) -> Iterator[list[World]]:
-    holder: list[World] = []
-    yield holder
-    for world in holder:
-        world.close()
-    take_server_errors(fake_acme_session)
-
-
-def _world(holder: list[World], fake: FakeACME) -> World:
-    """The world, rebuilt if anything changed it (a reset between tests, say)."""
-    if not holder or not holder[-1].intact():
-        if holder:
-            holder.pop().close()
-        holder.append(build_world(fake))
-    return holder[-1]
+    """This module's worlds; each example takes :func:`current_world` (rebuilt if a reset
+    between tests, say, changed it)."""
+    yield from world_holder(fake_acme_session)
 
 
 @pytest.fixture(autouse=True)
@@ -270,7 +260,7 @@ def _mostly_right(data: st.DataObject, base: dict[str, Any],
 def test_fuzz_jws_envelope(fuzz_worlds: list[World], fake_acme_session: FakeACME,
                            pytestconfig: pytest.Config, endpoint: str, data: st.DataObject
                            ) -> None:
-    world = _world(fuzz_worlds, fake_acme_session)
+    world = current_world(fuzz_worlds, fake_acme_session)
     url = _target(world, endpoint)
     kind = data.draw(st.sampled_from(["mutated", "json", "bytes", "deep"]), label="kind")
     if kind == "mutated":
@@ -304,7 +294,7 @@ def test_fuzz_jws_envelope(fuzz_worlds: list[World], fake_acme_session: FakeACME
 def test_fuzz_protected_header(fuzz_worlds: list[World], fake_acme_session: FakeACME,
                                pytestconfig: pytest.Config, endpoint: str,
                                data: st.DataObject) -> None:
-    world = _world(fuzz_worlds, fake_acme_session)
+    world = current_world(fuzz_worlds, fake_acme_session)
     url = _target(world, endpoint)
     fresh = new_key()
     keys = {"main": world.main.key, "fresh": fresh, "rsa": rsa_key(2048)}
@@ -459,7 +449,7 @@ def _payload(world: World, endpoint: str, data: st.DataObject, jwk: dict[str, An
 @given(data=st.data())
 def test_fuzz_payload(fuzz_worlds: list[World], fake_acme_session: FakeACME,
                       pytestconfig: pytest.Config, endpoint: str, data: st.DataObject) -> None:
-    world = _world(fuzz_worlds, fake_acme_session)
+    world = current_world(fuzz_worlds, fake_acme_session)
     url = _target(world, endpoint)
     key: jose.JWK | None = None
     kid: str | None = None
@@ -513,7 +503,7 @@ EMBEDDED = ("jwk", "inner-jwk", "old-key", "eab-jwk", "inner-member", "eab-membe
 def test_fuzz_embedded_documents(fuzz_worlds: list[World], fake_acme_session: FakeACME,
                                  pytestconfig: pytest.Config, where: str,
                                  data: st.DataObject) -> None:
-    world = _world(fuzz_worlds, fake_acme_session)
+    world = current_world(fuzz_worlds, fake_acme_session)
     key, kid = new_key(), None
     variants = _jwk_variants(lambda: public_jwk(key))
     hostile_jwk = pick(variants, variants, variants, JSON)
@@ -590,7 +580,7 @@ PATHS = ("/directory", "/acme/new-nonce", "/acme/new-acct", "/acme/new-order",
 def test_fuzz_methods_and_paths(fuzz_worlds: list[World], fake_acme_session: FakeACME,
                                 pytestconfig: pytest.Config, method: str, path: str,
                                 suffix: str, content_type: str | None, body: bytes) -> None:
-    world = _world(fuzz_worlds, fake_acme_session)
+    world = current_world(fuzz_worlds, fake_acme_session)
     url = world.urls["base"] + path + quote(suffix, safe="-._~/")
     headers = {"Content-Type": content_type} if content_type is not None else {}
     answer = send(world, Built(method, url, body if method not in ("GET", "HEAD") else b"",

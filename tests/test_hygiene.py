@@ -1,5 +1,5 @@
 """Hygiene: nothing the fake starts outlives it, instances do not interfere, and lifecycle misuse
-is a clear error (SPEC section 8)."""
+is a clear error."""
 
 from __future__ import annotations
 

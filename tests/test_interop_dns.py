@@ -12,10 +12,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cryptography import x509
 
 from pytest_fakeacme import FakeACME
-from tools import require_binary
+from tools import require_binary, verified_leaf
 
 pytestmark = pytest.mark.interop
 
@@ -27,14 +26,6 @@ def _env(**extra: str) -> dict[str, str]:
            if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
     env.update(extra)
     return env
-
-
-def _assert_wildcard_chain(fake: FakeACME, pem: bytes) -> None:
-    leaf, intermediate = x509.load_pem_x509_certificates(pem)[:2]
-    leaf.verify_directly_issued_by(intermediate)
-    intermediate.verify_directly_issued_by(x509.load_pem_x509_certificate(fake.roots.encode()))
-    san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert san.get_values_for_type(x509.DNSName) == ["*.example.com"]
 
 
 def test_certbot_dns_rfc2136_gets_a_wildcard(fake_acme: FakeACME, tmp_path: Path) -> None:
@@ -60,7 +51,7 @@ def test_certbot_dns_rfc2136_gets_a_wildcard(fake_acme: FakeACME, tmp_path: Path
     )
     assert result.returncode == 0, result.stdout + result.stderr
     pem = (tmp_path / "conf" / "live" / "example.com" / "fullchain.pem").read_bytes()
-    _assert_wildcard_chain(fake_acme, pem)
+    verified_leaf(fake_acme, pem, "*.example.com")
     [attempt] = fake_acme.journal.validations("*.example.com")
     assert (attempt.challenge_type, attempt.problem) == ("dns-01", None)
     # certbot removed its record again, through an RFC 2136 delete.
@@ -89,5 +80,5 @@ def test_lego_rfc2136_gets_a_wildcard(fake_acme: FakeACME, tmp_path: Path) -> No
     )
     assert result.returncode == 0, result.stdout + result.stderr
     pem = (tmp_path / "certificates" / "_.example.com.crt").read_bytes()
-    _assert_wildcard_chain(fake_acme, pem)
+    verified_leaf(fake_acme, pem, "*.example.com")
     assert fake_acme.dns.lookup_txt("_acme-challenge.example.com") == []

@@ -33,7 +33,7 @@ from cryptography.x509.oid import NameOID
 from pytest_fakeacme import FakeACME, outcomes
 from pytest_fakeacme.outcomes import Outcome
 from responder import unused_port
-from tools import require_binary
+from tools import require_binary, verified_leaf
 
 pytestmark = pytest.mark.interop
 
@@ -369,16 +369,6 @@ def make_client(fake_acme: FakeACME, tmp_path: Path) -> Iterator[Callable[[str],
         server.close()
 
 
-def _leaf_verified(fake: FakeACME, pem: bytes, domain: str) -> x509.Certificate:
-    """The chain's leaf, after checking leaf <- intermediate <- the fake's root and the SAN."""
-    leaf, intermediate = x509.load_pem_x509_certificates(pem)[:2]
-    leaf.verify_directly_issued_by(intermediate)
-    intermediate.verify_directly_issued_by(x509.load_pem_x509_certificate(fake.roots.encode()))
-    san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert san.get_values_for_type(x509.DNSName) == [domain]
-    return leaf
-
-
 @pytest.mark.parametrize(("client_name", "scenario"), _params(SCENARIOS[:1]))
 def test_client_obtains_and_renews(
     make_client: Callable[[str], Client], fake_acme: FakeACME, client_name: str, scenario: str
@@ -387,7 +377,7 @@ def test_client_obtains_and_renews(
 
     first = client.obtain(DOMAIN)
     assert first.returncode == 0, str(first)
-    leaf = _leaf_verified(fake_acme, client.fullchain(DOMAIN), DOMAIN)
+    leaf = verified_leaf(fake_acme, client.fullchain(DOMAIN), DOMAIN)
     [attempt] = fake_acme.journal.validations(DOMAIN)
     # A real http-01 validation of what the client published, not a scripted pass.
     assert (attempt.challenge_type, attempt.outcome, attempt.problem) == (
@@ -395,7 +385,7 @@ def test_client_obtains_and_renews(
 
     second = client.renew(DOMAIN)
     assert second.returncode == 0, str(second)
-    renewed = _leaf_verified(fake_acme, client.fullchain(DOMAIN), DOMAIN)
+    renewed = verified_leaf(fake_acme, client.fullchain(DOMAIN), DOMAIN)
     assert renewed.serial_number != leaf.serial_number
     # Two orders, two certificates, one account: the renewal reused the account.
     [account] = fake_acme.accounts

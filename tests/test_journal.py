@@ -1,4 +1,4 @@
-"""The journal (SPEC 5): what the client said, what the fake answered, what changed."""
+"""The journal: what the client said, what the fake answered, what changed."""
 
 from __future__ import annotations
 

@@ -42,14 +42,6 @@ def _unb64(value: str) -> bytes:
     return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 
 
-@pytest.fixture
-def raw(fake_acme: FakeACME) -> RawClient:
-    """A registered ES256 account speaking raw JWS."""
-    client = RawClient(fake_acme)
-    client.register()
-    return client
-
-
 @pytest.fixture(autouse=True)
 def _still_serving(fake_acme: FakeACME) -> Iterator[None]:
     """After every test here, however it abused the server, a new client still registers and

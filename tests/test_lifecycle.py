@@ -30,9 +30,7 @@ def _issue(client: AcmeTestClient, *names: str, profile: str | None = None) -> x
     return x509.load_pem_x509_certificates(pem.encode())[0]
 
 
-def test_key_rollover_then_an_order_with_the_new_key(fake_acme: FakeACME) -> None:
-    raw = RawClient(fake_acme)
-    raw.register()
+def test_key_rollover_then_an_order_with_the_new_key(fake_acme: FakeACME, raw: RawClient) -> None:
     old_jwk = public_jwk(raw.key)
     newer = new_key("ES256")
     url = raw.url("keyChange")
@@ -68,9 +66,7 @@ def test_key_rollover_to_a_key_in_use_is_a_conflict(fake_acme: FakeACME) -> None
     assert answer.headers["Location"] == second.kid
 
 
-def test_key_rollover_with_a_wrong_old_key_is_refused(fake_acme: FakeACME) -> None:
-    raw = RawClient(fake_acme)
-    raw.register()
+def test_key_rollover_with_a_wrong_old_key_is_refused(fake_acme: FakeACME, raw: RawClient) -> None:
     newer = new_key("ES256")
     url = raw.url("keyChange")
     inner = raw.envelope(
@@ -240,10 +236,7 @@ def test_rsa_hierarchies_and_longer_chains(key_type: str, intermediates: int) ->
                   va_default=outcomes.valid()) as fake:
         client = AcmeTestClient(fake)
         client.register()
-        order = client.new_order("a.example")
-        client.answer_http01(order)
-        chain = x509.load_pem_x509_certificates(client.poll_and_finalize(order)
-                                                .fullchain_pem.encode())
+        chain = x509.load_pem_x509_certificates(client.issue("a.example").fullchain_pem.encode())
         assert len(chain) == 1 + intermediates
         for child, parent in itertools.pairwise(chain):
             child.verify_directly_issued_by(parent)
@@ -257,9 +250,7 @@ def test_rsa_hierarchies_and_longer_chains(key_type: str, intermediates: int) ->
 
 
 @pytest.mark.fake_acme(pre_authorization=True)
-def test_pre_authorization(fake_acme: FakeACME) -> None:
-    raw = RawClient(fake_acme)
-    raw.register()
+def test_pre_authorization(raw: RawClient) -> None:
     assert "newAuthz" in raw.directory
     created = raw.post(raw.url("newAuthz"), {"identifier": {"type": "dns", "value": "a.example"}})
     assert created.status_code == 201
@@ -274,16 +265,12 @@ def test_pre_authorization(fake_acme: FakeACME) -> None:
     assert wildcard.status_code == 400
 
 
-def test_no_pre_authorization_by_default(fake_acme: FakeACME) -> None:
-    raw = RawClient(fake_acme)
-    raw.register()
+def test_no_pre_authorization_by_default(raw: RawClient) -> None:
     assert "newAuthz" not in raw.directory
 
 
 @pytest.mark.fake_acme(validity_requests=True)
-def test_not_before_and_not_after_when_accepted(fake_acme: FakeACME) -> None:
-    raw = RawClient(fake_acme)
-    raw.register()
+def test_not_before_and_not_after_when_accepted(fake_acme: FakeACME, raw: RawClient) -> None:
     start = fake_acme.clock.now().replace(microsecond=0) + datetime.timedelta(days=1)
     end = start + datetime.timedelta(days=10)
     fmt = "%Y-%m-%dT%H:%M:%SZ"

@@ -73,9 +73,7 @@ def test_index_and_state(fake_acme: FakeACME, mgmt: Mgmt, acme_client: AcmeTestC
     assert index["directory"] == fake_acme.directory_url
     assert "POST /va/script" in index["endpoints"]
     fake_acme.va.default = outcomes.valid()
-    order = acme_client.new_order("a.example")
-    acme_client.answer_http01(order)
-    acme_client.poll_and_finalize(order)
+    acme_client.issue("a.example")
     state = mgmt.get("/state").json()
     assert [o["status"] for o in state["orders"]] == ["valid"]
     assert state["certificates"][0]["names"] == ["a.example"]

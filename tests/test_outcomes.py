@@ -3,7 +3,8 @@
 Each case drives one validation (http-01, dns-01 or tls-alpn-01) with a scripted outcome and
 checks what the client gets back: the challenge error's type URN, HTTP status and full detail,
 the validationRecord, the authorization and order states. The expected details are written
-here from the templates in reference/boulder-va.md, not derived from the fake's code.
+here from the texts in Boulder's source (va/http.go, va/tlsalpn.go, va/dns.go, va/caa.go,
+bdns/problem.go, and ra/ra.go for the unreachable VA), not derived from the fake's code.
 """
 
 from __future__ import annotations
@@ -15,113 +16,31 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import josepy as jose
 import pytest
-from acme import challenges, errors, messages
+from acme import errors, messages
 
-from client import AcmeTestClient, make_ip_csr
+from client import (
+    DNS01,
+    HTTP01,
+    TLSALPN01,
+    URN,
+    AcmeTestClient,
+    Info,
+    Validation,
+    answer,
+    http_record,
+    make_ip_csr,
+    pick_challenge,
+    validate,
+)
 from pytest_fakeacme import FakeACME, FakeACMEUsageError, Outcome, ScriptError, outcomes
 
-URN = "urn:ietf:params:acme:error:"
-HTTP, DNS, ALPN = "http-01", "dns-01", "tls-alpn-01"
+HTTP, DNS, ALPN = HTTP01, DNS01, TLSALPN01
 KEY_MISMATCH = "The key authorization file from the server did not match this challenge. "
 
 
-# Driving one validation.
-
-
-class _TLSALPN01Response(challenges.KeyAuthorizationChallengeResponse):
-    """The ``{}`` a client POSTs to start a tls-alpn-01 validation (the acme library no longer
-    ships a tls-alpn-01 class; the challenge itself parses as an unrecognized one). It carries
-    a field so that the library sends ``{}`` rather than an empty POST-as-GET body."""
-
-    typ = ALPN
-
-
-@dataclass(frozen=True)
-class Info:
-    """What an expected problem is written from: the name, the token, the ports."""
-
-    name: str
-    token: str
-    key_authz: str
-    http_port: int
-    alpn_port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.name}:{self.http_port}/.well-known/acme-challenge/{self.token}"
-
-    @property
-    def https_url(self) -> str:
-        return f"https://{self.name}/.well-known/acme-challenge/{self.token}"
-
-
-@dataclass
-class Seen:
-    """What the client saw after the validation."""
-
-    info: Info
-    order: messages.OrderResource
-    authz: dict[str, Any]
-    challenge: dict[str, Any]
-    order_json: dict[str, Any]
-
-
-def pick(authzr: messages.AuthorizationResource, typ: str) -> messages.ChallengeBody:
-    for challb in authzr.body.challenges:
-        if challb.to_partial_json()["type"] == typ:
-            return challb
-    raise AssertionError(f"no {typ} challenge in {authzr.body.to_json()}")
-
-
-def start(
-    fake: FakeACME, client: AcmeTestClient, name: str, typ: str
-) -> tuple[messages.OrderResource, messages.ChallengeBody, Info]:
-    order = client.new_order(name)
-    challb = pick(order.authorizations[0], typ)
-    token = challb.to_partial_json()["token"]
-    thumbprint = jose.b64encode(client.key.thumbprint()).decode()
-    info = Info(name.removeprefix("*."), token, f"{token}.{thumbprint}",
-                fake.http01_port, fake.tls_alpn01_port)
-    return order, challb, info
-
-
-def answer(client: AcmeTestClient, challb: messages.ChallengeBody) -> None:
-    response: challenges.ChallengeResponse
-    if isinstance(challb.chall, challenges.KeyAuthorizationChallenge):
-        response = challb.chall.response(client.key)
-    else:
-        response = _TLSALPN01Response(key_authorization="")
-    challr = client.acme.answer_challenge(challb, response)
-    # Boulder: the POST answers 200 with the challenge still pending.
-    assert challr.body.status == messages.STATUS_PENDING
-
-
-def read(client: AcmeTestClient, url: str) -> dict[str, Any]:
-    body: dict[str, Any] = client.acme._post_as_get(url).json()
-    return body
-
-
-def validate(
-    fake: FakeACME,
-    client: AcmeTestClient,
-    name: str,
-    typ: str,
-    outcome: Callable[[Info], Outcome] | None,
-) -> Seen:
-    """Order ``name``, script ``outcome`` for it, answer its ``typ`` challenge, read back."""
-    order, challb, info = start(fake, client, name, typ)
-    if outcome is not None:
-        fake.va.script(name, outcome(info))
-    answer(client, challb)
-    authzr = order.authorizations[0]
-    authz = read(client, authzr.uri)
-    return Seen(info, order, authz, authz["challenges"][0], read(client, order.uri))
-
-
 def assert_failed(
-    seen: Seen, client: AcmeTestClient, typ: str, kind: str, status: int, detail: str
+    seen: Validation, client: AcmeTestClient, kind: str, status: int, detail: str
 ) -> None:
     """The client sees the attempt failed exactly so, and the state Boulder leaves."""
     # Through the library's own polling: it raises ValidationError with the problem.
@@ -131,32 +50,23 @@ def assert_failed(
     (challb,) = failed.body.challenges
     assert challb.error is not None
     assert (challb.error.typ, challb.error.detail) == (URN + kind, detail)
-    # On the wire: the problem with its status, only the attempted challenge left.
-    assert seen.authz["status"] == "invalid"
-    assert [c["type"] for c in seen.authz["challenges"]] == [typ]
-    assert seen.challenge["status"] == "invalid"
-    assert seen.challenge["error"] == {"type": URN + kind, "detail": detail, "status": status}
-    # The order is invalid, with no error of its own (the error lives on the challenge).
-    assert seen.order_json["status"] == "invalid"
-    assert "error" not in seen.order_json
+    # On the wire: the problem with its status on the only challenge left (validate() checks
+    # it is the attempted one); the order invalid, with no error of its own.
+    seen.failed(kind, status, detail)
 
 
-def assert_valid(seen: Seen, client: AcmeTestClient, typ: str) -> None:
+def assert_valid(seen: Validation, client: AcmeTestClient) -> None:
+    """The library's polling finds the authorization valid; on the wire the only challenge left
+    (validate() checks it is the attempted one) is valid, the order ready."""
     polled = client.poll_authorizations(seen.order)
     assert [a.body.status for a in polled.authorizations] == [messages.STATUS_VALID]
-    assert seen.authz["status"] == "valid"
-    assert [c["type"] for c in seen.authz["challenges"]] == [typ]
-    assert seen.challenge["status"] == "valid"
-    assert "error" not in seen.challenge
-    assert seen.order_json["status"] == "ready"
+    seen.passed()
 
 
-# Expected records, written from reference/boulder-va.md section 2 (and research Q4).
-
-
-def http_record(url: str, name: str, port: int) -> dict[str, Any]:
-    return {"url": url, "hostname": name, "port": str(port),
-            "addressesResolved": ["127.0.0.1"], "addressUsed": "127.0.0.1"}
+# Expected validation records, in the JSON of Boulder's core.ValidationRecord
+# (core/objects.go): an http-01 record per URL fetched, a tls-alpn-01 one for the address
+# dialled (without addresses when the name did not resolve), a dns-01 one with an empty
+# addressUsed.
 
 
 def one_fetch(i: Info) -> list[dict[str, Any]]:
@@ -457,9 +367,9 @@ FAILURES = [
 def test_scripted_failure_reaches_the_client_as_lets_encrypt_phrases_it(
     fake_acme: FakeACME, acme_client: AcmeTestClient, case: Case
 ) -> None:
-    seen = validate(fake_acme, acme_client, case.name, case.typ, case.outcome)
+    seen = validate(fake_acme, acme_client, case.name, case.typ, outcome=case.outcome)
 
-    assert_failed(seen, acme_client, case.typ, case.kind, case.status, case.detail(seen.info))
+    assert_failed(seen, acme_client, case.kind, case.status, case.detail(seen.info))
     expected_records = case.records(seen.info)
     if case.id != "too_many_redirects-url":
         assert seen.challenge.get("validationRecord") == expected_records
@@ -469,8 +379,8 @@ def test_scripted_failure_reaches_the_client_as_lets_encrypt_phrases_it(
 def test_a_custom_problem_type_keeps_its_urn(
     fake_acme: FakeACME, acme_client: AcmeTestClient
 ) -> None:
-    seen = validate(fake_acme, acme_client, "a.example", HTTP,
-                    lambda i: outcomes.problem("urn:example:teapot", "short and stout", 418))
+    teapot = outcomes.problem("urn:example:teapot", "short and stout", 418)
+    seen = validate(fake_acme, acme_client, "a.example", HTTP, outcome=lambda i: teapot)
 
     assert seen.challenge["error"] == {
         "type": "urn:example:teapot", "detail": "short and stout", "status": 418
@@ -487,9 +397,10 @@ def test_valid_passes_without_a_responder(
     typ: str,
     records: Callable[[Info], list[dict[str, Any]]],
 ) -> None:
-    seen = validate(fake_acme, acme_client, "a.example", typ, lambda i: outcomes.valid())
+    seen = validate(fake_acme, acme_client, "a.example", typ,
+                    outcome=lambda i: outcomes.valid())
 
-    assert_valid(seen, acme_client, typ)
+    assert_valid(seen, acme_client)
     assert seen.challenge["validationRecord"] == records(seen.info)
 
 
@@ -510,10 +421,10 @@ def test_redirect_loop_by_default_comes_back_to_the_challenge_url(
     fake_acme: FakeACME, acme_client: AcmeTestClient
 ) -> None:
     seen = validate(fake_acme, acme_client, "a.example", HTTP,
-                    lambda i: outcomes.redirect_loop())
+                    outcome=lambda i: outcomes.redirect_loop())
 
     detail = f"127.0.0.1: Fetching {seen.info.url}: Redirect loop detected"
-    assert_failed(seen, acme_client, HTTP, "connection", 400, detail)
+    assert_failed(seen, acme_client, "connection", 400, detail)
     records = seen.challenge["validationRecord"]
     # A loop: the refused target is a URL already fetched in this chain.
     assert records[0] == http_record(seen.info.url, "a.example", seen.info.http_port)
@@ -525,7 +436,7 @@ def test_too_many_redirects_leaves_12_records(
     fake_acme: FakeACME, acme_client: AcmeTestClient, url: str | None
 ) -> None:
     seen = validate(fake_acme, acme_client, "a.example", HTTP,
-                    lambda i: outcomes.too_many_redirects(url=url))
+                    outcome=lambda i: outcomes.too_many_redirects(url=url))
 
     error = seen.challenge["error"]
     shown = re.fullmatch(r"127\.0\.0\.1: Fetching (\S+): Too many redirects", error["detail"])
@@ -547,7 +458,7 @@ def test_bad_redirect_default_targets_show_their_reason(
     fake_acme: FakeACME, acme_client: AcmeTestClient, reason: str
 ) -> None:
     seen = validate(fake_acme, acme_client, "a.example", HTTP,
-                    lambda i: outcomes.bad_redirect(reason))
+                    outcome=lambda i: outcomes.bad_redirect(reason))
 
     error = seen.challenge["error"]
     assert (error["type"], error["status"]) == (URN + "connection", 400)
@@ -577,7 +488,7 @@ def test_alpn_bad_cert_defaults(
     fake_acme: FakeACME, acme_client: AcmeTestClient, variant: str, reason: str
 ) -> None:
     seen = validate(fake_acme, acme_client, "a.example", ALPN,
-                    lambda i: outcomes.alpn_bad_cert(variant))
+                    outcome=lambda i: outcomes.alpn_bad_cert(variant))
 
     detail = seen.challenge["error"]["detail"]
     expected = re.escape(bad_cert(seen.info, "")) + reason.replace(
@@ -608,10 +519,10 @@ def test_outcome_for_another_challenge_type_fails_loudly(
 ) -> None:
     order = acme_client.acme.new_order(make_ip_csr(name)) if name[0].isdigit() else (
         acme_client.new_order(name))
-    challb = pick(order.authorizations[0], typ)
+    challb = pick_challenge(order.authorizations[0], typ)
     fake_acme.va.script(name, outcome)
     answer(acme_client, challb)
-    authz = read(acme_client, order.authorizations[0].uri)
+    authz = acme_client.read(order.authorizations[0].uri)
 
     error = authz["challenges"][0]["error"]
     assert (error["type"], error["status"]) == (URN + "serverInternal", 500)
@@ -701,25 +612,22 @@ def test_misuse_is_a_usage_error_that_changes_nothing(
 def test_queue_fails_then_passes_without_waiting(
     fake_acme: FakeACME, acme_client: AcmeTestClient
 ) -> None:
-    saved, fake_acme.va.timeout = fake_acme.va.timeout, 30.0  # a scripted timeout ignores it
-    try:
-        fake_acme.va.script("a.example", outcomes.connect_timeout(), outcomes.valid())
-        began = time.monotonic()
+    fake_acme.va.timeout = 30.0  # a scripted timeout ignores it (the fixture's reset() restores it)
+    fake_acme.va.script("a.example", outcomes.connect_timeout(), outcomes.valid())
+    began = time.monotonic()
 
-        first = validate(fake_acme, acme_client, "a.example", HTTP, None)
-        assert_failed(first, acme_client, HTTP, "connection", 400,
-                      f"127.0.0.1: Fetching {first.info.url}: {TIMEOUT_CONNECT}")
-        assert fake_acme.va.scripted() == {"a.example": [outcomes.valid()]}
+    first = validate(fake_acme, acme_client, "a.example")
+    assert_failed(first, acme_client, "connection", 400,
+                  f"127.0.0.1: Fetching {first.info.url}: {TIMEOUT_CONNECT}")
+    assert fake_acme.va.scripted() == {"a.example": [outcomes.valid()]}
 
-        # A new order gets a new authorization (the invalid one is never reused).
-        second = validate(fake_acme, acme_client, "a.example", HTTP, None)
-        assert second.order.uri != first.order.uri
-        assert second.info.token != first.info.token
-        assert_valid(second, acme_client, HTTP)
-        final = acme_client.poll_and_finalize(second.order)
-        elapsed = time.monotonic() - began
-    finally:
-        fake_acme.va.timeout = saved
+    # A new order gets a new authorization (the invalid one is never reused).
+    second = validate(fake_acme, acme_client, "a.example")
+    assert second.order.uri != first.order.uri
+    assert second.info.token != first.info.token
+    assert_valid(second, acme_client)
+    final = acme_client.poll_and_finalize(second.order)
+    elapsed = time.monotonic() - began
 
     assert "BEGIN CERTIFICATE" in final.fullchain_pem
     assert fake_acme.certificates[0].names == ["a.example"]
@@ -728,7 +636,7 @@ def test_queue_fails_then_passes_without_waiting(
 
 
 def _error_detail(fake: FakeACME, client: AcmeTestClient, name: str) -> str:
-    seen = validate(fake, client, name, HTTP, None)
+    seen = validate(fake, client, name)
     detail: str = seen.challenge["error"]["detail"]
     return detail
 
@@ -739,15 +647,14 @@ def test_wildcard_pattern_matches_names_under_it(
     fake_acme.va.script("*.example.com", outcomes.http_status(404))
     fake_acme.va.default = outcomes.valid()
 
-    seen = validate(fake_acme, acme_client, "sub.example.com", HTTP, None)
+    seen = validate(fake_acme, acme_client, "sub.example.com")
 
     assert seen.challenge["error"]["detail"] == (
         f"127.0.0.1: Invalid response from {seen.info.url}: 404"
     )
     # The pattern's queue is used up; the next name under it gets the default.
     assert fake_acme.va.scripted() == {}
-    assert_valid(validate(fake_acme, acme_client, "other.example.com", HTTP, None),
-                 acme_client, HTTP)
+    assert_valid(validate(fake_acme, acme_client, "other.example.com"), acme_client)
 
 
 def test_star_matches_any_name_and_exact_beats_pattern(
@@ -774,7 +681,7 @@ def test_queue_is_consumed_one_attempt_at_a_time(
     assert fake_acme.va.scripted() == {"a.example": [outcomes.http_status(500), outcomes.valid()]}
     assert _error_detail(fake_acme, acme_client, "a.example").endswith(": 500")
     assert fake_acme.va.scripted() == {"a.example": [outcomes.valid()]}
-    assert_valid(validate(fake_acme, acme_client, "a.example", HTTP, None), acme_client, HTTP)
+    assert_valid(validate(fake_acme, acme_client, "a.example"), acme_client)
     assert fake_acme.va.scripted() == {}
 
 

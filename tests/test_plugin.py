@@ -626,13 +626,8 @@ def test_fake_acme_option_under_xdist_exports_each_workers_fake(
 
 _FAULT_CHECK = """
 import pytest
+from inner_acme import _trust_exactly_the_given_bundle
 from pytest_fakeacme.demo import MiniClient
-
-
-@pytest.fixture(autouse=True)
-def _clean(monkeypatch):
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
 
 
 def first_new_order_status(fake_acme):
@@ -654,6 +649,7 @@ def test_again_in_the_next_test(fake_acme):
 
 @pytest.mark.parametrize("where", ["option", "ini"])
 def test_faults_every_test_starts_with(pytester: pytest.Pytester, where: str) -> None:
+    _inner_client(pytester)
     pytester.makepyfile(_FAULT_CHECK.replace("EXPECTED", "400"))
     args: list[str] = []
     if where == "option":
@@ -664,6 +660,7 @@ def test_faults_every_test_starts_with(pytester: pytest.Pytester, where: str) ->
 
 
 def test_faults_from_the_marker_for_one_test(pytester: pytest.Pytester) -> None:
+    _inner_client(pytester)
     pytester.makepyfile(
         _FAULT_CHECK.replace("EXPECTED", "STATUS").replace(
             "def test_first(fake_acme):\n    assert first_new_order_status(fake_acme) == STATUS",
@@ -682,15 +679,9 @@ def test_a_bad_fault_spec_is_a_usage_error(pytester: pytest.Pytester) -> None:
 
 
 _FAILING_WITH_A_PROBLEM = """
-import pytest
+from inner_acme import _trust_exactly_the_given_bundle
 from pytest_fakeacme import outcomes
 from pytest_fakeacme.demo import MiniClient
-
-
-@pytest.fixture(autouse=True)
-def _clean(monkeypatch):
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
 
 
 def test_fails(fake_acme):
@@ -712,6 +703,7 @@ def test_passes(fake_acme):
 
 
 def test_transcript_section_off_and_verbose(pytester: pytest.Pytester) -> None:
+    _inner_client(pytester)
     pytester.makepyfile(_FAILING_WITH_A_PROBLEM)
     off = pytester.runpytest("--fake-acme-transcript=off")
     off.assert_outcomes(passed=1, failed=1)
@@ -728,6 +720,7 @@ def test_transcript_section_off_and_verbose(pytester: pytest.Pytester) -> None:
 
 
 def test_transcript_files_per_test(pytester: pytest.Pytester) -> None:
+    _inner_client(pytester)
     pytester.makepyfile(_FAILING_WITH_A_PROBLEM)
     folder = pytester.path / "transcripts"
     pytester.runpytest(f"--fake-acme-transcript-dir={folder}").assert_outcomes(

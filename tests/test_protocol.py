@@ -39,14 +39,6 @@ def not_ready(status: str) -> str:
 
 
 @pytest.fixture
-def raw(fake_acme: FakeACME) -> RawClient:
-    """A registered ES256 account speaking raw JWS."""
-    client = RawClient(fake_acme)
-    client.register()
-    return client
-
-
-@pytest.fixture
 def other(fake_acme: FakeACME) -> RawClient:
     """A second registered account."""
     client = RawClient(fake_acme)

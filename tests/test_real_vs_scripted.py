@@ -11,60 +11,17 @@ scripted outcome is given the same one with ``url=`` / ``to=``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from acme import messages
 
-from client import AcmeTestClient
+from client import AcmeTestClient, Info, validate
 from pytest_fakeacme import FakeACME, Outcome, outcomes
 from responder import Behaviour, Responder, alert_context, unused_port
 
 REAL, SCRIPTED = "real.example", "scripted.example"
-
-
-@dataclass(frozen=True)
-class Info:
-    name: str
-    token: str
-    port: int
-
-    @property
-    def path(self) -> str:
-        return f"/.well-known/acme-challenge/{self.token}"
-
-    @property
-    def base(self) -> str:
-        return f"http://{self.name}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return self.base + self.path
-
-
-def validate(
-    fake: FakeACME,
-    client: AcmeTestClient,
-    name: str,
-    before: Callable[[Info], None],
-) -> tuple[Info, dict[str, Any]]:
-    """Order ``name``, let ``before`` set things up, answer http-01, read the challenge."""
-    order = client.new_order(name)
-    authzr = order.authorizations[0]
-    challb = client.challenge(authzr)
-    info = Info(name, challb.chall.encode("token"), fake.http01_port)
-    before(info)
-    challr = client.acme.answer_challenge(challb, challb.response(client.key))
-    assert challr.body.status == messages.STATUS_PENDING
-    authz = client.acme._post_as_get(authzr.uri).json()
-    assert authz["status"] == "invalid"
-    (challenge,) = authz["challenges"]
-    order_json = client.acme._post_as_get(order.uri).json()
-    assert order_json["status"] == "invalid"
-    assert "error" not in order_json
-    return info, challenge
 
 
 def normalised(value: Any, info: Info) -> Any:
@@ -147,42 +104,34 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def va_knobs(fake_acme: FakeACME) -> Iterator[FakeACME]:
-    """Restores the VA settings a test changes (reset() does not)."""
-    saved = (fake_acme.http01_port, fake_acme.va.timeout, fake_acme.va.https_port)
-    yield fake_acme
-    fake_acme.http01_port, fake_acme.va.timeout, fake_acme.va.https_port = saved
-
-
 def compare(
     fake: FakeACME,
     client: AcmeTestClient,
     real_setup: Callable[[Info], None],
     scripted: Callable[[Info], Outcome],
 ) -> tuple[Any, Any, Any, Any]:
-    real_info, real = validate(fake, client, REAL, real_setup)
-    scripted_info, script = validate(
-        fake, client, SCRIPTED, lambda i: fake.va.script(SCRIPTED, scripted(i))
-    )
+    real = validate(fake, client, REAL, setup=real_setup)
+    real.invalid()
+    script = validate(fake, client, SCRIPTED, outcome=scripted)
+    script.invalid()
     return (
-        normalised(real["error"], real_info),
-        normalised(script["error"], scripted_info),
-        normalised(real.get("validationRecord"), real_info),
-        normalised(script.get("validationRecord"), scripted_info),
+        normalised(real.challenge["error"], real.info),
+        normalised(script.challenge["error"], script.info),
+        normalised(real.challenge.get("validationRecord"), real.info),
+        normalised(script.challenge.get("validationRecord"), script.info),
     )
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
 def test_scripted_outcome_reads_as_the_real_finding(
-    va_knobs: FakeACME, acme_client: AcmeTestClient, responder: Responder, case: Case
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder, case: Case
 ) -> None:
-    fake = va_knobs
     if case.timeout is not None:
-        fake.va.timeout = case.timeout  # the responder stalls on an Event, released at teardown
+        # The responder stalls on an Event, released at teardown; reset() restores the timeout.
+        fake_acme.va.timeout = case.timeout
 
     real_error, scripted_error, real_records, scripted_records = compare(
-        fake, acme_client, lambda i: case.responder(responder, i), case.scripted
+        fake_acme, acme_client, lambda i: case.responder(responder, i), case.scripted
     )
 
     assert scripted_error == real_error
@@ -192,16 +141,16 @@ def test_scripted_outcome_reads_as_the_real_finding(
         assert scripted_records == real_records
 
 
-def test_connection_refused(va_knobs: FakeACME, acme_client: AcmeTestClient) -> None:
-    va_knobs.http01_port = unused_port()  # nothing listens there
+def test_connection_refused(fake_acme: FakeACME, acme_client: AcmeTestClient) -> None:
+    fake_acme.http01_port = unused_port()  # nothing listens there
 
     real_error, scripted_error, real_records, scripted_records = compare(
-        va_knobs, acme_client, lambda i: None, lambda i: outcomes.connection_refused()
+        fake_acme, acme_client, lambda i: None, lambda i: outcomes.connection_refused()
     )
 
     assert scripted_error == real_error == {
         "type": "urn:ietf:params:acme:error:connection",
-        "detail": f"127.0.0.1: Fetching http://<name>:{va_knobs.http01_port}"
+        "detail": f"127.0.0.1: Fetching http://<name>:{fake_acme.http01_port}"
                   "/.well-known/acme-challenge/<token>: Connection refused",
         "status": 400,
     }
@@ -209,13 +158,13 @@ def test_connection_refused(va_knobs: FakeACME, acme_client: AcmeTestClient) -> 
 
 
 def test_tls_alert_after_a_redirect_to_https(
-    va_knobs: FakeACME, acme_client: AcmeTestClient, responder: Responder
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
     with Responder(0, tls=alert_context()) as https:
-        va_knobs.va.https_port = https.port  # the fake's stand-in for 443
+        fake_acme.va.https_port = https.port  # the fake's stand-in for 443
 
         real_error, scripted_error, real_records, scripted_records = compare(
-            va_knobs, acme_client,
+            fake_acme, acme_client,
             lambda i: responder.redirect(i.path, f"https://{i.name}{i.path}"),
             lambda i: outcomes.tls_alert(),
         )
@@ -227,4 +176,4 @@ def test_tls_alert_after_a_redirect_to_https(
         "status": 400,
     }
     assert scripted_records == real_records
-    assert [r["port"] for r in real_records] == [str(va_knobs.http01_port), "443"]
+    assert [r["port"] for r in real_records] == [str(fake_acme.http01_port), "443"]

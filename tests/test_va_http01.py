@@ -1,8 +1,12 @@
 """The real http-01 check against responders on loopback, detail by detail as Boulder does it.
 
-Every expected detail is written from reference/boulder-va.md section 1a (and the research on
-Boulder's ``va/http.go`` generation with ``processRedirect``), with the fake's stand-ins: the
-http-01 port for 80 (it shows in the challenge URL) and ``fake_acme.va.https_port`` for 443.
+Every expected detail is written from Boulder's ``va/http.go`` (its fetch errors, and
+``processRedirect``'s checks of each redirect), not derived from the fake's code, with the
+fake's stand-ins: the http-01 port for 80 (it shows in the challenge URL) and
+``fake_acme.va.https_port`` for 443.
+
+Tests change ``http01_port``, ``va.timeout`` and ``va.https_port`` on ``fake_acme`` freely: the
+fixture's ``reset()`` puts all three back after each test.
 """
 
 from __future__ import annotations
@@ -10,100 +14,23 @@ from __future__ import annotations
 import socket
 import ssl
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from acme import messages
 
-from client import AcmeTestClient
+from client import URN, AcmeTestClient, Info, http_record, validate
 from pytest_fakeacme import FakeACME
 from pytest_fakeacme.va.http01 import USER_AGENT
 from responder import Behaviour, Responder, alert_context, tls_context, unused_port
 
-URN = "urn:ietf:params:acme:error:"
 KEY_MISMATCH = "The key authorization file from the server did not match this challenge. "
 NAME = "a.example"
 
 
-@dataclass(frozen=True)
-class Info:
-    name: str
-    token: str
-    key_authz: str
-    port: int
-
-    @property
-    def path(self) -> str:
-        return f"/.well-known/acme-challenge/{self.token}"
-
-    @property
-    def base(self) -> str:
-        return f"http://{self.name}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return self.base + self.path
-
-
-@dataclass
-class Result:
-    info: Info
-    authz: dict[str, Any]
-    challenge: dict[str, Any]
-    order: dict[str, Any]
-
-    @property
-    def error(self) -> dict[str, Any] | None:
-        error: dict[str, Any] | None = self.challenge.get("error")
-        return error
-
-    @property
-    def records(self) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = self.challenge.get("validationRecord", [])
-        return records
-
-    def failed(self, kind: str, status: int, detail: str) -> None:
-        assert self.error == {"type": URN + kind, "detail": detail, "status": status}
-        assert self.authz["status"] == "invalid"
-        assert self.order["status"] == "invalid"
-        assert "error" not in self.order
-
-    def passed(self) -> None:
-        assert self.error is None, self.error
-        assert self.authz["status"] == "valid"
-        assert self.order["status"] == "ready"
-
-
-def validate(
-    fake: FakeACME, client: AcmeTestClient, setup: Callable[[Info], object], name: str = NAME
-) -> Result:
-    """Order ``name``, let ``setup`` arrange the responders, answer http-01, read back."""
-    order = client.new_order(name)
-    authzr = order.authorizations[0]
-    challb = client.challenge(authzr)
-    response, key_authz = challb.response_and_validation(client.key)
-    info = Info(name, challb.chall.encode("token"), key_authz, fake.http01_port)
-    setup(info)
-    challr = client.acme.answer_challenge(challb, response)
-    assert challr.body.status == messages.STATUS_PENDING
-    authz = client.acme._post_as_get(authzr.uri).json()
-    (challenge,) = authz["challenges"]
-    return Result(info, authz, challenge, client.acme._post_as_get(order.uri).json())
-
-
 def record(url: str, address: str = "127.0.0.1", *, port: int,
            resolved: list[str] | None = None, host: str = NAME) -> dict[str, Any]:
-    return {"url": url, "hostname": host, "port": str(port),
-            "addressesResolved": resolved or [address], "addressUsed": address}
-
-
-@pytest.fixture
-def va_knobs(fake_acme: FakeACME) -> Iterator[FakeACME]:
-    """Restores the VA settings a test changes (reset() does not)."""
-    saved = (fake_acme.http01_port, fake_acme.va.timeout, fake_acme.va.https_port)
-    yield fake_acme
-    fake_acme.http01_port, fake_acme.va.timeout, fake_acme.va.https_port = saved
+    """:func:`client.http_record`, for ``NAME`` unless said otherwise."""
+    return http_record(url, host, port, address, resolved)
 
 
 @pytest.fixture
@@ -134,8 +61,8 @@ def second_loopback() -> str:
 def test_trailing_whitespace_is_trimmed(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
-    result = validate(fake_acme, acme_client,
-                      lambda i: responder.serve(i.token, i.key_authz + " \r\n\t\n"))
+    result = validate(fake_acme, acme_client, NAME,
+                      setup=lambda i: responder.serve(i.token, i.key_authz + " \r\n\t\n"))
 
     result.passed()
     assert result.records == [record(result.info.url, port=fake_acme.http01_port)]
@@ -144,8 +71,8 @@ def test_trailing_whitespace_is_trimmed(
 def test_leading_whitespace_is_not_trimmed(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
-    result = validate(fake_acme, acme_client,
-                      lambda i: responder.serve(i.token, " " + i.key_authz + "\n"))
+    result = validate(fake_acme, acme_client, NAME,
+                      setup=lambda i: responder.serve(i.token, " " + i.key_authz + "\n"))
 
     ka = result.info.key_authz
     result.failed("unauthorized", 403, KEY_MISMATCH + f'Expected "{ka}" (got " {ka}")')
@@ -156,8 +83,8 @@ def test_white_space_is_gos_not_pythons(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
     # U+001C is white space to Python's str.strip, not to Go's unicode.IsSpace.
-    result = validate(fake_acme, acme_client,
-                      lambda i: responder.serve(i.token, i.key_authz + "\x1c\n"))
+    result = validate(fake_acme, acme_client, NAME,
+                      setup=lambda i: responder.serve(i.token, i.key_authz + "\x1c\n"))
 
     ka = result.info.key_authz
     result.failed("unauthorized", 403, KEY_MISMATCH + f'Expected "{ka}" (got "{ka}\\x1c")')
@@ -171,14 +98,14 @@ def test_a_127_byte_body_is_compared(
         assert len(body) == 127
         responder.serve(i.token, body)
 
-    validate(fake_acme, acme_client, serve).passed()
+    validate(fake_acme, acme_client, NAME, setup=serve).passed()
 
 
 def test_a_128_byte_body_is_refused_unread(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
-    result = validate(fake_acme, acme_client,
-                      lambda i: responder.serve(i.token, i.key_authz.ljust(128) + "more"))
+    result = validate(fake_acme, acme_client, NAME,
+                      setup=lambda i: responder.serve(i.token, i.key_authz.ljust(128) + "more"))
 
     quoted = result.info.key_authz.ljust(128)
     result.failed("unauthorized", 403,
@@ -189,18 +116,18 @@ def test_a_short_body_is_a_read_error(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
     short = b"HTTP/1.0 200 OK\r\nContent-Length: 500\r\n\r\nonly this"
-    result = validate(fake_acme, acme_client,
-                      lambda i: responder.set(i.path, Behaviour(raw=short)))
+    result = validate(fake_acme, acme_client, NAME,
+                      setup=lambda i: responder.set(i.path, Behaviour(raw=short)))
 
     result.failed("unauthorized", 403,
                   "127.0.0.1: Error reading HTTP response body: unexpected EOF")
 
 
 def test_a_body_that_stalls_is_a_read_error(
-    va_knobs: FakeACME, acme_client: AcmeTestClient, responder: Responder
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
-    va_knobs.va.timeout = 0.5
-    result = validate(va_knobs, acme_client, lambda i: responder.set(
+    fake_acme.va.timeout = 0.5
+    result = validate(fake_acme, acme_client, NAME, setup=lambda i: responder.set(
         i.path, Behaviour(body=b"x" * 50, stall_body=True)))
 
     result.failed("unauthorized", 403,
@@ -220,17 +147,18 @@ def test_non_http_answers(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder, raw: bytes,
     reason: str,
 ) -> None:
-    result = validate(fake_acme, acme_client, lambda i: responder.set(i.path, Behaviour(raw=raw)))
+    result = validate(fake_acme, acme_client, NAME,
+                      setup=lambda i: responder.set(i.path, Behaviour(raw=raw)))
 
     result.failed("connection", 400, f"127.0.0.1: Fetching {result.info.url}: {reason}")
 
 
 def test_a_stalled_server_times_out_after_connect(
-    va_knobs: FakeACME, acme_client: AcmeTestClient, responder: Responder
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
-    va_knobs.va.timeout = 0.5
-    result = validate(va_knobs, acme_client,
-                      lambda i: responder.set(i.path, Behaviour(stall=True)))
+    fake_acme.va.timeout = 0.5
+    result = validate(fake_acme, acme_client, NAME,
+                      setup=lambda i: responder.set(i.path, Behaviour(stall=True)))
 
     result.failed("connection", 400, f"127.0.0.1: Fetching {result.info.url}: Timeout after "
                                      "connect (your server may be slow or overloaded)")
@@ -247,7 +175,7 @@ def test_11_redirects_are_followed(
         responder.set("/hop/11", Behaviour(body=i.key_authz.encode()))
         assert len(targets) == 11
 
-    result = validate(fake_acme, acme_client, setup)
+    result = validate(fake_acme, acme_client, NAME, setup=setup)
 
     result.passed()
     port = fake_acme.http01_port
@@ -258,8 +186,8 @@ def test_11_redirects_are_followed(
 def test_the_12th_redirect_is_refused_with_12_records(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
-    result = validate(fake_acme, acme_client,
-                      lambda i: responder.redirect_chain(i.path, i.base, hops=12))
+    result = validate(fake_acme, acme_client, NAME,
+                      setup=lambda i: responder.redirect_chain(i.path, i.base, hops=12))
 
     base = result.info.base
     result.failed("connection", 400, f"127.0.0.1: Fetching {base}/hop/12: Too many redirects")
@@ -277,7 +205,7 @@ def test_allowed_redirects_are_followed(
         responder.redirect(i.path, "/moved", status)  # relative, resolved against the URL
         responder.set("/moved", Behaviour(body=i.key_authz.encode()))
 
-    result = validate(fake_acme, acme_client, setup)
+    result = validate(fake_acme, acme_client, NAME, setup=setup)
 
     result.passed()
     port = fake_acme.http01_port
@@ -288,8 +216,8 @@ def test_allowed_redirects_are_followed(
 def test_303_is_refused(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
-    result = validate(fake_acme, acme_client,
-                      lambda i: responder.redirect(i.path, "http://b.example/see-other", 303))
+    result = validate(fake_acme, acme_client, NAME,
+                      setup=lambda i: responder.redirect(i.path, "http://b.example/see-other", 303))
 
     result.failed("connection", 400, "127.0.0.1: Fetching http://b.example/see-other: received "
                                      "disallowed redirect status code")
@@ -300,8 +228,8 @@ def test_a_refused_redirect_is_named_by_its_raw_location(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
     # Go's client overwrites the url.Error's URL with the Location header as sent.
-    result = validate(fake_acme, acme_client,
-                      lambda i: responder.redirect(i.path, "/see-other", 303))
+    result = validate(fake_acme, acme_client, NAME,
+                      setup=lambda i: responder.redirect(i.path, "/see-other", 303))
 
     result.failed("connection", 400,
                   "127.0.0.1: Fetching /see-other: received disallowed redirect status code")
@@ -310,8 +238,8 @@ def test_a_refused_redirect_is_named_by_its_raw_location(
 def test_redirect_to_port_8080_is_refused(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
-    result = validate(fake_acme, acme_client,
-                      lambda i: responder.redirect(i.path, f"http://{i.name}:8080{i.path}"))
+    result = validate(fake_acme, acme_client, NAME,
+                      setup=lambda i: responder.redirect(i.path, f"http://{i.name}:8080{i.path}"))
 
     info = result.info
     result.failed("connection", 400,
@@ -326,7 +254,7 @@ def test_redirect_to_explicit_port_80_is_followed(
         responder.redirect(i.path, f"http://{i.name}:80/moved")
         responder.set("/moved", Behaviour(body=i.key_authz.encode()))
 
-    result = validate(fake_acme, acme_client, setup)
+    result = validate(fake_acme, acme_client, NAME, setup=setup)
 
     result.passed()
     assert result.records[1] == record(f"http://{NAME}:80/moved", port=80)
@@ -339,7 +267,7 @@ def test_redirect_loop(
         responder.redirect(i.path, "/loop")
         responder.redirect("/loop", i.url)
 
-    result = validate(fake_acme, acme_client, setup)
+    result = validate(fake_acme, acme_client, NAME, setup=setup)
 
     info = result.info
     result.failed("connection", 400, f"127.0.0.1: Fetching {info.url}: Redirect loop detected")
@@ -350,8 +278,8 @@ def test_redirect_loop(
 def test_unparseable_location_is_named_after_the_url_that_sent_it(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
-    result = validate(fake_acme, acme_client,
-                      lambda i: responder.redirect(i.path, "http://b.example:port/x"))
+    result = validate(fake_acme, acme_client, NAME,
+                      setup=lambda i: responder.redirect(i.path, "http://b.example:port/x"))
 
     result.failed("connection", 400,
                   f"127.0.0.1: Fetching {result.info.url}: Error getting validation data")
@@ -365,20 +293,20 @@ def _to_https(responder: Responder) -> Callable[[Info], None]:
 
 
 def test_redirect_to_https_on_443_validates_with_any_certificate(
-    va_knobs: FakeACME, acme_client: AcmeTestClient, responder: Responder
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
     with Responder(0, tls=tls_context("not-the-name.example")) as https:
-        va_knobs.va.https_port = https.port
+        fake_acme.va.https_port = https.port
 
         def setup(i: Info) -> None:
             _to_https(responder)(i)
             https.serve(i.token, i.key_authz)
 
-        result = validate(va_knobs, acme_client, setup)
+        result = validate(fake_acme, acme_client, NAME, setup=setup)
 
     result.passed()
     info = result.info
-    assert result.records == [record(info.url, port=info.port),
+    assert result.records == [record(info.url, port=info.http_port),
                               record(f"https://{info.name}{info.path}", port=443)]
     assert [p for p, _ in https.seen] == [info.path]
 
@@ -391,12 +319,12 @@ def test_redirect_to_https_on_443_validates_with_any_certificate(
     (ssl.ALERT_DESCRIPTION_BAD_RECORD_MAC, "bad record MAC"),
 ])
 def test_tls_alert_on_443(
-    va_knobs: FakeACME, acme_client: AcmeTestClient, responder: Responder,
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder,
     alert: ssl.AlertDescription, text: str,
 ) -> None:
     with Responder(0, tls=alert_context(alert)) as https:
-        va_knobs.va.https_port = https.port
-        result = validate(va_knobs, acme_client, _to_https(responder))
+        fake_acme.va.https_port = https.port
+        result = validate(fake_acme, acme_client, NAME, setup=_to_https(responder))
 
     info = result.info
     result.failed("tls", 400, f"127.0.0.1: Fetching https://{info.name}{info.path}: remote "
@@ -404,11 +332,11 @@ def test_tls_alert_on_443(
 
 
 def test_plain_http_on_443(
-    va_knobs: FakeACME, acme_client: AcmeTestClient, responder: Responder
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
     with Responder(0) as plain:
-        va_knobs.va.https_port = plain.port
-        result = validate(va_knobs, acme_client, _to_https(responder))
+        fake_acme.va.https_port = plain.port
+        result = validate(fake_acme, acme_client, NAME, setup=_to_https(responder))
 
     info = result.info
     result.failed("connection", 400, f"127.0.0.1: Fetching https://{info.name}{info.path}: "
@@ -423,8 +351,8 @@ def test_ipv6(
 ) -> None:
     fake_acme.dns.add_aaaa(NAME, "::1")
 
-    result = validate(fake_acme, acme_client,
-                      lambda i: ipv6_responder.serve(i.token, i.key_authz))
+    result = validate(fake_acme, acme_client, NAME,
+                      setup=lambda i: ipv6_responder.serve(i.token, i.key_authz))
 
     result.passed()
     assert result.records == [record(result.info.url, "::1", port=fake_acme.http01_port)]
@@ -441,7 +369,7 @@ def test_ipv6_failure_after_connecting_does_not_fall_back(
         ipv6_responder.set(i.path, Behaviour(status=404))
         responder.serve(i.token, i.key_authz)  # never asked
 
-    result = validate(fake_acme, acme_client, setup)
+    result = validate(fake_acme, acme_client, NAME, setup=setup)
 
     result.failed("unauthorized", 403, f"::1: Invalid response from {result.info.url}: 404")
     assert result.records == [record(result.info.url, "::1", port=fake_acme.http01_port,
@@ -455,7 +383,8 @@ def test_refused_ipv6_falls_back_to_ipv4(
     fake_acme.dns.add_aaaa(NAME, "::1")  # nothing listens on [::1] at the http-01 port
     fake_acme.dns.add_a(NAME, "127.0.0.1")
 
-    result = validate(fake_acme, acme_client, lambda i: responder.serve(i.token, i.key_authz))
+    result = validate(fake_acme, acme_client, NAME,
+                      setup=lambda i: responder.serve(i.token, i.key_authz))
 
     result.passed()
     both = ["127.0.0.1", "::1"]
@@ -465,13 +394,13 @@ def test_refused_ipv6_falls_back_to_ipv4(
 
 
 def test_when_both_addresses_refuse_the_ipv4_error_is_shown(
-    va_knobs: FakeACME, acme_client: AcmeTestClient
+    fake_acme: FakeACME, acme_client: AcmeTestClient
 ) -> None:
-    va_knobs.http01_port = unused_port()
-    va_knobs.dns.add_aaaa(NAME, "::1")
-    va_knobs.dns.add_a(NAME, "127.0.0.1")
+    fake_acme.http01_port = unused_port()
+    fake_acme.dns.add_aaaa(NAME, "::1")
+    fake_acme.dns.add_a(NAME, "127.0.0.1")
 
-    result = validate(va_knobs, acme_client, lambda i: None)
+    result = validate(fake_acme, acme_client, NAME)
 
     result.failed("connection", 400,
                   f"127.0.0.1: Fetching {result.info.url}: Connection refused")
@@ -483,8 +412,8 @@ def test_a_redirect_hop_that_refuses_names_its_own_address(
     second_loopback: str,
 ) -> None:
     fake_acme.dns.add_a("other.example", second_loopback)
-    result = validate(fake_acme, acme_client, lambda i: responder.redirect(
-        i.path, f"http://other.example:{i.port}/x"))
+    result = validate(fake_acme, acme_client, NAME, setup=lambda i: responder.redirect(
+        i.path, f"http://other.example:{i.http_port}/x"))
 
     target = f"http://other.example:{fake_acme.http01_port}/x"
     result.failed("connection", 400, f"127.0.0.2: Fetching {target}: Connection refused")
@@ -505,9 +434,9 @@ def test_a_dial_error_on_a_redirect_hop_replays_over_ipv4_as_boulder_does(
 
     def setup(i: Info) -> None:
         for server in (ipv6_responder, responder):
-            server.redirect(i.path, f"http://other.example:{i.port}/x")
+            server.redirect(i.path, f"http://other.example:{i.http_port}/x")
 
-    result = validate(fake_acme, acme_client, setup)
+    result = validate(fake_acme, acme_client, NAME, setup=setup)
 
     target = f"http://other.example:{fake_acme.http01_port}/x"
     result.failed("connection", 400, f"127.0.0.1: Fetching {target}: Redirect loop detected")
@@ -518,8 +447,8 @@ def test_a_dial_error_on_a_redirect_hop_replays_over_ipv4_as_boulder_does(
 def test_redirect_to_a_public_address_is_not_followed(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
-    result = validate(fake_acme, acme_client,
-                      lambda i: responder.redirect(i.path, "http://8.8.8.8/x"))
+    result = validate(fake_acme, acme_client, NAME,
+                      setup=lambda i: responder.redirect(i.path, "http://8.8.8.8/x"))
 
     error = result.error
     assert error is not None
@@ -532,8 +461,8 @@ def test_redirect_to_a_public_address_is_not_followed(
 def test_redirect_to_a_reserved_address_is_refused_as_boulder_does(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
-    result = validate(fake_acme, acme_client,
-                      lambda i: responder.redirect(i.path, "http://192.168.1.1/x"))
+    result = validate(fake_acme, acme_client, NAME,
+                      setup=lambda i: responder.redirect(i.path, "http://192.168.1.1/x"))
 
     result.failed("connection", 400,
                   "127.0.0.1: Fetching http://192.168.1.1/x: Invalid host in redirect target: "
@@ -546,7 +475,8 @@ def test_redirect_to_a_reserved_address_is_refused_as_boulder_does(
 def test_request_headers(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
-    result = validate(fake_acme, acme_client, lambda i: responder.serve(i.token, i.key_authz))
+    result = validate(fake_acme, acme_client, NAME,
+                      setup=lambda i: responder.serve(i.token, i.key_authz))
 
     result.passed()
     ((path, headers),) = responder.seen

@@ -11,16 +11,16 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import josepy as jose
 import pytest
-from acme import challenges, messages
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from client import AcmeTestClient
+from client import TLSALPN01, AcmeTestClient, Info, answer, pick_challenge, validate
 from pytest_fakeacme import FakeACME
 
 ACME_ID = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31")
@@ -103,41 +103,26 @@ def tls_responder(fake_acme: FakeACME) -> Iterator[TlsResponder]:
     responder.close()
 
 
-def _tls_alpn_challenge(authzr: messages.AuthorizationResource) -> messages.ChallengeBody:
-    # acme 5 no longer models tls-alpn-01: it arrives as an UnrecognizedChallenge.
-    for chall in authzr.body.challenges:
-        if chall.to_partial_json()["type"] == "tls-alpn-01":
-            return chall
-    raise AssertionError("no tls-alpn-01 challenge offered")
-
-
-def _answer(client: AcmeTestClient, chall: messages.ChallengeBody) -> None:
-    # RFC 8555 7.5.1: the response to a challenge is an empty JSON object.
-    client.acme.answer_challenge(chall, challenges.HTTP01Response())
-
-
-def _validate(client: AcmeTestClient, responder: TlsResponder, name: str, **variant: object
-              ) -> dict[str, object]:
-    order = client.new_order(name)
-    authzr = order.authorizations[0]
-    chall = _tls_alpn_challenge(authzr)
-    token = chall.to_partial_json()["token"]
-    key_authz = f"{token}.{jose.b64encode(client.key.thumbprint()).decode()}"
-    digest = hashlib.sha256(key_authz.encode()).digest()
+def _validate(fake: FakeACME, client: AcmeTestClient, responder: TlsResponder, name: str,
+              **variant: object) -> dict[str, Any]:
+    """Order ``name``, have ``responder`` present a validation certificate for it (``variant``:
+    ``alpn=False``, ``wrong_digest=True`` or :func:`validation_cert`'s flaws), validate
+    tls-alpn-01 and read back the challenge."""
     alpn = bool(variant.pop("alpn", True))
-    if variant.pop("wrong_digest", False):
-        digest = hashlib.sha256(b"something else").digest()
-    responder.use(*validation_cert(name, digest, **variant), alpn=alpn)  # type: ignore[arg-type]
-    _answer(client, chall)
-    authzr, _ = client.acme.poll(authzr)
-    result: dict[str, object] = authzr.body.challenges[0].to_json()
-    return result
+    wrong_digest = bool(variant.pop("wrong_digest", False))
+
+    def present(info: Info) -> None:
+        digest = hashlib.sha256(b"something else" if wrong_digest else info.key_authz.encode())
+        responder.use(*validation_cert(name, digest.digest(), **variant),  # type: ignore[arg-type]
+                      alpn=alpn)
+
+    return validate(fake, client, name, TLSALPN01, setup=present).challenge
 
 
 def test_valid_certificate_validates(
     fake_acme: FakeACME, acme_client: AcmeTestClient, tls_responder: TlsResponder
 ) -> None:
-    chall = _validate(acme_client, tls_responder, "a.example")
+    chall = _validate(fake_acme, acme_client, tls_responder, "a.example")
     assert chall["status"] == "valid"
     assert chall["validationRecord"] == [{
         "hostname": "a.example", "port": str(fake_acme.tls_alpn01_port),
@@ -150,12 +135,11 @@ def test_a_tls_alpn_client_gets_a_certificate(
     fake_acme: FakeACME, acme_client: AcmeTestClient, tls_responder: TlsResponder
 ) -> None:
     order = acme_client.new_order("a.example")
-    authzr = order.authorizations[0]
-    chall = _tls_alpn_challenge(authzr)
+    chall = pick_challenge(order.authorizations[0], TLSALPN01)
     token = chall.to_partial_json()["token"]
     key_authz = f"{token}.{jose.b64encode(acme_client.key.thumbprint()).decode()}"
     tls_responder.use(*validation_cert("a.example", hashlib.sha256(key_authz.encode()).digest()))
-    _answer(acme_client, chall)
+    answer(acme_client, chall)
     done = acme_client.poll_and_finalize(order)
     leaf = x509.load_pem_x509_certificates(done.fullchain_pem.encode())[0]
     san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -183,7 +167,7 @@ def test_bad_certificates_are_unauthorized(
     variant: dict[str, object],
     reason: str,
 ) -> None:
-    chall = _validate(acme_client, tls_responder, "a.example", **variant)
+    chall = _validate(fake_acme, acme_client, tls_responder, "a.example", **variant)
     error = chall["error"]
     assert isinstance(error, dict)
     assert error["type"] == "urn:ietf:params:acme:error:unauthorized"
@@ -195,9 +179,9 @@ def test_bad_certificates_are_unauthorized(
 
 
 def test_handshake_without_alpn_is_refused(
-    acme_client: AcmeTestClient, tls_responder: TlsResponder
+    fake_acme: FakeACME, acme_client: AcmeTestClient, tls_responder: TlsResponder
 ) -> None:
-    chall = _validate(acme_client, tls_responder, "a.example", alpn=False)
+    chall = _validate(fake_acme, acme_client, tls_responder, "a.example", alpn=False)
     error = chall["error"]
     assert isinstance(error, dict)
     assert error["detail"] == (
@@ -208,11 +192,8 @@ def test_handshake_without_alpn_is_refused(
 def test_nothing_listening_is_connection_refused(
     fake_acme: FakeACME, acme_client: AcmeTestClient
 ) -> None:
-    order = acme_client.new_order("a.example")
-    _answer(acme_client, _tls_alpn_challenge(order.authorizations[0]))
-    authzr, _ = acme_client.acme.poll(order.authorizations[0])
-    error = authzr.body.challenges[0].error
+    error = validate(fake_acme, acme_client, "a.example", TLSALPN01).error
     assert error is not None
-    assert (error.typ, error.detail) == (
+    assert (error["type"], error["detail"]) == (
         "urn:ietf:params:acme:error:connection", "127.0.0.1: Connection refused"
     )
