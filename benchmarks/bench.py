@@ -72,7 +72,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pytest_fakeacme import FakeACME  # noqa: E402
+from pytest_fakeacme import Clock, FakeACME  # noqa: E402
 from pytest_fakeacme.transport import Server  # noqa: E402  (the fake's own transport)
 
 HOST = "127.0.0.1"
@@ -433,7 +433,7 @@ class Floor:
         self.mismatches = 0
         self.requests = 0
         self._lock = threading.Lock()
-        self._server = Server(sock, self._app, tls)
+        self._server = Server(sock, self._app, tls, Clock().now)
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.start()

@@ -208,7 +208,7 @@ class Server(ThreadedWSGIServer):
         sock: socket.socket,
         app: Any,
         tls: ssl.SSLContext,
-        now: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.timezone.utc),
+        now: Callable[[], _dt.datetime],
     ) -> None:
         host, port = sock.getsockname()[:2]
         #: The time answers' ``Date`` shows (the fake's clock).
