@@ -84,7 +84,7 @@ class Entry:
       ``status``, ``problem``, ``headers``;
     - ``"validation"``: ``identifier``, ``challenge_type``, ``outcome`` (what was scripted or
       ``real``), ``problem`` (None when valid), ``records``;
-    - ``"transition"``: ``object_kind`` (order, authorization, challenge), ``object_id``,
+    - ``"transition"``: ``object_kind`` (account, order, authorization, challenge), ``object_id``,
       ``old``, ``new``, ``cause``.
     """
 
@@ -338,8 +338,8 @@ class Journal:
 
     def transitions(self, object_kind: str | None = None, object_id: str | None = None
                     ) -> list[Entry]:
-        """Status changes, optionally of one kind (``order``, ``authorization``,
-        ``challenge``) or one object."""
+        """Status changes, optionally of one kind (``account``, ``order``,
+        ``authorization``, ``challenge``) or one object."""
         return [
             e for e in self
             if e.kind == "transition"

@@ -87,6 +87,7 @@ class Store:
             )
             self.accounts[account.id] = account
             self.accounts_by_thumbprint[thumbprint] = account.id
+            self._changed("account", account.id, account.status, "newAccount")
             return account
 
     def change_key(self, account: Account, jwk: dict[str, Any], thumbprint: str) -> None:

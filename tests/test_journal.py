@@ -143,3 +143,25 @@ def test_bad_cap_is_refused_and_changes_nothing(fake_acme: FakeACME) -> None:
     with pytest.raises(FakeACMEUsageError, match="whole number"):
         fake_acme.journal.cap = 0
     assert fake_acme.journal.cap == before
+
+
+def test_deactivations_reach_the_journal_like_any_status_change(
+    fake_acme: FakeACME, acme_client: AcmeTestClient
+) -> None:
+    # Deactivation goes through the store, which tells the journal (RFC 8555 7.5.2, 7.3.6).
+    order = acme_client.new_order("a.example")
+    authz = order.authorizations[0]
+    acme_client.acme.deactivate_authorization(authz)
+    authz_id = fake_acme.authorizations[0].id
+    assert fake_acme.journal.statuses("authorization", authz_id) == ["pending", "deactivated"]
+    [change] = [t for t in fake_acme.journal.transitions("authorization", authz_id) if t.old]
+    assert change.cause == "deactivation"
+    order_id = fake_acme.orders[0].id
+    acme_client.read(order.uri)  # the client is shown what the deactivation did to its order
+    assert fake_acme.journal.statuses("order", order_id) == ["pending", "invalid"]
+    acme_client.acme.deactivate_registration(acme_client.acme.net.account)
+    account_id = fake_acme.accounts[0].id
+    assert fake_acme.journal.statuses("account", account_id) == ["valid", "deactivated"]
+    assert f"account {account_id}: valid -> deactivated  [deactivation]" in (
+        fake_acme.journal.transcript()
+    )
