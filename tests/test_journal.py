@@ -159,7 +159,9 @@ def test_deactivations_reach_the_journal_like_any_status_change(
     order_id = fake_acme.orders[0].id
     acme_client.read(order.uri)  # the client is shown what the deactivation did to its order
     assert fake_acme.journal.statuses("order", order_id) == ["pending", "invalid"]
-    acme_client.acme.deactivate_registration(acme_client.acme.net.account)
+    registration = acme_client.acme.net.account
+    assert registration is not None
+    acme_client.acme.deactivate_registration(registration)
     account_id = fake_acme.accounts[0].id
     assert fake_acme.journal.statuses("account", account_id) == ["valid", "deactivated"]
     assert f"account {account_id}: valid -> deactivated  [deactivation]" in (
