@@ -146,6 +146,8 @@ class CertificateAuthority:
         # as ISRG Root X1 was cross-signed by DST Root CA X3.
         self.alternate_roots: list[x509.Certificate] = []
         self.alternate_chain_pems: list[str] = []
+        self._alternate_root_keys: list[CAKey] = []
+        self._cross_signed: list[x509.Certificate] = []
         for index in range(alternate_roots):
             alt_key = _new_key(key_type)
             alt_name = _name(name, f"{name} Alternate Root {index + 1} {secrets.token_hex(3)}")
@@ -153,9 +155,33 @@ class CertificateAuthority:
             cross = _ca_certificate(chain[0].subject, keys[0], alt_name, alt_key,
                                     intermediates - 1, start, end)
             self.alternate_roots.append(alt_root)
+            self._alternate_root_keys.append(alt_key)
+            self._cross_signed.append(cross)
             self.alternate_chain_pems.append(
                 "".join(_pem(c) for c in reversed(chain[1:])) + _pem(cross)
             )
+
+    @property
+    def chain_count(self) -> int:
+        """How many chains certificates come with (the default one and the alternates)."""
+        return 1 + len(self.alternate_roots)
+
+    def chain_root(self, index: int) -> tuple[x509.Certificate, CAKey]:
+        """Chain ``index``'s root and its key (0: the default chain)."""
+        if index == 0:
+            return self.root, self.root_key
+        return self.alternate_roots[index - 1], self._alternate_root_keys[index - 1]
+
+    def chain_intermediate(self, index: int) -> tuple[x509.Certificate, CAKey]:
+        """The leaf-signing intermediate as chain ``index`` carries it, and its key (shared by
+        every chain, as Pebble's are): with one intermediate, the alternates carry it
+        cross-signed by their roots."""
+        if index == 0 or len(self._cross_signed) < index:
+            return self.intermediate, self.intermediate_key
+        cross = self._cross_signed[index - 1]
+        return (cross, self.intermediate_key) if cross.subject == self.intermediate.subject and (
+            cross.public_key() == self.intermediate.public_key()
+        ) else (self.intermediate, self.intermediate_key)
 
     def check_csr(
         self, der: bytes, identifiers: Sequence[Identifier]

@@ -141,3 +141,7 @@ class Ports:
     def reset(self) -> None:
         """Back to the ports this object was created with."""
         self.http01, self.tls_alpn01, self.https = self._initial
+
+    def reset_https(self) -> None:
+        """Back to the https port this object was created with."""
+        self.https = self._initial[2]

@@ -18,6 +18,7 @@ from .config import Ports, Settings
 from .dnsdata import DNSData
 from .errors import ErrorSink
 from .faults import Faults
+from .history import History
 from .journal import Journal
 from .nonces import NoncePool
 from .outcomes import Outcome
@@ -34,7 +35,7 @@ class Core:
     """The components of one fake CA. :meth:`reset` puts every one back as it was built."""
 
     def __init__(self, settings: Settings, clock: Clock, ports: Ports,
-                 va_default: Outcome | None = None) -> None:
+                 va_default: Outcome | None = None, host: str = "127.0.0.1") -> None:
         self._resets: list[Callable[[], None]] = []
         self._initial_settings = settings.copy()
         self.settings = self._part(settings, self._restore_settings)
@@ -50,7 +51,10 @@ class Core:
         self.terms = self._part(Terms(), Terms.reset)
         self.eab = self._part(ExternalAccounts(), ExternalAccounts.clear)
         self.ari = self._part(RenewalControl(self.store), RenewalControl.clear)
-        self.responders = self._part(Responders(ports), Responders.stop)
+        self.history = History()
+        self.dns.observer = self.history.dns
+        self.responders = self._part(Responders(ports, self.history, clock, host),
+                                     Responders.stop)
         self.va = self._part(
             ValidationAuthority(self.store, clock, self.dns, ports, self.journal, self.errors,
                                 settings),

@@ -1,15 +1,16 @@
 """The fake's DNS data: the host map the VA resolves names through, and TXT and CAA records.
 
-By default every name resolves to ``127.0.0.1`` and nothing else, so the VA never contacts a
-machine other than this one. ``add_a`` / ``add_aaaa`` replace that default for one name (a
-test may point a name at ``::1``, or at another loopback address); only an explicit
-``allow_non_loopback=True`` lets the VA go anywhere else.
+By default every name resolves to ``127.0.0.1`` and nothing else. ``add_a`` / ``add_aaaa``
+replace that default for one name; any address can be stored and is served by the fake's DNS
+server, but the VA connects only to loopback addresses unless ``allow_non_loopback`` is set, so
+it never contacts a machine other than this one by accident.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,18 @@ class CAARecord:
     value: str
 
 
+def _default(ip: str, version: int) -> str | None:
+    if ip == "":
+        return None
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        raise FakeACMEUsageError(f"{ip!r} is not an IP address (or \"\" for none)") from None
+    if addr.version != version:
+        raise FakeACMEUsageError(f"{ip} is not an IPv{version} address")
+    return str(addr)
+
+
 def _name(name: str) -> str:
     if not isinstance(name, str) or not name.strip(". "):
         raise FakeACMEUsageError(f"a DNS name must be a non-empty string, not {name!r}")
@@ -47,6 +60,9 @@ class DNSData:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.address: tuple[str, int] | None = None
+        #: Told of each question a resolver would send (name, RR type number), for the
+        #: request history; the core connects it.
+        self.observer: Callable[[str, int], None] | None = None
         self.clear()
 
     def clear(self) -> None:
@@ -59,7 +75,9 @@ class DNSData:
             self._cname: dict[str, str] = {}
             self._failures: dict[str, str] = {}
             self.tsig_keys: dict[str, tuple[str, str]] = {}
-            self._default_v4 = DEFAULT_ADDRESS
+            self._default_v4: str | None = DEFAULT_ADDRESS
+            self._default_v6: str | None = None
+            #: Whether the VA may connect to addresses that are not loopback.
             self.allow_non_loopback = False
 
     def _add_address(self, table: dict[str, list[str]], name: str, ip: str, version: int) -> None:
@@ -71,11 +89,6 @@ class DNSData:
             raise FakeACMEUsageError(
                 f"{ip} is an IPv{addr.version} address; "
                 f"use add_{'a' if addr.version == 4 else 'aaaa'}"
-            )
-        if not addr.is_loopback and not self.allow_non_loopback:
-            raise FakeACMEUsageError(
-                f"{ip} is not a loopback address: the fake's VA only contacts this machine. "
-                "Set fake_acme.dns.allow_non_loopback = True first if you really mean it."
             )
         with self._lock:
             table.setdefault(_name(name), []).append(str(addr))
@@ -112,15 +125,22 @@ class DNSData:
             self._caa.setdefault(_name(name), []).append(CAARecord(flags, tag, value))
 
     def set_default_address(self, ip: str) -> None:
-        """What names without A/AAAA records resolve to (a loopback IPv4 address)."""
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
-            raise FakeACMEUsageError(f"{ip!r} is not an IP address") from None
-        if addr.version != 4 or not (addr.is_loopback or self.allow_non_loopback):
-            raise FakeACMEUsageError(f"the default address must be loopback IPv4, not {ip}")
+        """What names without A or AAAA records resolve to: an IPv4 address, or ``""`` for
+        nothing (challtestsrv's ``-defaultIPv4``)."""
         with self._lock:
-            self._default_v4 = str(addr)
+            self._default_v4 = _default(ip, 4)
+
+    def set_default_ipv6(self, ip: str) -> None:
+        """What names without A or AAAA records also resolve to over IPv6 (none by default;
+        ``""`` for none again); the VA tries it first, as Boulder tries IPv6 first."""
+        with self._lock:
+            self._default_v6 = _default(ip, 6)
+
+    def observe(self, name: str, *qtypes: int) -> None:
+        """Note questions a resolver sends for ``name`` (see :attr:`observer`)."""
+        if self.observer is not None:
+            for qtype in qtypes:
+                self.observer(name, qtype)
 
     def add_cname(self, name: str, target: str) -> None:
         """Make ``name`` an alias of ``target`` (lookups of ``name`` follow it, RFC 1034 3.6.2)."""
@@ -194,8 +214,9 @@ class DNSData:
         key = self.canonical(name)
         with self._lock:
             v6, v4 = list(self._aaaa.get(key, ())), list(self._a.get(key, ()))
-        if not v6 and not v4:
-            v4 = [self._default_v4]
+            if not v6 and not v4:
+                v6 = [self._default_v6] if self._default_v6 else []
+                v4 = [self._default_v4] if self._default_v4 else []
         return v6, v4
 
     def lookup_txt(self, name: str) -> list[str]:

@@ -158,6 +158,7 @@ class DNSServer:
         for question in query.question:
             name = question.name.to_text().rstrip(".")
             rtype = dns.rdatatype.to_text(question.rdtype)
+            self.data.observe(question.name.to_text(), int(question.rdtype))
             failure = self.data.failure(name)
             if failure == "timeout":
                 return None

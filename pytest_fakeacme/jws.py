@@ -172,7 +172,7 @@ class JWSVerifier:
     def __init__(
         self,
         nonces: NoncePool,
-        account_by_url: Callable[[str], Account | None],
+        account_by_url: Callable[[str, str], Account | None],
     ) -> None:
         self._nonces = nonces
         self._account_by_url = account_by_url
@@ -325,7 +325,9 @@ class JWSVerifier:
 
     def _lookup_account(self, kid: str, url: str) -> Account:
         """Boulder ``lookupJWK``: the account a ``kid`` names, which must exist and be valid."""
-        account = self._account_by_url(kid)
+        # Boulder builds the account URL prefix from the request (web.RelativeEndpoint), so a
+        # kid is looked up under the host the request was sent to.
+        account = self._account_by_url(kid, url)
         if account is None:
             parts = urlsplit(url)
             prefix = wire.Urls(f"{parts.scheme}://{parts.netloc}").account("")

@@ -75,6 +75,7 @@ class RenewalControl:
         self._store = store
         self._lock = threading.Lock()
         self._forced: dict[int, Window | None] = {}
+        self._verbatim: dict[int, str] = {}
 
     def _serial(self, cert: object) -> int:
         serial = getattr(cert, "serial", cert)
@@ -99,10 +100,26 @@ class RenewalControl:
         with self._lock:
             self._forced[self._serial(cert)] = None
 
+    def answer_verbatim(self, serial: int, text: str) -> None:
+        """Answer renewalInfo for the certificate with this serial with ``text`` as it is
+        (Pebble's ``/set-renewal-info/``: it may be invalid JSON on purpose); ``""`` goes back
+        to the computed window."""
+        with self._lock:
+            if text:
+                self._verbatim[serial] = text
+            else:
+                self._verbatim.pop(serial, None)
+
+    def verbatim(self, cert: Certificate) -> str | None:
+        """The verbatim answer set for ``cert``, if any."""
+        with self._lock:
+            return self._verbatim.get(cert.serial)
+
     def clear(self) -> None:
         """Forget every override."""
         with self._lock:
             self._forced.clear()
+            self._verbatim.clear()
 
     def window(self, cert: Certificate, now: _dt.datetime) -> Window:
         """What ARI suggests for ``cert`` at ``now``."""

@@ -61,7 +61,7 @@ class Serving:
         urls = wire.Urls(f"https://{netloc}")
         self.endpoints = Endpoints(urls, self.identity.ca_bundle, self.identity.roots_path,
                                    urls.base + MANAGEMENT_PREFIX)
-        self.management = ManagementApp(self._core, self.endpoints)
+        self.management = ManagementApp(self._core, self.ca, self.endpoints)
         self.acme_app = build_app(Frontend(self._core, self.ca, urls))
         return identity
 

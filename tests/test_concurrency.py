@@ -467,32 +467,57 @@ def test_a_chunked_body_above_the_cap_is_refused_once_the_cap_is_passed(
 # The VA's loopback fence.
 
 
-def test_the_host_map_refuses_non_loopback_addresses_unless_allowed(
-    fake_acme: FakeACME,
-) -> None:
+def test_the_host_map_stores_any_address_and_clears_the_permission(fake_acme: FakeACME) -> None:
+    # Records pointing away from this machine are stored and served (suites written for
+    # challtestsrv resolve such names); the VA's fence is at connect time (the tests below).
     dns = fake_acme.dns
-    refused: list[Callable[[], None]] = [
-        lambda: dns.add_a("x.example", "192.0.2.1"),
-        lambda: dns.add_a("x.example", "10.0.0.1"),
-        lambda: dns.add_aaaa("x.example", "2001:db8::1"),
-        lambda: dns.set_default_address("192.0.2.1"),
-    ]
-    for call in refused:
-        with pytest.raises(FakeACMEUsageError, match="loopback"):
-            call()
-    assert dns.lookup_addresses("x.example") == ([], ["127.0.0.1"])
-
-    dns.add_a("x.example", "127.0.0.2")
-    dns.add_aaaa("x.example", "::1")
-    assert dns.lookup_addresses("x.example") == (["::1"], ["127.0.0.2"])
-
-    # Only when a test says so (nothing here validates, so nothing is ever contacted).
+    dns.add_a("x.example", "192.0.2.1")
+    dns.add_aaaa("x.example", "2001:db8::1")
+    assert dns.lookup_addresses("x.example") == (["2001:db8::1"], ["192.0.2.1"])
+    with pytest.raises(FakeACMEUsageError, match="IPv6"):
+        dns.add_a("x.example", "::1")
+    with pytest.raises(FakeACMEUsageError, match="not an IP address"):
+        dns.add_a("x.example", "nope")
     dns.allow_non_loopback = True
-    dns.add_a("y.example", "192.0.2.1")
-    assert dns.lookup_addresses("y.example") == ([], ["192.0.2.1"])
     dns.clear()
     assert dns.allow_non_loopback is False
-    assert dns.lookup_addresses("y.example") == ([], ["127.0.0.1"])
+    assert dns.lookup_addresses("x.example") == ([], ["127.0.0.1"])
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_the_va_dials_a_name_beyond_loopback_only_when_allowed(
+    own_fake: FakeACME, allowed: bool
+) -> None:
+    # 0.0.0.0 is not a loopback address, yet Linux delivers a connection to it locally (see
+    # below): a VA that dials it shows up as a connection waiting on this listener.
+    own_fake.dns.add_a("far.example", "0.0.0.0")
+    own_fake.dns.allow_non_loopback = allowed
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", own_fake.http01_port))
+        listener.listen(8)
+        listener.settimeout(10 if allowed else 0)
+        client = AcmeTestClient(own_fake)
+        client.register()
+        order = client.new_order("far.example")
+        client.answer_http01(order)
+        if allowed:
+            conn, _ = listener.accept()  # the VA came: answer nothing useful
+            conn.close()
+        (authz,) = own_fake.authorizations  # waits for the attempt
+        if not allowed:
+            with pytest.raises(BlockingIOError):
+                listener.accept()  # nobody dialed
+    (chall,) = authz.challenges
+    assert chall.error is not None
+    if allowed:
+        assert "0.0.0.0: " in chall.error.detail, chall.error.detail
+    else:
+        assert [type(e).__name__ for e in own_fake.errors] == ["ScriptError"]
+        assert chall.error.detail == (
+            "Unable to update challenge :: the fake's VA does not contact 0.0.0.0 "
+            "(far.example resolves to it): it is not a loopback address. Point the name at a "
+            "loopback address, script the outcome, or set fake_acme.dns.allow_non_loopback = True"
+        )
 
 
 def test_the_va_does_not_dial_an_ip_identifier_outside_loopback(own_fake: FakeACME) -> None:

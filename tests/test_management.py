@@ -119,15 +119,13 @@ def test_scripting_through_the_api_is_the_python_api(
         ("/clock/advance", {"fortnights": 1}, "unknown unit"),
         ("/clock/advance", {"days": "1"}, "must be a number"),
         ("/clock/freeze", {"at": "yesterday"}, "ISO 8601"),
-        ("/dns/a", {"name": "a.example", "ip": "192.0.2.1"}, "not a loopback"),
+        ("/dns/a", {"name": "a.example", "ip": "192.0.2.300"}, "is not an IP address"),
         ("/dns/caa", {"name": "a.example", "flags": "0", "tag": "issue", "value": "x"},
          "wrong type"),
         ("/dns/fail", {"name": "a.example", "how": "sometimes"}, "unknown DNS failure"),
         ("/settings", {"flavor": "pebble"}, "unknown flavor"),
         ("/settings", {"colour": "blue"}, "unknown setting"),
         ("/eab", {"kid": "k", "key": "c2hvcnQ"}, "16 bytes"),
-        ("/add-a", {"host": "a.example"}, "missing field 'addresses'"),
-        ("/set-txt", {"value": "x"}, "missing field 'host'"),
     ],
 )
 def test_bad_input_is_a_clear_json_error_and_changes_nothing(
@@ -233,6 +231,37 @@ def test_a_flow_written_for_challtestsrv_passes(
     challtestsrv.post("/clear-cname", {"host": "f.example"})
     challtestsrv.post("/set-default-ipv4", {"ip": "127.0.0.4"})
     assert fake_acme.dns.lookup_addresses("g.example") == ([], ["127.0.0.4"])
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("/add-a", {"host": "a.example"}), ("/set-txt", {"value": "x"}),
+     ("/add-http01", {"token": "t"}), ("/set-cname", {"host": "a.example"})],
+)
+def test_challtestsrv_refuses_a_missing_field_with_an_empty_400(
+    fake_acme: FakeACME, challtestsrv: Mgmt, path: str, body: Any
+) -> None:
+    # cmd/pebble-challtestsrv/dns.go and httpone.go: w.WriteHeader(http.StatusBadRequest).
+    answer = challtestsrv.post(path, body)
+    assert (answer.status_code, answer.content) == (400, b"")
+    assert fake_acme.dns.lookup_addresses("a.example") == ([], ["127.0.0.1"])
+    assert fake_acme.dns.cname("a.example") is None
+
+
+def test_challtestsrv_set_txt_adds_beside_what_is_there(
+    fake_acme: FakeACME, challtestsrv: Mgmt
+) -> None:
+    # challtestsrv/dns.go AddDNSOneChallenge appends: a wildcard and its base name can both
+    # be validated by dns-01 at the same _acme-challenge name.
+    for value in ("one", "two"):
+        answer = challtestsrv.post("/set-txt", {"HOST": "_acme-challenge.a.example.",
+                                                "Value": value})
+        assert (answer.status_code, answer.content) == (200, b"")
+    assert fake_acme.dns.lookup_txt("_acme-challenge.a.example") == ["one", "two"]
+    empty = requests.post(challtestsrv.url + "/set-txt", data=b"", timeout=10)
+    assert (empty.status_code, empty.text) == (400, "expected JSON POST body, was empty\n")
+    assert challtestsrv.post("/clear-txt", {"host": "_acme-challenge.a.example"}).ok
+    assert fake_acme.dns.lookup_txt("_acme-challenge.a.example") == []
 
 
 def test_serve_runs_a_standalone_fake_until_sigterm(tmp_path: Any) -> None:

@@ -8,15 +8,19 @@ changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from werkzeug.wrappers import Request, Response
 
+from .. import wire
+from ..ca import CertificateAuthority
 from ..core import Core
 from ..errors import FakeACMEError, FakeACMEUsageError
-from . import challtestsrv, dashboard, native
+from . import challtestsrv, dashboard, native, pebble
 from .context import Endpoints, Handler, Management, Routes, json_response
 
 if TYPE_CHECKING:
@@ -38,15 +42,20 @@ def index(app: Management, body: Any) -> Any:
         "http01_port": core.ports.http01,
         "tls_alpn01_port": core.ports.tls_alpn01,
         "flavor": core.settings.flavor,
-        "endpoints": sorted(f"{m} {p}" for m, p in ROUTES),
+        "endpoints": sorted([f"{m} {p}" for m, p in ROUTES]
+                            + [f"POST {p}" for p in challtestsrv.ROUTES]
+                            + [f"GET {p}<n>" for p in pebble.PREFIXES]
+                            + [f"POST {_SET_RENEWAL_INFO}"]),
     }
+
+
+_SET_RENEWAL_INFO = "/set-renewal-info/"
 
 
 #: Every endpoint, by ``(method, path)``.
 ROUTES: dict[tuple[str, str], Handler] = {
     **_overview.table,
     **native.routes.table,
-    **challtestsrv.routes.table,
     **dashboard.routes.table,
 }
 
@@ -54,8 +63,23 @@ ROUTES: dict[tuple[str, str], Handler] = {
 class ManagementApp:
     """The management API as a WSGI application."""
 
-    def __init__(self, core: Core, endpoints: Endpoints) -> None:
-        self.context = Management(core, endpoints)
+    def __init__(self, core: Core, ca: CertificateAuthority, endpoints: Endpoints) -> None:
+        self.context = Management(core, ca, endpoints)
+
+    def _for_request(self, request: Request) -> Management:
+        """The context with URLs as this request names the fake (Boulder and Pebble build
+        every URL from the request's ``Host``): under ``/_fake`` the ACME host itself; on a
+        management port of its own, the same host name with the ACME port."""
+        where = self.context.endpoints
+        acme = urlsplit(where.urls.base)
+        host = request.host
+        if not request.script_root:
+            name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+            host = f"{name}:{acme.port}" if name else acme.netloc
+        urls = wire.Urls(f"https://{host or acme.netloc}")
+        management = urls.base + (request.script_root or "/_fake")
+        endpoints = dataclasses.replace(where, urls=urls, management_url=management)
+        return dataclasses.replace(self.context, endpoints=endpoints)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse
                  ) -> Iterable[bytes]:
@@ -68,6 +92,14 @@ class ManagementApp:
             # The page's assets are relative to .../ui without the slash.
             target = request.script_root + request.path[:-1]
             return Response("", status=301, headers={"Location": target})
+        context = self._for_request(request)
+        if request.path in challtestsrv.ROUTES:
+            return challtestsrv.answer(context, request.path, request.get_data())
+        if request.path.rstrip("/") + "/" == _SET_RENEWAL_INFO:
+            return pebble.set_renewal_info(context, request)
+        for prefix, serve in pebble.PREFIXES.items():
+            if request.path.startswith(prefix):
+                return serve(context, request, request.path[len(prefix):])
         path = request.path.rstrip("/") or "/"
         handler = ROUTES.get((request.method if request.method != "HEAD" else "GET", path))
         if handler is None:
@@ -86,7 +118,7 @@ class ManagementApp:
         else:
             body = dict(request.args)
         try:
-            result = handler(self.context, body)
+            result = handler(context, body)
         except FakeACMEUsageError as exc:
             return json_response({"error": str(exc)}, 400)
         except FakeACMEError as exc:

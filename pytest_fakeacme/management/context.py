@@ -11,6 +11,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from .. import wire
+from ..ca import CertificateAuthority
 from ..core import Core
 from ..errors import FakeACMEUsageError
 
@@ -27,9 +28,11 @@ class Endpoints:
 
 @dataclass(frozen=True)
 class Management:
-    """A management endpoint's view of the fake: its core and where it is."""
+    """A management endpoint's view of the fake: its core, its issuing hierarchy, and where it
+    is (as the request at hand names it: URLs follow the request's ``Host``)."""
 
     core: Core
+    ca: CertificateAuthority
     endpoints: Endpoints
 
 

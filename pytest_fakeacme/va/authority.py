@@ -139,7 +139,7 @@ class ValidationAuthority:
         :attr:`https_port`."""
         self._scripts.clear()
         self.timeout = DEFAULT_TIMEOUT
-        self._ports.https = 443
+        self._ports.reset_https()
 
     def reset(self) -> None:
         """Everything back as it was built: attempts drained, then :meth:`clear`."""

@@ -11,6 +11,9 @@ from .. import outcomes
 from ..dnsdata import CAARecord, DNSData
 from ..outcomes import Outcome
 
+#: The CAA RR type number (RFC 8659 4.1).
+_CAA = 257
+
 _KNOWN_TAGS = frozenset({"issue", "issuewild", "iodef", "issuemail", "issuevmc"})
 
 
@@ -90,6 +93,7 @@ def check(dns: DNSData, ctx: CAAContext) -> Outcome | None:
                 f"{name}{suffix}",
                 400,
             )
+        dns.observe(name, _CAA)
         records = dns.lookup_caa(name) if failure != "nxdomain" else []
         if records:
             if _permits(records, ctx):

@@ -20,6 +20,9 @@ from .http01 import Http01Prober
 from .render import render
 from .tlsalpn01 import TlsAlpn01Prober
 
+#: RR type numbers (RFC 1035 3.2.2, RFC 3596 2.1) for the request history.
+_A, _AAAA, _TXT = 1, 28, 16
+
 
 class Checks:
     """Real validation against responders and DNS data on this machine."""
@@ -51,12 +54,17 @@ class Checks:
                     (),
                     ScriptError(message),
                 )
+        refused = self._beyond_loopback(ctx)
+        if refused is not None:
+            return refused
         if ctx.challenge_type == HTTP_01:
             seen = self._http01.probe(ctx)
             finding = render(seen.outcome, ctx, seen.records, seen.address)
         elif ctx.challenge_type in DNS_TYPES:
             finding = render(self._probe_dns01(ctx), ctx)
         else:
+            if ctx.identifier.type == "dns":
+                self._dns.observe(ctx.hostname, _AAAA, _A)
             seen = self._tlsalpn01.probe(ctx)
             finding = render(seen.outcome, ctx, seen.records, seen.address)
         if finding.valid and ctx.identifier.type == "dns":
@@ -65,6 +73,27 @@ class Checks:
             if forbidden is not None:
                 return render(forbidden, ctx, finding.records)
         return finding
+
+    def _beyond_loopback(self, ctx: AttemptContext) -> Finding | None:
+        """The VA's promise: it connects only to this machine unless a test allows more. A
+        name resolving to another address is refused with a clear problem, and the test
+        hears of it (a ScriptError)."""
+        if ctx.challenge_type in DNS_TYPES:
+            return None
+        if not ctx.addresses:
+            return render(outcomes.no_addresses(), ctx)
+        if self._dns.allow_non_loopback:
+            return None
+        outside = [a for a in ctx.addresses if not ipaddress.ip_address(a).is_loopback]
+        if not outside:
+            return None
+        message = (
+            f"the fake's VA does not contact {outside[0]} ({ctx.hostname} resolves to it): it is "
+            "not a loopback address. Point the name at a loopback address, script the outcome, "
+            "or set fake_acme.dns.allow_non_loopback = True"
+        )
+        return Finding(problems.server_internal("Unable to update challenge :: " + message),
+                       (), ScriptError(message))
 
     def recheck_caa(self, authz: Authorization, ctx: AttemptContext
                     ) -> problems.AcmeProblem | None:
@@ -108,6 +137,7 @@ class Checks:
         # RFC 8555 8.4: the TXT value is base64url(SHA-256(key authorization)), unpadded.
         digest = hashlib.sha256(ctx.key_authorization.encode("utf-8")).digest()
         expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+        self._dns.observe(ctx.txt_name, _TXT)
         values = self._dns.lookup_txt(ctx.txt_name)
         if not values:
             return outcomes.txt_missing()

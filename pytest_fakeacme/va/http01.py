@@ -138,6 +138,7 @@ class Http01Prober:
         """Validate ``ctx``'s challenge for real."""
         deadline = time.monotonic() + ctx.timeout
         if ctx.identifier.type == "dns":
+            self._dns.observe(ctx.hostname, 28, 1)  # AAAA, then A
             v6, v4 = self._dns.lookup_addresses(ctx.hostname)
         else:
             v6, v4 = ([ctx.hostname], []) if ":" in ctx.hostname else ([], [ctx.hostname])
@@ -225,8 +226,12 @@ class Http01Prober:
         try:
             ip = ipaddress.ip_address(host)
         except ValueError:
+            self._dns.observe(host, 28, 1)  # AAAA, then A
             v6, v4 = self._dns.lookup_addresses(host)
-            return (v6 + v4)[0]
+            found = v6 + v4
+            if not found:
+                return None
+            ip = ipaddress.ip_address(found[0])
         if ip.is_loopback or self._dns.allow_non_loopback:
             return str(ip)
         return None
@@ -242,7 +247,7 @@ class Http01Prober:
         chain.redirects += 1
         if status not in ALLOWED_REDIRECT_CODES:
             return _refused("status", target, location, status)
-        reason = redirect_refusal(target, (80, 443, ctx.port))
+        reason = redirect_refusal(target, (80, 443, ctx.port, ctx.https_port))
         if reason is not None:
             return _refused(reason, target, location)
         if any(r["url"] == target for r in chain.records):

@@ -108,6 +108,8 @@ class AcmeApp:
         route: Route | None = None
         call: Call | None = None
         failure: AcmeProblem | None = None
+        # Every URL in the answer names the fake as this request did (Host and scheme).
+        fe = self.fe.for_base(f"{request.scheme}://{request.host}")
         try:
             route, args = self._match(request.path)
             framing = request.environ.get(FRAMING_KEY)
@@ -122,8 +124,8 @@ class AcmeApp:
             self._inject_faults(request, route)
             call = Call(request=request, url=self._request_url(request), args=dict(args))
             if request.method == "POST":
-                call.jws = self._authenticate(request, call.url, route)
-            reply = route.handler(self.fe, call)
+                call.jws = self._authenticate(fe, request, call.url, route)
+            reply = route.handler(fe, call)
             response = self._render(reply)
         except AcmeProblem as prob:
             failure = prob
@@ -137,7 +139,7 @@ class AcmeApp:
             self.fe.errors.report(exc)
             failure = problems.server_internal(problems.internal_error_detail(exc))
             response = self._render_problem(failure)
-        self._common_headers(request, response, route)
+        self._common_headers(fe, request, response, route)
         self._journal_line(exchange, request, route, call, response, failure)
         return response
 
@@ -192,7 +194,8 @@ class AcmeApp:
         query = request.query_string.decode("latin-1")
         return f"{request.scheme}://{request.host}{request.path}" + (f"?{query}" if query else "")
 
-    def _authenticate(self, request: HttpRequest, url: str, route: Route) -> VerifiedRequest:
+    def _authenticate(self, fe: Frontend, request: HttpRequest, url: str, route: Route
+                      ) -> VerifiedRequest:
         # Boulder's wfe2/verify.go validPOSTRequest, in its order and words.
         prefix = "Unable to validate JWS :: "
         content_type = (request.mimetype or "").lower()
@@ -247,7 +250,7 @@ class AcmeApp:
             # RFC 8555 7.3.3: new terms block new work until the account agrees again.
             version = self.fe.terms.version
             raise self.fe.terms.user_action_required(
-                self.fe.urls.terms(version), self.fe.urls.terms_agreement(version)
+                fe.urls.terms(version), fe.urls.terms_agreement(version)
             )
         return verified
 
@@ -272,11 +275,11 @@ class AcmeApp:
         return response
 
     def _common_headers(
-        self, request: HttpRequest, response: Answer, route: Route | None
+        self, fe: Frontend, request: HttpRequest, response: Answer, route: Route | None
     ) -> None:
         is_directory = route is not None and route.name == "directory"
         if request.method == "POST" or (route is not None and route.name == "newNonce"):
             response.set("Replay-Nonce", self.fe.nonces.issue())
             response.set("Cache-Control", "no-store")
         if not is_directory:
-            response.add("Link", f'<{self.fe.urls.directory}>;rel="index"')
+            response.add("Link", f'<{fe.urls.directory}>;rel="index"')

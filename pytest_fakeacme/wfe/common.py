@@ -4,9 +4,11 @@ handler needs. Handler modules import this module, never each other."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from .. import problems, wire
 from ..ca import CertificateAuthority
@@ -65,12 +67,22 @@ class Frontend:
         self.ari = core.ari
         self.jws = JWSVerifier(self.nonces, self.account_by_url)
 
-    def account_by_url(self, url: str) -> Account | None:
-        """The account a ``kid`` names."""
-        prefix = self.urls.account("")
-        if not url.startswith(prefix):
+    def account_by_url(self, kid: str, request_url: str) -> Account | None:
+        """The account a ``kid`` names, under the scheme and host of ``request_url``."""
+        parts = urlsplit(request_url)
+        prefix = wire.Urls(f"{parts.scheme}://{parts.netloc}").account("")
+        if not kid.startswith(prefix):
             return None
-        return self.store.accounts.get(url[len(prefix) :])
+        return self.store.accounts.get(kid[len(prefix) :])
+
+    def for_base(self, base: str) -> Frontend:
+        """This front end with its URLs built from ``base`` (``https://host:port`` as the
+        request named the fake: Boulder's ``web.RelativeEndpoint``)."""
+        if base == self.urls.base:
+            return self
+        view = copy.copy(self)
+        view.urls = wire.Urls(base)
+        return view
 
 
 Handler = Callable[[Frontend, Call], Reply]

@@ -95,6 +95,11 @@ def _holds_authorizations(fe: Frontend, account_id: str, cert: Certificate) -> b
 def renewal_info(fe: Frontend, call: Call) -> Reply:
     """GET renewalInfo/<certID> (RFC 9773 4.2): the suggested window, with Retry-After."""
     cert = cert_by_ari_id(fe, call.args["cert_id"])
+    verbatim = fe.ari.verbatim(cert)
+    if verbatim is not None:
+        # Pebble's /set-renewal-info/ override: served as it was given.
+        return Reply(200, verbatim, {"Retry-After": str(renewal.RETRY_AFTER)},
+                     content_type="application/json; charset=utf-8")
     window = fe.ari.window(cert, fe.clock.now())
     body: dict[str, Any] = {"suggestedWindow": window.to_json()}
     if cert.revoked_reason is not None or window.end <= fe.clock.now():
