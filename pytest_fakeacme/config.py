@@ -145,3 +145,46 @@ class Ports:
     def reset_https(self) -> None:
         """Back to the https port this object was created with."""
         self.https = self._initial[2]
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _duration(text: str) -> _dt.timedelta:
+    # Seconds ("3600"), or a number with a unit: "90s", "15m", "12h", "7d", "2w".
+    unit = _DURATION_UNITS.get(text[-1:].lower())
+    number = text[:-1] if unit else text
+    return _dt.timedelta(seconds=float(number) * (unit or 1))
+
+
+def parse_setting(name: str, text: str) -> Any:
+    """A :class:`Settings` value from its text form (the command line's ``--set NAME=VALUE``
+    and ``FAKE_ACME_<NAME>``): ``true``/``false``, whole numbers, durations in seconds or with
+    a unit (``7d``, ``12h``), ``none`` for an unset optional value, other text as it is.
+    The value is then checked as :meth:`Settings.copy` checks any."""
+    known = {f.name: f for f in fields(Settings)}
+    if name not in known:
+        raise FakeACMEUsageError(f"unknown setting {name!r}; known: {sorted(known)}")
+    default = known[name].default
+    annotation = str(known[name].type)
+    lowered = text.strip().lower()
+    if "None" in annotation and lowered in ("none", "null", ""):
+        return None
+    try:
+        if "bool" in annotation:
+            if lowered in _TRUE or lowered in _FALSE:
+                return lowered in _TRUE
+            raise ValueError
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, _dt.timedelta):
+            return _duration(text.strip())
+    except ValueError:
+        raise FakeACMEUsageError(
+            f"setting {name} takes {annotation.replace('_dt.', '')}, not {text!r}"
+        ) from None
+    if "Profile" in annotation:
+        raise FakeACMEUsageError(f"setting {name} is set from Python (configure()), not as text")
+    return text

@@ -38,7 +38,99 @@ def _whole(value: object, name: str, low: int, high: int) -> int:
     return value
 
 
-class FakeACME:
+def _port(value: int, name: str) -> int:
+    if not port_arg(value, name):
+        raise FakeACMEUsageError(f"{name} must be a port number between 1 and 65535")
+    return value
+
+
+class _Addresses:
+    """Where to point clients: :class:`FakeACME`'s URLs and files (while it runs)."""
+
+    _serving: Serving | None
+    ca: CertificateAuthority | None
+
+    def _where(self) -> Endpoints:
+        if self._serving is None or self._serving.endpoints is None:
+            raise FakeACMEError(_NOT_STARTED)
+        return self._serving.endpoints
+
+    @property
+    def directory_url(self) -> str:
+        """The ACME directory URL (https, loopback)."""
+        return self._where().urls.directory
+
+    @property
+    def base_url(self) -> str:
+        """``https://host:port`` of the ACME server."""
+        return self._where().urls.base
+
+    @property
+    def ca_bundle(self) -> str:
+        """Path of a PEM file that trusts the server's TLS certificate."""
+        return self._where().ca_bundle
+
+    @property
+    def roots(self) -> str:
+        """PEM of the issuing hierarchy's root certificate(s): what issued chains verify to."""
+        self._where()
+        assert self.ca is not None
+        return self.ca.root_pem
+
+    @property
+    def alternate_roots(self) -> list[str]:
+        """PEM of each alternate chain's root (``alternate_chains=N``), in chain order."""
+        self._where()
+        assert self.ca is not None
+        return [r.public_bytes(serialization.Encoding.PEM).decode("ascii")
+                for r in self.ca.alternate_roots]
+
+    @property
+    def roots_path(self) -> str:
+        """Path of a PEM file holding :attr:`roots`."""
+        return self._where().roots_path
+
+    @property
+    def management_url(self) -> str:
+        """The management API's URL (JSON over HTTPS; see :mod:`pytest_fakeacme.management`)."""
+        return self._where().management_url
+
+
+
+class _Views(_Addresses):
+    """:class:`FakeACME`'s state views: snapshots for assertions, settled first (a finished
+    validation shows) without counting as a client's poll."""
+
+    _core: Core
+
+    @property
+    def accounts(self) -> list[views.AccountView]:
+        """Every account, oldest first."""
+        return self._core.reads.accounts(self._where().urls)
+
+    @property
+    def orders(self) -> list[views.OrderView]:
+        """Every order, oldest first, with statuses as a client would see them now."""
+        return self._core.reads.orders(self._where().urls)
+
+    @property
+    def authorizations(self) -> list[views.AuthorizationView]:
+        """Every authorization, oldest first."""
+        return self._core.reads.authorizations(self._where().urls)
+
+    @property
+    def challenges(self) -> list[views.ChallengeView]:
+        """Every challenge still listed by an authorization."""
+        return [c for a in self.authorizations for c in a.challenges]
+
+    @property
+    def certificates(self) -> list[views.CertificateView]:
+        """Every issued certificate, oldest first."""
+        return self._core.reads.certificates(self._where().urls)
+
+
+
+class FakeACME(_Views):
     """A fake ACME (RFC 8555) certificate authority running in this process.
 
     :param host: the loopback address to listen on.
@@ -46,6 +138,8 @@ class FakeACME:
     :param http01_port: where the VA sends http-01 requests, the fake's stand-in for port 80
         (None: a free port, reported as :attr:`http01_port`; bind your responder there).
     :param tls_alpn01_port: the same for tls-alpn-01 (the stand-in for 443).
+    :param https_port: where the VA connects when an http-01 redirect goes to https on 443,
+        and where the fake's own https-01 responder listens (``va.https_port``).
     :param alternate_chains: how many alternate chains (to other roots) certificates come
         with, each linked as ``rel="alternate"`` (RFC 8555 7.4.2).
     :param ca_key_type: the issuing hierarchy's keys, ``"ecdsa"`` (P-256) or ``"rsa"``.
@@ -64,6 +158,7 @@ class FakeACME:
         port: int = 0,
         http01_port: int | None = None,
         tls_alpn01_port: int | None = None,
+        https_port: int = 443,
         dns_port: int | None = 0,
         alternate_chains: int = 0,
         ca_key_type: str = "ecdsa",
@@ -78,6 +173,7 @@ class FakeACME:
         ports = Ports(
             http01=port_arg(http01_port, "http01_port") or free_port(host),
             tls_alpn01=port_arg(tls_alpn01_port, "tls_alpn01_port") or free_port(host),
+            https=port_arg(https_port, "https_port") or free_port(host),
         )
         self._alternate_chains = _whole(alternate_chains, "alternate_chains", 0, 4)
         if ca_key_type not in ("ecdsa", "rsa"):
@@ -114,6 +210,14 @@ class FakeACME:
         if serving is not None:
             serving.stop()
         self._core.stop()
+
+    def serve_management(self, port: int = 0, *, tls: bool = True) -> str:
+        """Serve the management API on a port of its own as well, until :meth:`stop`: over
+        HTTPS with the fake's certificate (as Pebble's management listener), or plain HTTP
+        with ``tls=False`` (as pebble-challtestsrv's). Returns its URL."""
+        if self._serving is None:
+            raise FakeACMEError(_NOT_STARTED)
+        return self._serving.serve_management(self.host, port_arg(port, "port") or 0, tls)
 
     def __enter__(self) -> FakeACME:
         return self.start()
@@ -167,53 +271,6 @@ class FakeACME:
         """
         self._core.errors.raise_first()
 
-    # Where to point clients
-
-    def _where(self) -> Endpoints:
-        if self._serving is None or self._serving.endpoints is None:
-            raise FakeACMEError(_NOT_STARTED)
-        return self._serving.endpoints
-
-    @property
-    def directory_url(self) -> str:
-        """The ACME directory URL (https, loopback)."""
-        return self._where().urls.directory
-
-    @property
-    def base_url(self) -> str:
-        """``https://host:port`` of the ACME server."""
-        return self._where().urls.base
-
-    @property
-    def ca_bundle(self) -> str:
-        """Path of a PEM file that trusts the server's TLS certificate."""
-        return self._where().ca_bundle
-
-    @property
-    def roots(self) -> str:
-        """PEM of the issuing hierarchy's root certificate(s): what issued chains verify to."""
-        self._where()
-        assert self.ca is not None
-        return self.ca.root_pem
-
-    @property
-    def alternate_roots(self) -> list[str]:
-        """PEM of each alternate chain's root (``alternate_chains=N``), in chain order."""
-        self._where()
-        assert self.ca is not None
-        return [r.public_bytes(serialization.Encoding.PEM).decode("ascii")
-                for r in self.ca.alternate_roots]
-
-    @property
-    def roots_path(self) -> str:
-        """Path of a PEM file holding :attr:`roots`."""
-        return self._where().roots_path
-
-    @property
-    def management_url(self) -> str:
-        """The management API's URL (JSON over HTTPS; see :mod:`pytest_fakeacme.management`)."""
-        return self._where().management_url
-
     @property
     def http01_port(self) -> int:
         """The port the VA sends http-01 requests to (the fake's stand-in for port 80)."""
@@ -221,9 +278,7 @@ class FakeACME:
 
     @http01_port.setter
     def http01_port(self, value: int) -> None:
-        if not port_arg(value, "http01_port"):
-            raise FakeACMEUsageError("http01_port must be a port number between 1 and 65535")
-        self._core.ports.http01 = value
+        self._core.ports.http01 = _port(value, "http01_port")
 
     @property
     def tls_alpn01_port(self) -> int:
@@ -232,9 +287,7 @@ class FakeACME:
 
     @tls_alpn01_port.setter
     def tls_alpn01_port(self, value: int) -> None:
-        if not port_arg(value, "tls_alpn01_port"):
-            raise FakeACMEUsageError("tls_alpn01_port must be a port number between 1 and 65535")
-        self._core.ports.tls_alpn01 = value
+        self._core.ports.tls_alpn01 = _port(value, "tls_alpn01_port")
 
     @property
     def flavor(self) -> Flavor:
@@ -249,33 +302,6 @@ class FakeACME:
         """Change settings on the running instance (see :class:`~pytest_fakeacme.config.Settings`);
         ``reset()`` restores the ones it was created with."""
         self._core.configure(**settings)
-
-    # State views (settled first: a finished validation shows, without counting as a poll)
-
-    @property
-    def accounts(self) -> list[views.AccountView]:
-        """Every account, oldest first."""
-        return self._core.reads.accounts(self._where().urls)
-
-    @property
-    def orders(self) -> list[views.OrderView]:
-        """Every order, oldest first, with statuses as a client would see them now."""
-        return self._core.reads.orders(self._where().urls)
-
-    @property
-    def authorizations(self) -> list[views.AuthorizationView]:
-        """Every authorization, oldest first."""
-        return self._core.reads.authorizations(self._where().urls)
-
-    @property
-    def challenges(self) -> list[views.ChallengeView]:
-        """Every challenge still listed by an authorization."""
-        return [c for a in self.authorizations for c in a.challenges]
-
-    @property
-    def certificates(self) -> list[views.CertificateView]:
-        """Every issued certificate, oldest first."""
-        return self._core.reads.certificates(self._where().urls)
 
     def __repr__(self) -> str:
         where = self.directory_url if self.running else "not started"

@@ -12,7 +12,7 @@ from .ca import CertificateAuthority
 from .core import Core
 from .dnsserver import DNSServer
 from .errors import BindError
-from .management import Endpoints, ManagementApp
+from .management import Endpoints, ManagementApp, PlainServer
 from .transport import MANAGEMENT_PREFIX, POLL_INTERVAL, Mount, Server, ServerIdentity, bind
 from .wfe import Frontend, build_app
 
@@ -30,6 +30,7 @@ class Serving:
         self.server: Server | None = None
         self._thread: threading.Thread | None = None
         self._dns: DNSServer | None = None
+        self._extra: list[tuple[Any, threading.Thread | None]] = []
 
     @classmethod
     def start(cls, core: Core, ca: CertificateAuthority, host: str, port: int,
@@ -76,6 +77,25 @@ class Serving:
             ) from exc
         self._core.dns.address = self._dns.address
 
+    def serve_management(self, host: str, port: int, tls: bool) -> str:
+        """The management API on a port of its own (HTTPS with the fake's certificate, or
+        plain HTTP); its URL."""
+        assert self.management is not None
+        assert self.identity is not None
+        if not tls:
+            plain = PlainServer(self.management, host, port)
+            self._extra.append((plain, None))
+            return plain.url
+        server = Server(bind(host, port, hint="--https-management-port 0"), self.management,
+                        self.identity.tls, self._core.clock.now)
+        thread = threading.Thread(target=server.serve_forever,
+                                  kwargs={"poll_interval": POLL_INTERVAL},
+                                  name=f"fakeacme-management-{server.port}", daemon=True)
+        thread.start()
+        self._extra.append((server, thread))
+        netloc = f"[{host}]:{server.port}" if ":" in host else f"{host}:{server.port}"
+        return f"https://{netloc}"
+
     @property
     def port(self) -> int:
         """The HTTPS port served."""
@@ -84,6 +104,14 @@ class Serving:
 
     def stop(self) -> None:
         """Stop serving, join the threads, remove the files. Idempotent."""
+        extra, self._extra = self._extra, []
+        for other, other_thread in extra:
+            if other_thread is None:
+                other.stop()
+            else:
+                other.shutdown()
+                other.server_close()
+                other_thread.join()
         server, self.server = self.server, None
         thread, self._thread = self._thread, None
         if server is not None:

@@ -46,6 +46,7 @@ FAKE_ACME_SURFACE = {
     "roots": "property",
     "roots_path": "property",
     "running": "property",
+    "serve_management": "method (port: 'int' = 0, *, tls: 'bool' = True) -> 'str'",
     "settings": "attribute",
     "start": "method () -> FakeACME",
     "stop": "method () -> None",
@@ -58,7 +59,8 @@ FAKE_ACME_SURFACE = {
 
 FAKE_ACME_CONSTRUCTOR = (
     "(*, host: 'str' = '127.0.0.1', port: 'int' = 0, http01_port: 'int | None' = None, "
-    "tls_alpn01_port: 'int | None' = None, dns_port: 'int | None' = 0, "
+    "tls_alpn01_port: 'int | None' = None, https_port: 'int' = 443, "
+    "dns_port: 'int | None' = 0, "
     "alternate_chains: 'int' = 0, ca_key_type: 'str' = 'ecdsa', intermediates: 'int' = 1, "
     "flavor: 'Flavor' = 'boulder', va_default: 'Outcome | None' = None, "
     "clock: 'Clock | None' = None, **settings: 'Any') -> 'None'"
