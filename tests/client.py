@@ -274,15 +274,19 @@ def pick_challenge(authzr: messages.AuthorizationResource, typ: str) -> messages
     raise AssertionError(f"no {typ} challenge in {authzr.body.to_json()}")
 
 
+def challenge_response(key: jose.JWK, challb: messages.ChallengeBody
+                       ) -> challenges.ChallengeResponse:
+    """What a client POSTs to start the validation of ``challb`` (``{}`` in effect, whatever
+    the challenge type; tls-alpn-01 too, which the acme library no longer models)."""
+    if isinstance(challb.chall, challenges.KeyAuthorizationChallenge):
+        return challb.chall.response(key)
+    return _TLSALPN01Response(key_authorization="")
+
+
 def answer(client: AcmeTestClient, challb: messages.ChallengeBody) -> None:
     """POST the challenge's response to start its validation; Boulder answers 200 with the
     challenge still pending."""
-    response: challenges.ChallengeResponse
-    if isinstance(challb.chall, challenges.KeyAuthorizationChallenge):
-        response = challb.chall.response(client.key)
-    else:
-        response = _TLSALPN01Response(key_authorization="")
-    challr = client.acme.answer_challenge(challb, response)
+    challr = client.acme.answer_challenge(challb, challenge_response(client.key, challb))
     assert challr.body.status == messages.STATUS_PENDING
 
 

@@ -269,7 +269,8 @@ def test_serve_runs_a_standalone_fake_until_sigterm(tmp_path: Any) -> None:
            if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest_fakeacme", "serve", "--port", "0", "--http01-port", "0",
-         "--tls-alpn01-port", "0", "--dns-port", "0", "--management-port", "0", "--json"],
+         "--tls-alpn01-port", "0", "--dns-port", "0", "--management-port", "0",
+         "--https-management-port", "-1", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     try:

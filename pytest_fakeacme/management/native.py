@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import jsonforms
+from ..config import Settings, parse_setting
 from ..errors import FakeACMEUsageError
 from .context import Management, Routes, field, text_response
 
@@ -90,11 +91,37 @@ def reset(app: Management, body: Any) -> Any:
 
 @routes.post("/settings")
 def settings(app: Management, body: Any) -> Any:
-    """Change settings (``FakeACME.configure(**body)``), e.g. ``{"flavor": "rfc"}``."""
+    """Change settings (``FakeACME.configure(**body)``), e.g. ``{"flavor": "rfc"}``. A value
+    may also be given as text (``"7d"``, ``"false"``), as ``serve --set`` takes it; durations
+    as numbers are seconds."""
     if not isinstance(body, Mapping):
         raise FakeACMEUsageError("the request body must be a JSON object of settings")
-    app.core.configure(**body)
+    app.core.configure(**{name: _setting(name, value) for name, value in body.items()})
     return {"flavor": app.core.settings.flavor}
+
+
+def _setting(name: str, value: Any) -> Any:
+    default = getattr(Settings(), name, None)
+    if isinstance(value, str) and not isinstance(default, str):
+        return parse_setting(name, value)
+    if isinstance(default, _dt.timedelta) and isinstance(value, (int, float)) and not isinstance(
+            value, bool):
+        return _dt.timedelta(seconds=value)
+    return value
+
+
+@routes.get("/settings")
+def current_settings(app: Management, body: Any) -> Any:
+    """Every setting's current value (durations in seconds, profiles by name)."""
+    values: dict[str, Any] = {}
+    for name, value in vars(app.core.settings).items():
+        if isinstance(value, _dt.timedelta):
+            value = value.total_seconds()
+        elif name == "profiles":
+            value = {key: {"description": p.description,
+                           "validity": p.validity.total_seconds()} for key, p in value.items()}
+        values[name] = value
+    return values
 
 
 # The VA
@@ -265,6 +292,14 @@ def dns_caa(app: Management, body: Any) -> Any:
 def dns_cname(app: Management, body: Any) -> Any:
     """``{"name": ..., "target": ...}``"""
     app.core.dns.add_cname(field(body, "name"), field(body, "target"))
+
+
+@routes.post("/dns/allow-non-loopback")
+def dns_allow_non_loopback(app: Management, body: Any) -> Any:
+    """``{"allow": true}``: let the VA connect to addresses beyond this machine
+    (``fake_acme.dns.allow_non_loopback``)."""
+    app.core.dns.allow_non_loopback = field(body, "allow", bool)
+    return {"allow": app.core.dns.allow_non_loopback}
 
 
 @routes.post("/dns/fail")
