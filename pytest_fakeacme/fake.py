@@ -23,6 +23,7 @@ from .ca import CertificateAuthority
 from .clock import Clock
 from .config import Flavor, Ports, Settings
 from .core import Core
+from .diagram import order_entries, sequence_svg
 from .errors import FakeACMEError, FakeACMEUsageError
 from .management import Endpoints, ManagementApp
 from .outcomes import Outcome
@@ -302,6 +303,18 @@ class FakeACME(_Views):
         """Change settings on the running instance (see :class:`~pytest_fakeacme.config.Settings`);
         ``reset()`` restores the ones it was created with."""
         self._core.configure(**settings)
+
+    def diagram(self, order: str | None = None) -> str:
+        """The conversation as a sequence diagram (an SVG document): the whole journal, or
+        the part about one order (by id, as in :attr:`orders`)."""
+        entries = list(self.journal)
+        if order is None:
+            return sequence_svg(entries)
+        chosen = [o for o in self.orders if o.id == order]
+        if not chosen:
+            raise FakeACMEUsageError(f"no order {order!r}; the orders are "
+                                     f"{[o.id for o in self.orders]}")
+        return sequence_svg(order_entries(entries, chosen[0]), title=f"Order {order}")
 
     def __repr__(self) -> str:
         where = self.directory_url if self.running else "not started"

@@ -7,8 +7,11 @@ import datetime as _dt
 from collections.abc import Mapping
 from typing import Any
 
+from werkzeug.wrappers import Response
+
 from .. import jsonforms
 from ..config import Settings, parse_setting
+from ..diagram import order_entries, sequence_svg
 from ..errors import FakeACMEUsageError
 from .context import Management, Routes, field, text_response
 
@@ -44,6 +47,20 @@ def state(app: Management, body: Any) -> Any:
                           "not_after": jsonforms.iso_time(c.not_after), "revoked": c.revoked,
                           "pem": c.fullchain_pem} for c in reads.certificates(urls)],
     }
+
+
+@routes.get("/diagram")
+def diagram(app: Management, body: Any) -> Any:
+    """The conversation as a sequence diagram (SVG): ``?order=<id>`` for one order's part."""
+    entries = list(app.core.journal)
+    order_id = body.get("order")
+    if order_id is None:
+        return Response(sequence_svg(entries), content_type="image/svg+xml; charset=utf-8")
+    orders = [o for o in app.core.reads.orders(app.endpoints.urls) if o.id == order_id]
+    if not orders:
+        raise FakeACMEUsageError(f"no order {order_id!r}")
+    svg = sequence_svg(order_entries(entries, orders[0]), title=f"Order {order_id}")
+    return Response(svg, content_type="image/svg+xml; charset=utf-8")
 
 
 @routes.get("/journal")
