@@ -35,11 +35,11 @@ _CLIENT, _FRONT, _VA, _RESPONDER = range(4)
 StepKind = Literal["request", "answer", "problem", "fault", "validate", "probe", "finding",
                    "refusal", "scripted", "note"]
 
-_TIME_MARGIN = 76
-_COLUMN = 190
+_TIME_MARGIN = 64
+_COLUMN = 172
 _ROW = 26
 _TOP = 54
-_CHAR = 6.6  # average width of a character of the 12 px label font
+_CHAR = 6.1  # average width of a character of the 11.5 px label font
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ def _x(lifeline: int) -> float:
 _STYLE = """
 .ll-head{fill:#1d2733}.ll-name{fill:#fff;font:600 12px system-ui,sans-serif}
 .ll{stroke:#98a2ad;stroke-dasharray:4 4}.time{fill:#555;font:11px ui-monospace,monospace}
-text{font:12px system-ui,sans-serif;fill:#111}line{stroke-width:1.6}
+text{font:11.5px system-ui,sans-serif;fill:#111}line{stroke-width:1.6}
 .request line{stroke:#0b4f9c}.answer line{stroke:#05632a}.problem line{stroke:#9b1c1c}
 .fault line{stroke:#b45309;stroke-dasharray:6 3}.fault text{fill:#92400e;font-weight:600}
 .problem text,.refusal text{fill:#9b1c1c}.validate line,.probe line{stroke:#6d28d9}
@@ -231,7 +231,7 @@ def sequence_svg(entries: Iterable[Entry], *, title: str = "The ACME conversatio
     for index, name in enumerate(LIFELINES):
         x = _x(index)
         parts.append(
-            f'<g class="lifeline"><rect class="ll-head" x="{x - 80}" y="8" width="160" '
+            f'<g class="lifeline"><rect class="ll-head" x="{x - 76}" y="8" width="152" '
             f'height="26" rx="4"/><text class="ll-name" x="{x}" y="25" text-anchor="middle">'
             f'{_escape(name)}</text><line class="ll" x1="{x}" y1="34" x2="{x}" '
             f'y2="{height - 6}"/></g>'

@@ -8,6 +8,7 @@ one).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,6 +111,46 @@ def test_the_page_follows_orders_live_and_steers_the_fake(
     wait.until(lambda d: any(
         '(got "from the page")' in p.text for p in d.find_elements(By.CSS_SELECTOR, ".problem")))
 
+    # An outcome held back for polls shows with its delay.
+    name = driver.find_element(By.ID, "script-name")
+    name.clear()
+    name.send_keys("later.example")
+    Select(driver.find_element(By.ID, "script-kind")).select_by_value("valid")
+    driver.find_element(By.ID, "script-params").clear()
+    polls = driver.find_element(By.ID, "script-polls")
+    polls.clear()
+    polls.send_keys("2")
+    driver.find_element(By.CSS_SELECTOR, "#script-form button").click()
+    wait.until(lambda d: "later.example: valid().after(polls=2)" in d.find_element(
+        By.ID, "scripts").text)
+    assert fake_acme.va.scripted() == {"later.example": [outcomes.valid().after(polls=2)]}
+
+    # Times for people: whole seconds and a zone, no microseconds.
+    wait.until(lambda d: re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC",
+                                      d.find_element(By.ID, "clock").text))
+
+    # The transcript opens at its end.
+    wait.until(lambda d: d.execute_script(
+        "const p = document.getElementById('transcript');"
+        "return p.scrollHeight > p.clientHeight && "
+        "p.scrollTop + p.clientHeight >= p.scrollHeight - 2;"))
+
+    # An order unfolds to its conversation, drawn as a sequence diagram.
+    bad = next(i for i in driver.find_elements(By.CSS_SELECTOR, "#orders > li")
+               if "bad.example" in i.text)
+    bad.find_element(By.CSS_SELECTOR, "details.conversation summary").click()
+    wait.until(lambda d: any(
+        "Validation authority" in svg.text and "unauthorized" in svg.text
+        for svg in d.find_elements(By.CSS_SELECTOR, "details.conversation svg")))
+
     folder = Path(os.environ.get("FAKE_ACME_SCREENSHOT_DIR", tmp_path))
     folder.mkdir(parents=True, exist_ok=True)
     assert driver.save_screenshot(str(folder / "dashboard.png"))
+
+    # 700 px wide: one column, the orders first, the steering below them.
+    driver.set_window_size(700, 1400)
+    wait.until(lambda d: d.find_element(By.ID, "orders-title").location["y"]
+               < d.find_element(By.ID, "steer-title").location["y"])
+    width = driver.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 700, f"the page scrolls sideways at 700 px ({width} px wide)"
+    assert driver.save_screenshot(str(folder / "dashboard-narrow.png"))

@@ -6,6 +6,7 @@
   const pageSize = 25;
   let offset = 0;
   let lastVersion = null;
+  const openDiagrams = new Set();  // orders whose conversation is unfolded, kept across redraws
 
   const $ = (id) => document.getElementById(id);
   const el = (tag, attrs, ...children) => {
@@ -49,7 +50,47 @@
 
   function describe(outcome) {
     const params = Object.entries(outcome.params || {}).map(([k, v]) => k + "=" + JSON.stringify(v));
-    return outcome.kind + "(" + params.join(", ") + ")";
+    let text = outcome.kind + "(" + params.join(", ") + ")";
+    const after = outcome.after;
+    if (after) {
+      const held = [];
+      if (after.polls) held.push("polls=" + after.polls);
+      if (after.seconds) held.push("seconds=" + after.seconds);
+      text += ".after(" + held.join(", ") + ")";
+    }
+    return text;
+  }
+
+  // "2026-12-02T03:09:12.647920+00:00" as "2026-12-02 03:09:12 UTC": what a person reads.
+  function human(iso) {
+    const when = new Date(iso);
+    if (isNaN(when.getTime())) return iso;
+    return when.toISOString().slice(0, 19).replace("T", " ") + " UTC";
+  }
+
+  async function drawDiagram(orderId, holder) {
+    try {
+      const svg = await api("/diagram?order=" + encodeURIComponent(orderId));
+      holder.innerHTML = svg;  // an SVG document our own server drew, its text escaped there
+    } catch (error) {
+      holder.textContent = "No diagram: " + error.message;
+    }
+  }
+
+  function conversation(orderId) {
+    const holder = el("div", {"class": "diagram", "role": "group",
+                              "aria-label": "Sequence diagram of order " + orderId});
+    const details = el("details", {"class": "conversation", "data-order": orderId},
+                       el("summary", {}, "Conversation"), holder);
+    if (openDiagrams.has(orderId)) {
+      details.open = true;
+      drawDiagram(orderId, holder);
+    }
+    details.addEventListener("toggle", () => {
+      if (details.open) { openDiagrams.add(orderId); drawDiagram(orderId, holder); }
+      else openDiagrams.delete(orderId);
+    });
+    return details;
   }
 
   function drawOrders(data) {
@@ -83,9 +124,11 @@
         const cert = order.certificate;
         item.append(el("div", {"class": "cert"},
           "certificate " + cert.serial + " for " + cert.names.join(", ") + ", valid " +
-          cert.not_before + " to " + cert.not_after + (cert.revoked ? " (revoked) " : " "),
+          human(cert.not_before) + " to " + human(cert.not_after) +
+          (cert.revoked ? " (revoked) " : " "),
           el("a", {href: base + "/certificate?id=" + encodeURIComponent(cert.id)}, "PEM")));
       }
+      item.append(conversation(order.id));
       list.append(item);
     }
   }
@@ -93,7 +136,7 @@
   async function refresh(force) {
     try {
       const [now, clock] = await Promise.all([api("/version"), api("/clock")]);
-      $("clock").textContent = clock.now + (clock.frozen ? " (frozen)" : "");
+      $("clock").textContent = human(clock.now) + (clock.frozen ? " (frozen)" : "");
       if (!force && now.version === lastVersion) return;
       lastVersion = now.version;
       const [index, orders, va, faults, state, transcript] = await Promise.all([
@@ -114,7 +157,9 @@
       $("accounts").replaceChildren(...(state.accounts.length ? state.accounts.map((a) =>
         el("li", {}, a.id + " ", status(a.status), " " + (a.contact.join(", ") || "no contact")))
         : [el("li", {}, "none")]));
-      $("transcript").textContent = transcript;
+      const pre = $("transcript");
+      pre.textContent = transcript;
+      pre.scrollTop = pre.scrollHeight;  // the end: what just happened
     } catch (error) {
       $("where").textContent = "Not connected: " + error.message;
     }
@@ -132,10 +177,12 @@
     if (text) {
       try { params = JSON.parse(text); } catch (error) { say("Parameters are not JSON", true); return; }
     }
+    const outcome = {kind: form.kind.value, params: params};
+    const polls = Number(form.polls.value || 0);
+    if (polls > 0) outcome.after = {polls: polls};
     steer(async () => {
-      await api("/va/script", {identifier: form.identifier.value,
-                               outcomes: [{kind: form.kind.value, params: params}]});
-      say("Scripted " + form.kind.value + " for " + form.identifier.value);
+      await api("/va/script", {identifier: form.identifier.value, outcomes: [outcome]});
+      say("Scripted " + describe(outcome) + " for " + form.identifier.value);
     });
   });
   $("fault-form").addEventListener("submit", (event) => {
