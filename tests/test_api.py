@@ -28,6 +28,7 @@ FAKE_ACME_SURFACE = {
     "check": "method () -> None",
     "clock": "attribute",
     "configure": "method (**settings: 'Any') -> None",
+    "diagram": "method (order: 'str | None' = None) -> 'str'",
     "directory_url": "property",
     "dns": "attribute",
     "eab": "attribute",
