@@ -8,9 +8,14 @@ sleeping.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import threading
 import time
+from collections.abc import Iterator
+from typing import Any
+
+from .errors import FakeACMEUsageError
 
 __all__ = ["Clock"]
 
@@ -33,13 +38,20 @@ class Clock:
         self._lock = threading.Lock()
         self._offset = _dt.timedelta(0)
         self._frozen_at: _dt.datetime | None = None
+        #: While :meth:`couple` holds: time-machine's coordinates of the process's time.
+        self._coupled: Any = None
         if start is not None:
             self._offset = _utc(start) - self._wall()
         if frozen:
             self.freeze()
 
-    @staticmethod
-    def _wall() -> _dt.datetime:
+    def _wall(self) -> _dt.datetime:
+        if self._coupled is not None:
+            # The process's own time follows this clock: read the real one underneath.
+            import time_machine
+
+            with contextlib.suppress(ValueError):  # the coupling just ended
+                return time_machine.escape_hatch.datetime.datetime.now(_dt.timezone.utc)
         return _dt.datetime.now(_dt.timezone.utc)
 
     def now(self) -> _dt.datetime:
@@ -72,8 +84,9 @@ class Clock:
             self._offset += step
             if self._frozen_at is not None:
                 self._frozen_at += step
-                return self._frozen_at
-            return self._wall() + self._offset
+            now = self._frozen_at or self._wall() + self._offset
+            self._follow(now)
+            return now
 
     def set(self, when: _dt.datetime) -> None:
         """Jump to ``when`` (forward or back); for setting up a scenario, not during one."""
@@ -82,6 +95,7 @@ class Clock:
             self._offset = target - self._wall()
             if self._frozen_at is not None:
                 self._frozen_at = target
+            self._follow(target)
 
     def freeze(self, at: _dt.datetime | None = None) -> _dt.datetime:
         """Stop the clock at ``at`` (default: now). ``advance`` still moves a frozen clock."""
@@ -89,6 +103,7 @@ class Clock:
         with self._lock:
             self._frozen_at = when
             self._offset = when - self._wall()
+            self._follow(when)
         return when
 
     def unfreeze(self) -> None:
@@ -97,6 +112,7 @@ class Clock:
             if self._frozen_at is not None:
                 self._offset = self._frozen_at - self._wall()
                 self._frozen_at = None
+                self._follow(self._wall() + self._offset)
 
     @property
     def frozen(self) -> bool:
@@ -108,6 +124,43 @@ class Clock:
         with self._lock:
             self._offset = _dt.timedelta(0)
             self._frozen_at = None
+            self._follow(self._wall())
+
+    def _follow(self, now: _dt.datetime) -> None:
+        # Called with the lock held: the process's time shows what this clock shows.
+        if self._coupled is not None:
+            self._coupled.move_to(now, tick=self._frozen_at is None)
+
+    @contextlib.contextmanager
+    def couple(self) -> Iterator[Clock]:
+        """Inside this block the process's own time (``time.time()``, ``datetime.now()``,
+        ``date.today()`` and what is built on them) follows this clock: ``advance(days=60)``
+        moves the client's time too, so renewal logic that reads the time runs over months in
+        milliseconds. Uses time-machine (``pip install "pytest-fakeacme[time]"``); one clock
+        at a time."""
+        try:
+            import time_machine
+        except ImportError:
+            raise FakeACMEUsageError(
+                'clock.couple() needs time-machine: pip install "pytest-fakeacme[time]"'
+            ) from None
+        with self._lock:
+            if self._coupled is not None:
+                raise FakeACMEUsageError("this clock is coupled already")
+            traveller = time_machine.travel(self._frozen_at or self._wall() + self._offset,
+                                            tick=self._frozen_at is None)
+            self._coupled = traveller.start()
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._coupled = None
+                traveller.stop()
+
+    @property
+    def coupled(self) -> bool:
+        """Whether the process's time follows this clock (inside :meth:`couple`)."""
+        return self._coupled is not None
 
     def __repr__(self) -> str:
         state = "frozen" if self.frozen else "running"

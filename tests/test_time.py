@@ -1,0 +1,69 @@
+"""The process's own time coupled to the fake's clock (``clock.couple()``), and the mass
+revocation drill on the fake's clock."""
+
+from __future__ import annotations
+
+import datetime
+import sys
+import time
+
+import pytest
+import time_machine
+
+from pytest_fakeacme import Clock, FakeACME, FakeACMEUsageError
+from pytest_fakeacme.demo import MiniClient
+
+UTC = datetime.timezone.utc
+
+
+def test_coupled_process_time_follows_the_fake_clock() -> None:
+    before = datetime.datetime.now(UTC)
+    clock = Clock(before + datetime.timedelta(days=3650))
+    with clock.couple():
+        assert time_machine.escape_hatch.is_travelling()
+        assert abs(datetime.datetime.now(UTC) - clock.now()) < datetime.timedelta(seconds=1)
+        clock.advance(days=60)
+        later = (before + datetime.timedelta(days=3710)).date()
+        assert datetime.datetime.now(UTC).date() == later
+        assert datetime.date.today() == later
+        assert abs(time.time() - clock.now().timestamp()) < 1
+        frozen = clock.freeze()
+        assert datetime.datetime.now(UTC) == frozen  # a frozen clock: the process stands still
+        clock.advance(hours=1)
+        assert datetime.datetime.now(UTC) == frozen + datetime.timedelta(hours=1)
+        clock.unfreeze()
+        target = before + datetime.timedelta(days=5000)
+        clock.set(target)
+        assert datetime.datetime.now(UTC).date() == target.date()
+    assert not clock.coupled
+    assert not time_machine.escape_hatch.is_travelling()
+    # Outside the block the process has its own time back, and the fake keeps its own.
+    assert datetime.datetime.now(UTC) - before < datetime.timedelta(minutes=5)
+    assert clock.now().date() == target.date()
+
+
+def test_the_fake_does_not_count_its_own_shift_twice(fake_acme: FakeACME) -> None:
+    fake_acme.clock.advance(days=100)
+    expected = fake_acme.clock.now()
+    with fake_acme.clock.couple():
+        client = MiniClient(fake_acme.directory_url, fake_acme.ca_bundle)
+        client.register()
+        created = fake_acme.accounts[0]
+        assert abs(fake_acme.clock.now() - expected) < datetime.timedelta(minutes=1)
+        assert created.status == "valid"
+        entry = fake_acme.journal.requests("newAccount")[0]
+        assert abs(entry.at - expected) < datetime.timedelta(minutes=1)
+
+
+def test_without_time_machine_couple_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "time_machine", None)  # as if not installed
+    with pytest.raises(FakeACMEUsageError, match=r'pip install "pytest-fakeacme\[time\]"'), \
+            Clock().couple():
+        pass
+
+
+def test_one_coupling_at_a_time() -> None:
+    clock = Clock()
+    with clock.couple(), pytest.raises(FakeACMEUsageError, match="coupled already"), \
+            clock.couple():
+        pass
