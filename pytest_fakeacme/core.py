@@ -50,7 +50,8 @@ class Core:
         self.faults = self._part(Faults(), Faults.clear)
         self.terms = self._part(Terms(), Terms.reset)
         self.eab = self._part(ExternalAccounts(), ExternalAccounts.clear)
-        self.ari = self._part(RenewalControl(self.store), RenewalControl.clear)
+        self.ari = self._part(RenewalControl(self.store, clock, self.journal),
+                              RenewalControl.clear)
         self.history = History()
         self.dns.observer = self.history.dns
         self.responders = self._part(Responders(ports, self.history, clock, host),
@@ -62,7 +63,7 @@ class Core:
         )
         if va_default is not None:
             self.va.set_initial_default(va_default)
-        self.reads = Reads(self.store, self.va, clock)
+        self.reads = Reads(self.store, self.va, clock, self.ari)
 
     def _part(self, part: _Part, reset: Callable[[_Part], Any]) -> _Part:
         self._resets.append(lambda: reset(part))

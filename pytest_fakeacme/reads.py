@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from . import views, wire
 from .clock import Clock
 from .model import Authorization, Order, Status
+from .renewal import RenewalControl
 from .store import Store
 from .va.authority import ValidationAuthority
 
@@ -23,10 +24,18 @@ from .va.authority import ValidationAuthority
 class Reads:
     """Reads of the fake's state, settled first."""
 
-    def __init__(self, store: Store, va: ValidationAuthority, clock: Clock) -> None:
+    def __init__(self, store: Store, va: ValidationAuthority, clock: Clock,
+                 ari: RenewalControl) -> None:
         self._store = store
         self._va = va
         self._clock = clock
+        self._ari = ari
+
+    def catch_up(self) -> None:
+        """Apply what the fake's clock has made due outside any one authorization: the
+        revocations of a mass revocation drill. Every request and every view starts here."""
+        if self._ari.pending:
+            self._ari.revoke_due(self._clock.now())
 
     def apply_due(self, authz_ids: Iterable[str], *, poll: bool) -> None:
         """Apply what the VA found for these authorizations, if it is due. ``poll``: the read
@@ -71,6 +80,7 @@ class Reads:
                ) -> list[views.OrderView]:
         """Every order (or the ``chosen`` ones), oldest first, statuses as a client would see
         them now."""
+        self.catch_up()
         with self._store.lock:
             orders = list(self._store.orders.values() if chosen is None else chosen)
         self.apply_due([a for o in orders for a in o.authorization_ids], poll=False)
@@ -88,5 +98,6 @@ class Reads:
 
     def certificates(self, urls: wire.Urls) -> list[views.CertificateView]:
         """Every issued certificate, oldest first."""
+        self.catch_up()
         with self._store.lock:
             return [views.certificate_view(c, urls) for c in self._store.certificates.values()]

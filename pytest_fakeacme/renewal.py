@@ -1,5 +1,6 @@
 """ACME Renewal Information (ARI, RFC 9773): certificate identifiers, suggested windows, and
-``fake_acme.ari``, with which a test forces a window ("renew now", as after a revocation).
+``fake_acme.ari``, with which a test forces a window ("renew now", as after a revocation) or
+runs a mass revocation drill (:meth:`RenewalControl.mass_revocation`).
 
 The window is Let's Encrypt's: centred two thirds through the certificate's validity (Boulder
 ``core.RenewalInfoSimple``), and in the past for a revoked certificate or when forced to renew
@@ -11,11 +12,13 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography import x509
 
+from .clock import Clock
 from .errors import FakeACMEUsageError
+from .journal import Journal
 from .model import Certificate
 from .store import Store
 
@@ -68,11 +71,79 @@ def immediate_window(now: _dt.datetime) -> Window:
     return Window(now - _dt.timedelta(hours=1), now - _dt.timedelta(minutes=30))
 
 
-class RenewalControl:
-    """``fake_acme.ari``: override the window ARI suggests for a certificate."""
+@dataclass
+class Drill:
+    """A mass revocation under way (:meth:`RenewalControl.mass_revocation`), and the questions
+    a test asks of the client after it: did it fetch renewal information, renew inside the
+    window, say which certificate it replaced? Certificates are named by their ARI
+    identifiers (RFC 9773 4.1)."""
 
-    def __init__(self, store: Store) -> None:
+    started: _dt.datetime
+    revoke_at: _dt.datetime
+    reason: int
+    #: The ARI identifiers of the certificates the drill revokes.
+    certificates: tuple[str, ...]
+    _store: Store = field(repr=False)
+    _journal: Journal = field(repr=False)
+    applied: bool = False
+
+    def fetched_renewal_info(self) -> list[str]:
+        """The drilled certificates whose renewalInfo a client fetched since the drill began."""
+        asked = {e.url.rsplit("/", 1)[-1] for e in self._journal.requests("renewalInfo")
+                 if e.at >= self.started and e.status == 200}
+        return [c for c in self.certificates if c in asked]
+
+    def _renewals(self) -> dict[str, Certificate]:
+        """Each drilled certificate's first successor: a certificate issued to the same account
+        for the same names after the drill began and before the revocation."""
+        with self._store.lock:
+            certs = list(self._store.certificates.values())
+            orders = dict(self._store.orders)
+        found: dict[str, Certificate] = {}
+        for old in certs:
+            if old.ari_id not in self.certificates:
+                continue
+            names = {i.value for i in orders[old.order_id].identifiers}
+            for new in certs:
+                order = orders[new.order_id]
+                if (new.account_id == old.account_id and new.id != old.id
+                        and self.started <= new.not_before + _BACKDATE_SLACK
+                        and order.created < self.revoke_at
+                        and names <= {i.value for i in order.identifiers}):
+                    found.setdefault(old.ari_id, new)
+        return found
+
+    def renewed(self) -> list[str]:
+        """The drilled certificates a client renewed before they were revoked."""
+        renewals = self._renewals()
+        return [c for c in self.certificates if c in renewals]
+
+    def missed(self) -> list[str]:
+        """The drilled certificates not renewed before their revocation."""
+        renewals = self._renewals()
+        return [c for c in self.certificates if c not in renewals]
+
+    def sent_replaces(self) -> list[str]:
+        """The drilled certificates a renewal order named in ``replaces`` (RFC 9773 5)."""
+        with self._store.lock:
+            named = {o.replaces for o in self._store.orders.values()
+                     if o.replaces is not None and o.created >= self.started}
+        return [c for c in self.certificates if c in named]
+
+
+#: Issued certificates are backdated (their notBefore precedes their issuance a little).
+_BACKDATE_SLACK = _dt.timedelta(hours=2)
+
+
+class RenewalControl:
+    """``fake_acme.ari``: override the window ARI suggests for a certificate, or run a mass
+    revocation drill."""
+
+    def __init__(self, store: Store, clock: Clock, journal: Journal) -> None:
         self._store = store
+        self._clock = clock
+        self._journal = journal
+        self._drills: list[Drill] = []
         self._lock = threading.Lock()
         self._forced: dict[int, Window | None] = {}
         self._verbatim: dict[int, str] = {}
@@ -115,11 +186,58 @@ class RenewalControl:
         with self._lock:
             return self._verbatim.get(cert.serial)
 
+    def mass_revocation(self, revoke_after: _dt.timedelta = _dt.timedelta(hours=24),
+                        reason: int = 0) -> Drill:
+        """A revocation drill, as Let's Encrypt ran one in March 2026: from now on every
+        certificate issued so far is suggested for renewal at once (its window in the past,
+        with an ``explanationURL``), and once ``revoke_after`` has passed on the fake's clock
+        they are revoked (with CRL ``reason``). The returned :class:`Drill` answers what the
+        client did about it."""
+        if not isinstance(revoke_after, _dt.timedelta) or revoke_after < _dt.timedelta(0):
+            raise FakeACMEUsageError(
+                f"revoke_after takes a timedelta >= 0, e.g. timedelta(hours=6), not "
+                f"{revoke_after!r}"
+            )
+        if not isinstance(reason, int) or isinstance(reason, bool) or not 0 <= reason <= 10:
+            raise FakeACMEUsageError(f"reason takes an RFC 5280 reason code (0-10), not "
+                                     f"{reason!r}")
+        now = self._clock.now()
+        with self._store.lock:
+            chosen = [c for c in self._store.certificates.values() if c.revoked_reason is None]
+        drill = Drill(now, now + revoke_after, reason, tuple(c.ari_id for c in chosen),
+                      self._store, self._journal)
+        with self._lock:
+            for cert in chosen:
+                self._forced[cert.serial] = None
+            self._drills.append(drill)
+        self.revoke_due(now)
+        return drill
+
+    @property
+    def pending(self) -> bool:
+        """Whether a drill's revocations are still to come."""
+        return any(not d.applied for d in self._drills)
+
+    def revoke_due(self, now: _dt.datetime) -> None:
+        """Revoke what a drill scheduled for ``now`` or earlier (applied when the fake is
+        next read, like a validation's result)."""
+        with self._lock:
+            due = [d for d in self._drills if not d.applied and d.revoke_at <= now]
+            for drill in due:
+                drill.applied = True
+        for drill in due:
+            with self._store.lock:
+                for cert in self._store.certificates.values():
+                    if cert.ari_id in drill.certificates and cert.revoked_reason is None:
+                        cert.revoked_reason = drill.reason
+                        cert.revoked_at = drill.revoke_at
+
     def clear(self) -> None:
-        """Forget every override."""
+        """Forget every override and drill."""
         with self._lock:
             self._forced.clear()
             self._verbatim.clear()
+            self._drills.clear()
 
     def window(self, cert: Certificate, now: _dt.datetime) -> Window:
         """What ARI suggests for ``cert`` at ``now``."""

@@ -8,10 +8,13 @@ import sys
 import time
 
 import pytest
+import requests
 import time_machine
+from cryptography import x509
 
 from pytest_fakeacme import Clock, FakeACME, FakeACMEUsageError
 from pytest_fakeacme.demo import MiniClient
+from pytest_fakeacme.renewal import cert_id
 
 UTC = datetime.timezone.utc
 
@@ -67,3 +70,58 @@ def test_one_coupling_at_a_time() -> None:
     with clock.couple(), pytest.raises(FakeACMEUsageError, match="coupled already"), \
             clock.couple():
         pass
+
+
+def _issue(fake: FakeACME, client: MiniClient, name: str, replaces: str | None = None) -> str:
+    payload: dict[str, object] = {"identifiers": [{"type": "dns", "value": name}]}
+    if replaces is not None:
+        payload["replaces"] = replaces
+    order = client.post(client.directory["newOrder"], payload).json()
+    authz = order["authorizations"][0]
+    client.post(client.post(authz, None).json()["challenges"][0]["url"], {})
+    client.post(authz, None)
+    done = client.post(order["finalize"], {"csr": client.csr([name])}).json()
+    pem = client.post(done["certificate"], None).body.decode()
+    return cert_id(x509.load_pem_x509_certificate(pem.encode()))
+
+
+@pytest.mark.fake_acme(va_default="valid", async_finalize=False)
+def test_a_client_that_follows_ari_renews_before_the_drill_revokes(fake_acme: FakeACME) -> None:
+    client = MiniClient(fake_acme.directory_url, fake_acme.ca_bundle)
+    client.register()
+    old = _issue(fake_acme, client, "a.example")
+    drill = fake_acme.ari.mass_revocation(revoke_after=datetime.timedelta(hours=6))
+    assert drill.certificates == (old,)
+    info = requests.get(f"{client.directory['renewalInfo']}/{old}",
+                        verify=fake_acme.ca_bundle, timeout=10).json()
+    end = datetime.datetime.fromisoformat(info["suggestedWindow"]["end"].replace("Z", "+00:00"))
+    assert end <= fake_acme.clock.now()  # renew at once
+    assert info["explanationURL"].startswith("https://letsencrypt.org/")
+    fake_acme.clock.advance(hours=1)
+    new = _issue(fake_acme, client, "a.example", replaces=old)
+    assert (drill.fetched_renewal_info(), drill.renewed(), drill.sent_replaces()) == (
+        [old], [old], [old])
+    assert drill.missed() == []
+    assert [c.revoked for c in fake_acme.certificates] == [False, False]
+    fake_acme.clock.advance(hours=5)
+    assert [c.revoked for c in fake_acme.certificates] == [True, False]
+    assert new != old
+
+
+@pytest.mark.fake_acme(va_default="valid", async_finalize=False)
+def test_a_client_that_ignores_the_drill_is_caught_out(fake_acme: FakeACME) -> None:
+    client = MiniClient(fake_acme.directory_url, fake_acme.ca_bundle)
+    client.register()
+    old = _issue(fake_acme, client, "b.example")
+    drill = fake_acme.ari.mass_revocation(revoke_after=datetime.timedelta(hours=6), reason=4)
+    fake_acme.clock.advance(hours=7)
+    late = _issue(fake_acme, client, "b.example")  # renews only after the revocation
+    assert (drill.fetched_renewal_info(), drill.renewed(), drill.sent_replaces()) == ([], [], [])
+    assert drill.missed() == [old]
+    revoked = fake_acme.certificates[0]
+    assert revoked.revoked
+    assert late != old
+    with pytest.raises(FakeACMEUsageError, match="timedelta"):
+        fake_acme.ari.mass_revocation(revoke_after=6)  # type: ignore[arg-type]
+    with pytest.raises(FakeACMEUsageError, match="reason code"):
+        fake_acme.ari.mass_revocation(reason=11)

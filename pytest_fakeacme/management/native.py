@@ -311,6 +311,19 @@ def dns_cname(app: Management, body: Any) -> Any:
     app.core.dns.add_cname(field(body, "name"), field(body, "target"))
 
 
+@routes.post("/ari/mass-revocation")
+def ari_mass_revocation(app: Management, body: Any) -> Any:
+    """``{"revoke_after": 86400, "reason": 0}`` (both optional): a mass revocation drill
+    (``fake_acme.ari.mass_revocation``); the certificates it revokes, by ARI identifier."""
+    seconds = field(body, "revoke_after", (int, float), required=False)
+    reason = field(body, "reason", int, required=False)
+    drill = app.core.ari.mass_revocation(
+        _dt.timedelta(seconds=86400 if seconds is None else seconds),
+        0 if reason is None else reason)
+    return {"certificates": list(drill.certificates),
+            "revoke_at": jsonforms.iso_time(drill.revoke_at)}
+
+
 @routes.post("/dns/allow-non-loopback")
 def dns_allow_non_loopback(app: Management, body: Any) -> Any:
     """``{"allow": true}``: let the VA connect to addresses beyond this machine

@@ -135,6 +135,7 @@ def cert_status_by_serial(app: Management, request: Request, rest: str) -> Respo
     if serial is None:
         return Response(b"", status=400)
     store = app.core.store
+    app.core.reads.catch_up()
     with store.lock:
         cert_id = store.certificates_by_serial.get(serial)
         cert = store.certificates.get(cert_id) if cert_id else None

@@ -110,6 +110,7 @@ class AcmeApp:
         failure: AcmeProblem | None = None
         # Every URL in the answer names the fake as this request did (Host and scheme).
         fe = self.fe.for_base(f"{request.scheme}://{request.host}")
+        fe.reads.catch_up()
         try:
             route, args = self._match(request.path)
             framing = request.environ.get(FRAMING_KEY)
