@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import IO, Any, cast
 
 import trustme
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
@@ -45,6 +46,10 @@ POLL_INTERVAL = 0.02
 #: carry the next request whatever the app read; a bigger one is streamed to the app and the
 #: connection closed after the answer (nobody waits on 10 GB).
 _BODY_READ_LIMIT = 1 << 20
+#: A refused body bigger than the read limit is read and discarded up to this size after the
+#: answer is written, so that a client still sending it can finish and read the answer (closing
+#: on unread bytes resets the connection, and the client sees an EOF instead of the problem).
+_DRAIN_LIMIT = 128 << 20
 #: Statuses that never carry a body (RFC 9110 6.4.1, 15.3.5, 15.4.5).
 _NO_BODY = frozenset({204, 304})
 
@@ -90,7 +95,7 @@ class Handler(WSGIRequestHandler):
             super().run_wsgi()
             return
         environ = self.environ = self.make_environ()
-        environ["wsgi.input"] = self._body(environ)
+        stream = environ["wsgi.input"] = self._body(environ)
         status, headers, body = self._call_app(environ)
         code = int(status.split(None, 1)[0])
         if code == 0:
@@ -98,6 +103,17 @@ class Handler(WSGIRequestHandler):
             self.close_connection = True
             return
         self._write(status, code, headers, body)
+        if isinstance(stream, LimitedStream):
+            self._drain(stream)
+
+    def _drain(self, stream: LimitedStream) -> None:
+        """Read and discard what is left of a body too big to read ahead (up to
+        :data:`_DRAIN_LIMIT`), before the connection closes."""
+        if stream.limit > _DRAIN_LIMIT:
+            return
+        with contextlib.suppress(OSError, ValueError, HTTPException):
+            while stream.read(64 * 1024):
+                pass
 
     def _connection_options(self) -> None:
         # RFC 9112 9.6: "close" among the Connection options ends the connection after this
@@ -142,7 +158,8 @@ class Handler(WSGIRequestHandler):
                 self.close_connection = True
             return io.BytesIO(data)
         # Too big to take on trust: the app reads what it wants (it refuses bodies over
-        # max_request_body after reading one byte more) and the connection then closes.
+        # max_request_body after reading one byte more); the rest is drained after the answer
+        # and the connection then closes.
         self.close_connection = True
         return cast("IO[bytes]", LimitedStream(cast("IO[bytes]", self.rfile), length))
 

@@ -442,6 +442,25 @@ def test_body_beyond_the_read_limit_is_refused_and_the_connection_closed(
     assert entry.status == 403
 
 
+def test_a_client_that_sends_tens_of_megabytes_before_reading_gets_the_problem(
+    fake_acme: FakeACME, wire: Wire
+) -> None:
+    # A naive client writes its whole body, then reads. The fake answers early, then reads and
+    # discards the rest before closing: closing on unread bytes would reset the connection and
+    # the client would see an EOF instead of the problem document.
+    length = 20 << 20
+    new_account = path_of(directory(fake_acme)["newAccount"])
+    message = request_bytes(wire.authority, "POST", new_account,
+                            headers=[("Content-Type", JOSE_JSON)], body=b"x" * length)
+    wire.sock.settimeout(TIMEOUT)
+    wire.sock.sendall(message)  # blocking, all of it
+    stream = wire.sock.makefile("rb")
+    refused = read_answer(stream)
+    assert_problem(refused, 403, "unauthorized", "Unable to validate JWS :: request body too large")
+    assert refused.header("Connection") == "close"
+    assert stream.read() == b""
+
+
 # 7. Chunked request bodies take werkzeug's path, which closes.
 
 
