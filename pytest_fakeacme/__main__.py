@@ -65,6 +65,7 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
          "endpoints (default 8055; -1 for none)")
     port("https-management-port", 15000, "the same API over HTTPS, as Pebble's management "
          "listener (default 15000; -1 for none)")
+    port("crl-port", 0, "where CRLs are served over HTTP (default: a free port; -1 for none)")
     serve.add_argument("--flavor", choices=("boulder", "rfc"), default=_env("FLAVOR", None))
     serve.add_argument("--va-default", default=_env("VA_DEFAULT", None),
                        help="what validations find when nothing is scripted (real, valid, ...)")
@@ -165,7 +166,7 @@ def _build(args: argparse.Namespace, env: Mapping[str, str]) -> Any:
                              for k, v in knobs.items()}
     fake = FakeACME(host=args.host, port=args.port, http01_port=args.http01_port,
                     tls_alpn01_port=args.tls_alpn01_port, https_port=args.https_port,
-                    dns_port=args.dns_port,
+                    dns_port=args.dns_port, crl_port=None if args.crl_port < 0 else args.crl_port,
                     ca_key_type=args.ca_key_type, va_default=by_name(va_default), clock=clock,
                     **extra)
     fake.dns.allow_non_loopback = args.allow_non_loopback
@@ -186,6 +187,7 @@ def _info(fake: Any, plain: str | None, https: str | None) -> dict[str, Any]:
         "http01_port": fake.http01_port,
         "tls_alpn01_port": fake.tls_alpn01_port,
         "https_port": fake.va.https_port,
+        "crl": fake.crl_base,
     }
 
 

@@ -100,6 +100,11 @@ def _ca_certificate(
     return builder.sign(issuer_key, hashes.SHA256())
 
 
+def crl_shard(serial: int, shards: int) -> int:
+    """The 1-based CRL shard of a certificate (Boulder ``issuance/cert.go``)."""
+    return serial % shards + 1
+
+
 class CertificateAuthority:
     """A root, one or more intermediates (the last signs leaves), and optional alternate roots
     that cross-sign the top intermediate.
@@ -138,6 +143,9 @@ class CertificateAuthority:
         self._leaf_aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(
             self.intermediate_key.public_key()
         )
+        #: Where leaves' CRLs are published (``http://host:port/``), when they are.
+        self.crl_base: str | None = None
+        self.crl_shards = 128
         self.root_pem = _pem(self.root)
         # Served bottom-up after the leaf (RFC 8555 7.4.2: each certificate certifies the one
         # before it).
@@ -265,7 +273,7 @@ class CertificateAuthority:
             encipher_only=False,
             decipher_only=False,
         )
-        cert = (
+        builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(self.intermediate.subject)
@@ -285,8 +293,15 @@ class CertificateAuthority:
             .add_extension(x509.SubjectAlternativeName(sans), critical=not subject)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
             .add_extension(self._leaf_aki, critical=False)
-            .sign(self.intermediate_key, hashes.SHA256())
         )
+        if self.crl_base is not None:
+            # One distribution point, the certificate's shard (Boulder issuance/cert.go); no
+            # OCSP URL, as Let's Encrypt has put none in certificates since May 2025.
+            shard = crl_shard(serial, self.crl_shards)
+            builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+                full_name=[x509.UniformResourceIdentifier(f"{self.crl_base}{shard}.crl")],
+                relative_name=None, reasons=None, crl_issuer=None)]), critical=False)
+        cert = builder.sign(self.intermediate_key, hashes.SHA256())
         return Issued(
             serial=serial,
             pem=_pem(cert),

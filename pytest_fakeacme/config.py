@@ -84,6 +84,8 @@ class Settings:
     #: What CAA ``issue``/``issuewild`` records must name to allow the fake (RFC 8659 4.2);
     #: listed in the directory's ``meta.caaIdentities``.
     caa_identity: str = DEFAULT_CAA_IDENTITY
+    #: How often CRLs are published again (a revocation shows on the next one).
+    crl_update_interval: _dt.timedelta = _dt.timedelta(hours=1)
     #: Largest request body accepted, in bytes.
     max_request_body: int = 50_000  # Boulder's limit
 
@@ -107,7 +109,8 @@ class Settings:
                 f"default_profile {self.default_profile!r} is not one of the profiles "
                 f"{sorted(self.profiles)}"
             )
-        for name in ("order_lifetime", "pending_authz_lifetime", "certificate_validity"):
+        for name in ("order_lifetime", "pending_authz_lifetime", "certificate_validity",
+                     "crl_update_interval"):
             value = getattr(self, name)
             if not isinstance(value, _dt.timedelta) or value <= _dt.timedelta(0):
                 raise FakeACMEUsageError(f"{name} must be a positive timedelta, not {value!r}")

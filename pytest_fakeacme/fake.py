@@ -16,10 +16,11 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from . import views
-from .ca import CertificateAuthority
+from .ca import CertificateAuthority, crl_shard
 from .clock import Clock
 from .config import Flavor, Ports, Settings
 from .core import Core
@@ -147,6 +148,8 @@ class FakeACME(_Views):
     :param intermediates: how many intermediate certificates chains have (1-4).
     :param dns_port: where the fake's DNS server listens, UDP and TCP (0: a free port, reported
         as ``dns.address``; None: no DNS server).
+    :param crl_port: where CRLs are served over HTTP (0: a free port; None: none, and
+        certificates carry no CRL distribution point).
     :param flavor: ``"boulder"`` (Let's Encrypt's state machine) or ``"rfc"``.
     :param va_default: what a validation finds when nothing is scripted (``outcomes.real()``).
     :param settings: further :class:`~pytest_fakeacme.config.Settings` values by name.
@@ -161,6 +164,7 @@ class FakeACME(_Views):
         tls_alpn01_port: int | None = None,
         https_port: int = 443,
         dns_port: int | None = 0,
+        crl_port: int | None = 0,
         alternate_chains: int = 0,
         ca_key_type: str = "ecdsa",
         intermediates: int = 1,
@@ -182,6 +186,7 @@ class FakeACME(_Views):
         self._ca_key_type = ca_key_type
         self._intermediates = _whole(intermediates, "intermediates", 1, 4)
         self._dns_port = port_arg(dns_port, "dns_port")
+        self._crl_port = port_arg(crl_port, "crl_port")
         self._core = core = Core(Settings().copy(flavor=flavor, **settings), clock or Clock(),
                                  ports, va_default)
         # The parts users reach for, as attributes (the core owns them).
@@ -201,7 +206,8 @@ class FakeACME(_Views):
             raise FakeACMEError("this FakeACME is already running")
         ca = CertificateAuthority(self.clock.now(), alternate_roots=self._alternate_chains,
                                   key_type=self._ca_key_type, intermediates=self._intermediates)
-        self._serving = Serving.start(self._core, ca, self.host, self.port, self._dns_port)
+        self._serving = Serving.start(self._core, ca, self.host, self.port, self._dns_port,
+                                      self._crl_port)
         self.ca, self.port = ca, self._serving.port
         return self
 
@@ -303,6 +309,30 @@ class FakeACME(_Views):
         """Change settings on the running instance (see :class:`~pytest_fakeacme.config.Settings`);
         ``reset()`` restores the ones it was created with."""
         self._core.configure(**settings)
+
+    @property
+    def crl_base(self) -> str | None:
+        """Where CRLs are served (``http://host:port/``; ``<shard>.crl`` under it), or None."""
+        if self._serving is None:
+            raise FakeACMEError(_NOT_STARTED)
+        return self._serving.crls.base if self._serving.crls is not None else None
+
+    def crl(self, certificate: views.CertificateView | int | None = None, *,
+            update: bool = False) -> x509.CertificateRevocationList:
+        """The CRL a client fetching it now gets (a ``cryptography`` object): the shard of
+        ``certificate`` (a view or a serial), or shard 1. ``update=True`` publishes every
+        CRL again first, so revocations so far are listed at once."""
+        if self._serving is None or self._serving.crls is None:
+            raise FakeACMEError(_NOT_STARTED if self._serving is None else
+                                "this fake serves no CRLs (crl_port=None)")
+        crls = self._serving.crls
+        if update:
+            crls.update()
+        serial = getattr(certificate, "serial", certificate)
+        if serial is not None and (not isinstance(serial, int) or isinstance(serial, bool)):
+            raise FakeACMEUsageError(f"crl() takes a certificate from fake_acme.certificates or "
+                                     f"its serial, not {certificate!r}")
+        return crls.current(1 if serial is None else crl_shard(serial, crls.shards))
 
     def diagram(self, order: str | None = None) -> str:
         """The conversation as a sequence diagram (an SVG document): the whole journal, or

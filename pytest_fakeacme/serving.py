@@ -10,6 +10,7 @@ from typing import Any
 from . import wire
 from .ca import CertificateAuthority
 from .core import Core
+from .crl import CRLs, CRLServer
 from .dnsserver import DNSServer
 from .errors import BindError
 from .management import Endpoints, ManagementApp, PlainServer
@@ -31,10 +32,12 @@ class Serving:
         self._thread: threading.Thread | None = None
         self._dns: DNSServer | None = None
         self._extra: list[tuple[Any, threading.Thread | None]] = []
+        self.crls: CRLs | None = None
+        self._crl_server: CRLServer | None = None
 
     @classmethod
     def start(cls, core: Core, ca: CertificateAuthority, host: str, port: int,
-              dns_port: int | None) -> Serving:
+              dns_port: int | None, crl_port: int | None = 0) -> Serving:
         """Bind, build the applications, serve in a daemon thread; on any failure nothing is
         left running or on disk."""
         sock = bind(host, port)
@@ -45,6 +48,8 @@ class Serving:
             serving.server = Server(sock, app, identity.tls, core.clock.now)
             if dns_port is not None:
                 serving._start_dns(host, dns_port)
+            if crl_port is not None:
+                serving._start_crls(host, crl_port)
         except BaseException:
             serving.stop()
             sock.close()
@@ -65,6 +70,22 @@ class Serving:
         self.management = ManagementApp(self._core, self.ca, self.endpoints)
         self.acme_app = build_app(Frontend(self._core, self.ca, urls))
         return identity
+
+    def _start_crls(self, host: str, port: int) -> None:
+        crls = CRLs(self.ca, self._core.store, self._core.reads, self._core.clock,
+                    self._core.settings, "", self.ca.crl_shards)
+        try:
+            self._crl_server = CRLServer(crls, host, port)
+        except OSError as exc:
+            raise BindError(
+                exc.errno,
+                f"pytest-fakeacme cannot serve CRLs on {host}:{port}: {exc.strerror}. "
+                "Use crl_port=0 for a free port, None for no CRLs.",
+            ) from exc
+        netloc = f"[{host}]:{self._crl_server.port}" if ":" in host else (
+            f"{host}:{self._crl_server.port}")
+        crls.base = self.ca.crl_base = f"http://{netloc}/"
+        self.crls = crls
 
     def _start_dns(self, host: str, port: int) -> None:
         try:
@@ -124,6 +145,9 @@ class Serving:
             self._dns.stop()
             self._dns = None
             self._core.dns.address = None
+        if self._crl_server is not None:
+            self._crl_server.stop()
+            self._crl_server = None
         if self.identity is not None:
             self.identity.remove()
             self.identity = None

@@ -28,6 +28,9 @@ FAKE_ACME_SURFACE = {
     "check": "method () -> None",
     "clock": "attribute",
     "configure": "method (**settings: 'Any') -> None",
+    "crl": "method (certificate: 'views.CertificateView | int | None' = None, *, "
+           "update: 'bool' = False) -> 'x509.CertificateRevocationList'",
+    "crl_base": "property",
     "diagram": "method (order: 'str | None' = None) -> 'str'",
     "directory_url": "property",
     "dns": "attribute",
@@ -61,7 +64,7 @@ FAKE_ACME_SURFACE = {
 FAKE_ACME_CONSTRUCTOR = (
     "(*, host: 'str' = '127.0.0.1', port: 'int' = 0, http01_port: 'int | None' = None, "
     "tls_alpn01_port: 'int | None' = None, https_port: 'int' = 443, "
-    "dns_port: 'int | None' = 0, "
+    "dns_port: 'int | None' = 0, crl_port: 'int | None' = 0, "
     "alternate_chains: 'int' = 0, ca_key_type: 'str' = 'ecdsa', intermediates: 'int' = 1, "
     "flavor: 'Flavor' = 'boulder', va_default: 'Outcome | None' = None, "
     "clock: 'Clock | None' = None, **settings: 'Any') -> 'None'"
