@@ -72,6 +72,9 @@ class Settings:
     external_account_required: bool = False
     #: Offer dns-account-01 (draft-ietf-acme-dns-account-label) beside dns-01.
     dns_account_01: bool = False
+    #: Offer dns-persist-01 (draft-ietf-acme-dns-persist, as Boulder implements it): a standing
+    #: TXT record at ``_validation-persist.<name>`` naming the CA and the account.
+    dns_persist_01: bool = False
     #: Accept ``notBefore``/``notAfter`` in newOrder (None: as the flavor does, refused by
     #: ``boulder`` as Let's Encrypt does, accepted by ``rfc``).
     validity_requests: bool | None = None

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 from .journal import Entry
-from .model import DNS_TYPES, HTTP_01
+from .model import DNS_PERSIST_01, DNS_TYPES, HTTP_01
 from .views import OrderView
 
 #: The lifelines, left to right.
@@ -102,6 +102,8 @@ def _probe(entry: Entry) -> tuple[str, str]:
     name = entry.identifier.removeprefix("*.")
     if entry.challenge_type == HTTP_01:
         return "GET /.well-known/acme-challenge/…", f"http-01 fetch from {name}"
+    if entry.challenge_type == DNS_PERSIST_01:
+        return f"TXT _validation-persist.{name}", f"{entry.challenge_type} lookup for {name}"
     if entry.challenge_type in DNS_TYPES:
         return f"TXT _acme-challenge.{name}", f"{entry.challenge_type} lookup for {name}"
     return f"TLS acme-tls/1, SNI {name}", f"tls-alpn-01 handshake with {name}"

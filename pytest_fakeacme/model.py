@@ -22,9 +22,11 @@ DNS_01 = "dns-01"
 TLS_ALPN_01 = "tls-alpn-01"
 #: draft-ietf-acme-dns-account-label: dns-01 at an account-specific name (an option).
 DNS_ACCOUNT_01 = "dns-account-01"
-CHALLENGE_TYPES = (HTTP_01, DNS_01, TLS_ALPN_01, DNS_ACCOUNT_01)
+#: draft-ietf-acme-dns-persist: a standing TXT record naming the CA and the account (an option).
+DNS_PERSIST_01 = "dns-persist-01"
+CHALLENGE_TYPES = (HTTP_01, DNS_01, TLS_ALPN_01, DNS_ACCOUNT_01, DNS_PERSIST_01)
 #: The challenge types answered with a TXT record.
-DNS_TYPES = (DNS_01, DNS_ACCOUNT_01)
+DNS_TYPES = (DNS_01, DNS_ACCOUNT_01, DNS_PERSIST_01)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class Challenge:
     validated: _dt.datetime | None = None
     error: AcmeProblem | None = None
     validation_record: list[dict[str, Any]] = field(default_factory=list)
+    #: dns-persist-01: the issuer domain names a record may name (the CA's CAA identity).
+    issuer_domain_names: tuple[str, ...] = ()
 
 
 @dataclass

@@ -23,7 +23,7 @@ from typing import Any
 
 from . import problems as _problems
 from .errors import FakeACMEUsageError
-from .model import CHALLENGE_TYPES, DNS_TYPES, HTTP_01, TLS_ALPN_01
+from .model import CHALLENGE_TYPES, DNS_PERSIST_01, DNS_TYPES, HTTP_01, TLS_ALPN_01
 from .va.policy import redirect_refusal
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "dns_timeout",
     "http_status",
     "no_addresses",
+    "persist_txt",
     "problem",
     "read_timeout",
     "real",
@@ -62,6 +63,7 @@ _ALL = frozenset(CHALLENGE_TYPES)
 _HTTP = frozenset({HTTP_01})
 _DNS = frozenset(DNS_TYPES)
 _ALPN = frozenset({TLS_ALPN_01})
+_PERSIST = frozenset({DNS_PERSIST_01})
 _CONNECTS = frozenset({HTTP_01, TLS_ALPN_01})
 
 
@@ -351,6 +353,18 @@ def txt_wrong(*values: str) -> Outcome:
     return _outcome("txt_wrong", _DNS, values=tuple(values))
 
 
+def persist_txt(*records: str) -> Outcome:
+    """dns-persist-01: the TXT records at ``_validation-persist.<name>`` are ``records``,
+    judged as Let's Encrypt judges them (the issuer domain, ``accounturi``, ``policy=wildcard``,
+    ``persistUntil`` on the fake's clock), e.g. ``persist_txt("fake-acme.test;
+    accounturi=https://other/acme/acct/1")`` for an account mismatch."""
+    if not records or not all(isinstance(r, str) for r in records):
+        raise FakeACMEUsageError(
+            f"persist_txt() takes the TXT records as strings (at least one), not {records!r}"
+        )
+    return _outcome("persist_txt", _PERSIST, records=tuple(records))
+
+
 #: The tls-alpn-01 certificate faults :func:`alpn_bad_cert` can name.
 ALPN_CERT_VARIANTS: Mapping[str, str] = {
     "not_self_signed": "the certificate is not self-signed",
@@ -524,7 +538,15 @@ def _rebuild_problem(params: Mapping[str, Any]) -> Outcome:
     return problem(**params)
 
 
+def _rebuild_persist_txt(params: Mapping[str, Any]) -> Outcome:
+    records = params.get("records", ())
+    if set(params) - {"records"} or not isinstance(records, (list, tuple)):
+        raise FakeACMEUsageError('persist_txt takes {"records": ["...", ...]}')
+    return persist_txt(*records)
+
+
 _REBUILD: Mapping[str, Callable[[Mapping[str, Any]], Outcome]] = {
+    "persist_txt": _rebuild_persist_txt,
     "txt_wrong": _rebuild_txt_wrong,
     "problem": _rebuild_problem,
 }

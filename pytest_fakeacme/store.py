@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .model import (
+    DNS_PERSIST_01,
     Account,
     Authorization,
     Certificate,
@@ -133,9 +134,11 @@ class Store:
         key = (authz.account_id, authz.identifier, authz.wildcard)
         self._authzs_by_key.setdefault(key, []).append(authz)
 
-    def new_challenge(self, type_: str, token: str) -> Challenge:
-        """A pending challenge with a fresh id."""
-        return Challenge(id=secrets.token_hex(4), type=type_, token=token)
+    def new_challenge(self, type_: str, token: str, issuers: tuple[str, ...] = ()) -> Challenge:
+        """A pending challenge with a fresh id (``issuers``: dns-persist-01's issuer domain
+        names)."""
+        return Challenge(id=secrets.token_hex(4), type=type_, token=token,
+                         issuer_domain_names=issuers)
 
     def authzs_of(self, order: Order) -> list[Authorization]:
         """The order's authorizations, in the order's order."""
@@ -156,6 +159,8 @@ class Store:
         with self.lock:
             best: Authorization | None = None
             for authz in self._authzs_by_key.get(key, ()):
+                if authz.challenges and authz.challenges[0].type == DNS_PERSIST_01:
+                    continue  # never reused (Boulder ra.go: a standing record, checked anew)
                 if authz.status_at(now) == "valid" and (
                     best is None or authz.expires > best.expires
                 ):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from .model import Account, Authorization, Challenge, Order, Status
+from .model import DNS_PERSIST_01, Account, Authorization, Challenge, Order, Status
 
 
 def rfc3339(value: _dt.datetime) -> str:
@@ -107,14 +107,20 @@ def account(acct: Account, urls: Urls) -> dict[str, Any]:
     return body
 
 
-def challenge(chall: Challenge, authz_id: str, urls: Urls) -> dict[str, Any]:
-    """A challenge object (RFC 8555 7.1.5, 8)."""
+def challenge(chall: Challenge, authz_id: str, urls: Urls, account_id: str = ""
+              ) -> dict[str, Any]:
+    """A challenge object (RFC 8555 7.1.5, 8). A dns-persist-01 challenge has no token; it
+    names the account and the issuer domain names instead (Boulder ``wfe2/wfe.go``)."""
     body: dict[str, Any] = {
         "type": chall.type,
         "url": urls.challenge(authz_id, chall.id),
         "status": chall.status,
-        "token": chall.token,
     }
+    if chall.type == DNS_PERSIST_01:
+        body["accounturi"] = urls.account(account_id)
+        body["issuer-domain-names"] = list(chall.issuer_domain_names)
+    else:
+        body["token"] = chall.token
     if chall.validated is not None:
         body["validated"] = rfc3339(chall.validated)
     if chall.error is not None:
@@ -130,7 +136,7 @@ def authorization(authz: Authorization, status: Status, urls: Urls) -> dict[str,
         "identifier": authz.identifier.to_json(),
         "status": status,
         "expires": rfc3339(authz.expires),
-        "challenges": [challenge(c, authz.id, urls) for c in authz.challenges],
+        "challenges": [challenge(c, authz.id, urls, authz.account_id) for c in authz.challenges],
     }
     if authz.wildcard:
         body["wildcard"] = True

@@ -28,6 +28,7 @@ EXAMPLES = [
     outcomes.too_many_redirects(), outcomes.bad_redirect("port"), outcomes.tls_alert(),
     outcomes.dns_nxdomain(), outcomes.dns_servfail(), outcomes.dns_timeout(),
     outcomes.no_addresses(), outcomes.txt_missing(), outcomes.txt_wrong("a", "b"),
+    outcomes.persist_txt("fake-acme.test; accounturi=x", "other"),
     outcomes.alpn_bad_cert("wrong_san"), outcomes.caa_forbids(),
     outcomes.secondary_fails(outcomes.http_status(500)), outcomes.va_unreachable(),
     outcomes.problem("rejectedIdentifier", "no", 400), outcomes.valid().after(polls=2, seconds=5),

@@ -36,6 +36,7 @@ from client import (
 from pytest_fakeacme import FakeACME, FakeACMEUsageError, Outcome, ScriptError, outcomes
 
 HTTP, DNS, ALPN = HTTP01, DNS01, TLSALPN01
+PERSIST = "dns-persist-01"
 KEY_MISMATCH = "The key authorization file from the server did not match this challenge. "
 
 
@@ -276,6 +277,15 @@ FAILURES = [
          403,
          lambda i: f'Incorrect TXT record "{"x" * 100}..." (and 1 more) found at '
                    f"_acme-challenge.{i.name}", no_records),
+    # dns-persist-01 records (va/dns_persist.go).
+    Case("persist_txt-other-ca", PERSIST,
+         lambda i: outcomes.persist_txt("other-ca.example; accounturi=https://x/acme/acct/1"),
+         "unauthorized", 403, lambda i: "No valid TXT record found for DNS-PERSIST-01 challenge",
+         no_records),
+    Case("persist_txt-malformed", PERSIST,
+         lambda i: outcomes.persist_txt("fake-acme.test; policy=wildcard"), "malformed", 400,
+         lambda i: 'Parsing DNS-PERSIST-01 challenge TXT record with issuer-domain-name '
+                   '"fake-acme.test": missing mandatory accounturi parameter', no_records),
     # tls-alpn-01 certificates.
     Case("alpn_bad_cert-not_self_signed", ALPN, lambda i: outcomes.alpn_bad_cert(
         "not_self_signed"), "unauthorized", 403,
@@ -367,6 +377,8 @@ FAILURES = [
 def test_scripted_failure_reaches_the_client_as_lets_encrypt_phrases_it(
     fake_acme: FakeACME, acme_client: AcmeTestClient, case: Case
 ) -> None:
+    if case.typ == PERSIST:
+        fake_acme.configure(dns_persist_01=True)  # offered only when asked for
     seen = validate(fake_acme, acme_client, case.name, case.typ, outcome=case.outcome)
 
     assert_failed(seen, acme_client, case.kind, case.status, case.detail(seen.info))

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from .. import problems
 from .._gofmt import go_quote
 from ..errors import ScriptError
-from ..model import DNS_ACCOUNT_01, HTTP_01, TLS_ALPN_01, Identifier
+from ..model import DNS_ACCOUNT_01, DNS_PERSIST_01, HTTP_01, TLS_ALPN_01, Identifier
 from ..outcomes import Outcome
 from .policy import default_port
 
@@ -53,6 +53,8 @@ class AttemptContext:
     timeout: float = 3.0
     #: The port a redirect to https on 443 connects to (the fake's stand-in for 443).
     https_port: int = 443
+    #: The CA's issuer domain name, which a dns-persist-01 record must name (its CAA identity).
+    issuer_domain: str = ""
 
     @property
     def hostname(self) -> str:
@@ -91,6 +93,9 @@ class AttemptContext:
         dns-account-01 ``_<label>._acme-challenge.<name>`` with the account's label."""
         if self.challenge_type == DNS_ACCOUNT_01:
             return f"_{account_label(self.account_uri)}._acme-challenge.{self.hostname}"
+        if self.challenge_type == DNS_PERSIST_01:
+            # core.DNSPersistPrefix; a wildcard's record is at its base name (va/va.go).
+            return f"_validation-persist.{self.hostname}"
         return f"_acme-challenge.{self.hostname}"
 
     @property
@@ -166,4 +171,6 @@ def default_records(ctx: AttemptContext, resolved: bool = True) -> tuple[dict[st
         return (http_record(ctx.url, ctx),) if resolved else ()
     if ctx.challenge_type == TLS_ALPN_01:
         return (alpn_record(ctx, resolved=resolved),)
+    if ctx.challenge_type == DNS_PERSIST_01:
+        return ({"hostname": ctx.hostname},)  # va/dns_persist.go: the name, no address
     return ({"hostname": ctx.hostname, "addressUsed": ""},)

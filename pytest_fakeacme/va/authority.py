@@ -78,6 +78,7 @@ class ValidationAuthority:
         self._errors = errors
         self._scripts = Scripts()
         self._checks = Checks(dns, settings)
+        self._settings = settings
         self._lock = threading.Lock()
         self._attempts: dict[str, Attempt] = {}
         self._executor: ThreadPoolExecutor | None = None
@@ -217,6 +218,7 @@ class ValidationAuthority:
             account_uri=account_uri,
             timeout=self.timeout,
             https_port=ports.https,
+            issuer_domain=self._settings.caa_identity,
         )
 
     def _resolve_into(self, future: Future[Finding], outcome: Outcome, ctx: AttemptContext

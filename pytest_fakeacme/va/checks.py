@@ -12,7 +12,7 @@ from .. import outcomes, problems
 from ..config import Settings
 from ..dnsdata import DNSData
 from ..errors import ScriptError
-from ..model import DNS_TYPES, HTTP_01, Authorization
+from ..model import DNS_PERSIST_01, DNS_TYPES, HTTP_01, Authorization
 from ..outcomes import Outcome
 from . import caa
 from .attempt import AttemptContext, Finding
@@ -60,6 +60,8 @@ class Checks:
         if ctx.challenge_type == HTTP_01:
             seen = self._http01.probe(ctx)
             finding = render(seen.outcome, ctx, seen.records, seen.address)
+        elif ctx.challenge_type == DNS_PERSIST_01:
+            finding = render(self._probe_dns_persist(ctx), ctx)
         elif ctx.challenge_type in DNS_TYPES:
             finding = render(self._probe_dns01(ctx), ctx)
         else:
@@ -132,6 +134,12 @@ class Checks:
                 return outcomes.problem("dns", "; ".join(
                     f"DNS problem: REFUSED looking up {rr} for {n}" for rr, n in looked), 400)
         return None
+
+    def _probe_dns_persist(self, ctx: AttemptContext) -> Outcome:
+        # va/dns_persist.go: the records at _validation-persist.<name>, judged in render.
+        self._dns.observe(ctx.txt_name, _TXT)
+        values = self._dns.lookup_txt(ctx.txt_name)
+        return outcomes.persist_txt(*values) if values else outcomes.txt_missing()
 
     def _probe_dns01(self, ctx: AttemptContext) -> Outcome:
         # RFC 8555 8.4: the TXT value is base64url(SHA-256(key authorization)), unpadded.

@@ -26,8 +26,9 @@ from urllib.parse import urlsplit
 from .. import outcomes, problems
 from .._gofmt import go_quote
 from ..errors import ScriptError
-from ..model import DNS_TYPES, HTTP_01, TLS_ALPN_01
+from ..model import DNS_PERSIST_01, DNS_TYPES, HTTP_01, TLS_ALPN_01
 from ..outcomes import Outcome
+from . import dns_persist
 from .attempt import AttemptContext, Finding, default_records, http_record
 from .policy import (
     MAX_BODY,
@@ -193,13 +194,19 @@ def _bad_redirect(job: _Job) -> problems.AcmeProblem:
     return problems.connection(job.fetching(shown, _redirect_text(reason, target)))
 
 
+#: va/dns_persist.go: a lookup error is wrapped so.
+_PERSIST_LOOKUP = "Retrieving TXT records for DNS-PERSIST-01 challenge: "
+
+
 def _dns_lookup(what: str, suffix: str) -> Render:
     # Boulder bdns: "DNS problem: <what> looking up <type> for <name><suffix>"; A and AAAA are
     # looked up in parallel and both errors are joined with "; " (bdns LookupHost).
     def render(job: _Job) -> problems.AcmeProblem:
         ctx = job.ctx
         if ctx.challenge_type in DNS_TYPES:
-            return problems.dns(f"DNS problem: {what} looking up TXT for {ctx.txt_name}{suffix}")
+            prefix = _PERSIST_LOOKUP if ctx.challenge_type == DNS_PERSIST_01 else ""
+            return problems.dns(
+                f"{prefix}DNS problem: {what} looking up TXT for {ctx.txt_name}{suffix}")
         return problems.dns("; ".join(
             f"DNS problem: {what} looking up {rr} for {ctx.hostname}{suffix}"
             for rr in ("A", "AAAA")
@@ -214,12 +221,16 @@ def _no_addresses(job: _Job) -> problems.AcmeProblem:
 
 
 def _txt_missing(job: _Job) -> problems.AcmeProblem:
+    if job.ctx.challenge_type == DNS_PERSIST_01:
+        return problems.unauthorized("No TXT record found for DNS-PERSIST-01 challenge")
     return problems.unauthorized(
         f"No TXT record found at {job.ctx.txt_name}{job.ctx.account_suffix}"
     )
 
 
 def _txt_wrong(job: _Job) -> problems.AcmeProblem:
+    if job.ctx.challenge_type == DNS_PERSIST_01:
+        return problems.unauthorized("No valid TXT record found for DNS-PERSIST-01 challenge")
     values = list(job.params["values"])
     # Go slices the string's bytes: invalidRecord[0:100] + "...".
     first = values[0].encode("utf-8", "surrogateescape")
@@ -230,6 +241,18 @@ def _txt_wrong(job: _Job) -> problems.AcmeProblem:
         f"Incorrect TXT record {go_quote(first)}{more} found at {job.ctx.txt_name}"
         f"{job.ctx.account_suffix}"
     )
+
+
+def _persist_txt(job: _Job) -> problems.AcmeProblem | None:
+    ctx = job.ctx
+    found = dns_persist.judge(list(job.params["records"]), ctx.issuer_domain, ctx.account_uri,
+                              ctx.wildcard, ctx.started)
+    if found is None:
+        job.default({"hostname": ctx.hostname})
+        return None
+    job.default()
+    kind, detail = found
+    return problems.problem(kind, detail, 400 if kind == "malformed" else 403)
 
 
 _ACME_IDENTIFIER_OID = "1.3.6.1.5.5.7.1.31"
@@ -339,6 +362,7 @@ RENDERERS: Mapping[str, Renderer] = {
     "no_addresses": Renderer(_no_addresses, name_failed=True),
     "txt_missing": Renderer(_txt_missing),
     "txt_wrong": Renderer(_txt_wrong),
+    "persist_txt": Renderer(_persist_txt),
     "alpn_bad_cert": Renderer(_alpn_bad_cert),
     "caa_forbids": Renderer(_caa_forbids, txt_passed=True),
     "secondary_fails": Renderer(_secondary_fails, txt_passed=True),

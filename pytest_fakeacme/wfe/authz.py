@@ -103,7 +103,7 @@ def challenge(fe: Frontend, call: Call) -> Reply:
                         show_processing=fe.settings.flavor == "rfc")
         elif start and state not in ("pending", "valid"):
             raise problems.malformed("Unable to update challenge :: authorization must be pending")
-        body = wire.challenge(chall, authz.id, fe.urls)
+        body = wire.challenge(chall, authz.id, fe.urls, authz.account_id)
         processing = chall.status == "processing"
     reply = Reply(200, body, {"Location": fe.urls.challenge(authz.id, chall.id)},
                   links=[(fe.urls.authz(authz.id), "up")])

@@ -15,6 +15,7 @@ from ..jws import b64decode, known_key
 from ..model import (
     DNS_01,
     DNS_ACCOUNT_01,
+    DNS_PERSIST_01,
     HTTP_01,
     TLS_ALPN_01,
     Authorization,
@@ -32,11 +33,13 @@ from .identifiers import (
 
 _UNMARSHAL_NEW_ORDER = "Unable to unmarshal NewOrder request body"
 
-def _challenge_types(ident: Identifier, dns_account: bool = False) -> tuple[str, ...]:
+def _challenge_types(ident: Identifier, dns_account: bool = False,
+                     dns_persist: bool = False) -> tuple[str, ...]:
     # Boulder policy/pa.go ChallengeTypesFor: wildcards get dns-01 only; IP identifiers get
     # http-01 and tls-alpn-01 (RFC 8738 7); names get all three. dns-account-01, when
-    # enabled, comes beside dns-01.
-    extra = (DNS_ACCOUNT_01,) if dns_account else ()
+    # enabled, comes beside dns-01, then dns-persist-01 (never for IP identifiers).
+    extra = ((DNS_ACCOUNT_01,) if dns_account else ()) + (
+        (DNS_PERSIST_01,) if dns_persist else ())
     if ident.is_wildcard:
         return (DNS_01, *extra)
     if ident.type == "ip":
@@ -55,8 +58,10 @@ def new_authorization(fe: Frontend, account_id: str, ident: Identifier,
         wildcard=ident.is_wildcard,
         expires=now + fe.settings.pending_authz_lifetime,
         # Boulder: every challenge of an authorization shares one token.
-        challenges=[fe.store.new_challenge(t, token)
-                    for t in _challenge_types(ident, fe.settings.dns_account_01)],
+        challenges=[fe.store.new_challenge(t, token, (fe.settings.caa_identity,)
+                                           if t == DNS_PERSIST_01 else ())
+                    for t in _challenge_types(ident, fe.settings.dns_account_01,
+                                              fe.settings.dns_persist_01)],
     )
 
 
