@@ -87,6 +87,13 @@ class Settings:
     #: What CAA ``issue``/``issuewild`` records must name to allow the fake (RFC 8659 4.2);
     #: listed in the directory's ``meta.caaIdentities``.
     caa_identity: str = DEFAULT_CAA_IDENTITY
+    #: ``"seconds"``: ``Retry-After`` as delta-seconds (Boulder, always); ``"date"``: as an
+    #: HTTP-date on the fake's clock (RFC 9110 10.2.3 allows both; Pebble sends either), to
+    #: test a client that reads only one form.
+    retry_after_format: Literal["seconds", "date"] = "seconds"
+    #: Refuse a request without ``User-Agent`` with Pebble's problem (Pebble 2.10 does; Let's
+    #: Encrypt logs and accepts it, so off by default).
+    require_user_agent: bool = False
     #: How often CRLs are published again (a revocation shows on the next one).
     crl_update_interval: _dt.timedelta = _dt.timedelta(hours=1)
     #: Largest request body accepted, in bytes.
@@ -94,6 +101,10 @@ class Settings:
 
     def validate(self) -> None:
         """Raise :class:`FakeACMEUsageError` if a value is out of range."""
+        if self.retry_after_format not in ("seconds", "date"):
+            raise FakeACMEUsageError(
+                f"retry_after_format is 'seconds' or 'date', not {self.retry_after_format!r}"
+            )
         if self.flavor not in FLAVORS:
             raise FakeACMEUsageError(
                 f"unknown flavor {self.flavor!r}; use one of {', '.join(FLAVORS)}"

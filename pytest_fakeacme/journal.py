@@ -11,6 +11,7 @@ import base64
 import binascii
 import contextlib
 import datetime as _dt
+import email.utils
 import json
 import threading
 from collections import deque
@@ -132,9 +133,32 @@ class Entry:
 
     @property
     def retry_after(self) -> int | None:
-        """The answer's Retry-After in seconds, if it had one."""
+        """The answer's Retry-After in seconds (an HTTP-date counted from the answer), if it
+        had one."""
         value = self.headers.get("Retry-After")
-        return int(value) if value and value.isascii() and value.isdigit() else None
+        if not value:
+            return None
+        if value.isascii() and value.isdigit():
+            return int(value)
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        # An HTTP-date has whole seconds: count from the answer's whole second.
+        return max(int((when - self.at.replace(microsecond=0)).total_seconds()), 0)
+
+    @property
+    def retry_at(self) -> _dt.datetime | None:
+        """When the answer's Retry-After lets the client ask again (on the fake's clock)."""
+        value = self.headers.get("Retry-After")
+        if not value:
+            return None
+        if value.isascii() and value.isdigit():
+            return self.at + _dt.timedelta(seconds=int(value))
+        try:
+            return email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
 
     @property
     def resource(self) -> str:
@@ -382,11 +406,10 @@ class Journal:
         violations = []
         for e in self.requests():
             earlier = pending.pop(e.url, None)
-            if earlier is not None and earlier.retry_after is not None:
-                waited = (e.at - earlier.at).total_seconds()
-                if waited < earlier.retry_after:
-                    violations.append((earlier, e))
-            if e.retry_after is not None:
+            allowed = earlier.retry_at if earlier is not None else None
+            if earlier is not None and allowed is not None and e.at < allowed:
+                violations.append((earlier, e))
+            if e.retry_at is not None:
                 pending[e.resource] = e
         return violations
 

@@ -13,6 +13,8 @@ Per-request ACME rules live here, once, rather than in handlers (Pebble's ``Hand
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
+import email.utils
 import json
 import re
 import socket
@@ -41,6 +43,14 @@ JOSE_JSON = "application/jose+json"
 #: Where a POST's body, once read, waits for the journal (in the WSGI environ).
 _BODY_KEY = "pytest_fakeacme.body"
 PROBLEM_JSON = "application/problem+json"
+
+
+def _retry_after_as_date(fe: Frontend, response: Answer) -> None:
+    """``Retry-After: <seconds>`` as the HTTP-date that many seconds on (RFC 9110 10.2.3)."""
+    for key, value in list(response.headers):
+        if key.lower() == "retry-after" and value.isascii() and value.isdigit():
+            when = fe.clock.now() + _dt.timedelta(seconds=int(value))
+            response.set(key, email.utils.format_datetime(when, usegmt=True))
 
 
 class DroppedConnection(Exception):  # noqa: N818 - a signal, not an error
@@ -118,6 +128,9 @@ class AcmeApp:
                 raise problems.malformed(f"Unable to read the request: {framing}")
             if route is None:
                 raise problems.not_found("Resource not found")
+            if fe.settings.require_user_agent and not request.environ.get("HTTP_USER_AGENT"):
+                # Pebble 2.10's HandleFunc; Boulder accepts such requests.
+                raise problems.malformed("All requests MUST include a User-Agent header")
             allowed = route.methods + (("HEAD",) if "GET" in route.methods else ())
             if request.method not in allowed:
                 # The route stays known, so the journal can say what was asked for.
@@ -141,6 +154,8 @@ class AcmeApp:
             failure = problems.server_internal(problems.internal_error_detail(exc))
             response = self._render_problem(failure)
         self._common_headers(fe, request, response, route)
+        if fe.settings.retry_after_format == "date":
+            _retry_after_as_date(fe, response)
         self._journal_line(exchange, request, route, call, response, failure)
         return response
 
