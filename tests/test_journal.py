@@ -58,7 +58,7 @@ def test_a_failed_challenge_reads_pending_to_invalid(
     assert change.cause == "validation: unauthorized"
     text = fake_acme.journal.transcript()
     assert "challenge " + chall.id + ": pending -> invalid" in text
-    assert "VA http-01 a.example (outcomes.http_status(code=404, url=None)): unauthorized" in text
+    assert "VA http-01 a.example (outcomes.http_status(code=404)): unauthorized" in text
 
 
 def _ready_order(fake: FakeACME, name: str) -> tuple[MiniClient, str, dict[str, object]]:

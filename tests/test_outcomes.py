@@ -697,3 +697,38 @@ def test_default_valid_issues_with_no_responder(
 
     assert "BEGIN CERTIFICATE" in final.fullchain_pem
     assert fake_acme.certificates[0].names == ["a.example", "b.example"]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "text"),
+    [
+        (outcomes.http_status(404), "outcomes.http_status(code=404)"),
+        (outcomes.http_status(404, url="http://a.example/x"),
+         "outcomes.http_status(code=404, url='http://a.example/x')"),
+        (outcomes.valid().after(polls=2), "outcomes.valid().after(polls=2)"),
+        (outcomes.valid().after(seconds=30), "outcomes.valid().after(seconds=30)"),
+        (outcomes.valid().after(polls=1, seconds=1.5),
+         "outcomes.valid().after(polls=1, seconds=1.5)"),
+        (outcomes.wrong_body(), "outcomes.wrong_body()"),
+        (outcomes.wrong_body("hello"), "outcomes.wrong_body(body='hello')"),
+        (outcomes.wrong_body(b"\xff"), "outcomes.wrong_body(body=b'\\xff')"),
+        (outcomes.bad_redirect("status"), "outcomes.bad_redirect(reason='status')"),
+        (outcomes.bad_redirect("status", code=300),
+         "outcomes.bad_redirect(reason='status', code=300)"),
+        (outcomes.alpn_bad_cert(), "outcomes.alpn_bad_cert()"),
+        (outcomes.tls_alert("internal error"), "outcomes.tls_alert(alert='internal error')"),
+        (outcomes.txt_wrong("a", "b"), "outcomes.txt_wrong('a', 'b')"),
+        (outcomes.secondary_fails(outcomes.dns_nxdomain()),
+         "outcomes.secondary_fails(inner=outcomes.dns_nxdomain())"),
+        (outcomes.problem("malformed", "no", 400),
+         "outcomes.problem('malformed', 'no', status=400)"),
+        (outcomes.caa_forbids(), "outcomes.caa_forbids()"),
+    ],
+)
+def test_an_outcome_reads_as_the_call_that_builds_it_without_its_defaults(
+    outcome: Outcome, text: str
+) -> None:
+    # What a transcript line or an assertion shows: only what the test set.
+    assert repr(outcome) == text
+    # ...and it is a call that builds the same outcome again (problems compare by identity).
+    assert repr(eval(text, {"outcomes": outcomes})) == text
