@@ -84,7 +84,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         fake.start()
     except BindError as exc:
-        print(f"pytest-fakeacme: {exc.strerror}", file=sys.stderr)
+        print(f"pytest-fakeacme: {exc.advice(command_line=True)}", file=sys.stderr)
         return 2
     plain = None
     try:

@@ -5,6 +5,9 @@ instance was created with."""
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import types
+import typing
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -88,11 +91,9 @@ class Settings:
     max_request_body: int = 50_000  # Boulder's limit
 
     def validate(self) -> None:
-        """Raise :class:`FakeACMEUsageError` if a value is out of range."""
-        if self.flavor not in FLAVORS:
-            raise FakeACMEUsageError(
-                f"unknown flavor {self.flavor!r}; use one of {', '.join(FLAVORS)}"
-            )
+        """Raise :class:`FakeACMEUsageError` if a value is of the wrong type or out of range."""
+        for item in fields(self):
+            _check_type(item.name, getattr(self, item.name))
         for name in ("finalize_processing_polls", "finalize_retry_after",
                      "challenge_retry_after", "orders_page_size", "max_request_body"):
             value = getattr(self, name)
@@ -141,3 +142,33 @@ class Ports:
     def reset(self) -> None:
         """Back to the ports this object was created with."""
         self.http01, self.tls_alpn01, self.https = self._initial
+
+
+@functools.cache
+def _setting_types() -> dict[str, Any]:
+    return typing.get_type_hints(Settings)
+
+
+def _check_type(name: str, value: Any) -> None:
+    """A usage error unless ``value`` fits the type the field ``name`` declares, for the types
+    that settings have: bool, str, a Literal of names, and ``X | None`` of those (int, timedelta
+    and profiles are checked with their ranges in :meth:`Settings.validate`)."""
+    hint = _setting_types()[name]
+    choices = typing.get_args(hint)
+    optional = type(None) in choices and typing.get_origin(hint) in (typing.Union, types.UnionType)
+    if optional:
+        if value is None:
+            return
+        hint = next(c for c in choices if c is not type(None))
+    if typing.get_origin(hint) is Literal:
+        names = typing.get_args(hint)
+        if value not in names or not isinstance(value, str):
+            raise FakeACMEUsageError(
+                f"unknown {name} {value!r}; use one of {', '.join(names)}"
+            )
+    elif hint is bool and not isinstance(value, bool):
+        either = "True, False or None" if optional else "True or False"
+        raise FakeACMEUsageError(f"{name} must be {either}, not {value!r}")
+    elif hint is str and not isinstance(value, str):
+        none = " or None" if optional else ""
+        raise FakeACMEUsageError(f"{name} must be a string{none}, not {value!r}")

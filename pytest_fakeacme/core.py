@@ -34,7 +34,7 @@ class Core:
     """The components of one fake CA. :meth:`reset` puts every one back as it was built."""
 
     def __init__(self, settings: Settings, clock: Clock, ports: Ports,
-                 va_default: Outcome | None = None) -> None:
+                 va_default: Outcome | str | None = None) -> None:
         self._resets: list[Callable[[], None]] = []
         self._initial_settings = settings.copy()
         self.settings = self._part(settings, self._restore_settings)

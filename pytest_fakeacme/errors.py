@@ -4,6 +4,7 @@ serves to clients (:mod:`pytest_fakeacme.problems`)."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 
 class FakeACMEError(Exception):
@@ -16,7 +17,40 @@ class FakeACMEUsageError(FakeACMEError, ValueError):
 
 
 class BindError(FakeACMEError, OSError):
-    """The server could not listen on the requested address (e.g. the port is taken)."""
+    """The server could not listen on the requested address (e.g. the port is taken).
+
+    ``errno`` and ``strerror`` are the operating system's; ``setting`` names the argument
+    that chose the port (``port``, ``dns_port``), so that the message can say what to pass
+    instead, as a keyword argument or (:meth:`advice`) as a command-line option.
+    """
+
+    def __init__(self, errno: int | None, strerror: str, *, address: str, setting: str,
+                 also: str = "") -> None:
+        super().__init__(errno, strerror)
+        self.address = address
+        self.setting = setting
+        self._also = also
+
+    def advice(self, command_line: bool = False) -> str:
+        """What failed and what to do, naming ``--dns-port 0`` rather than ``dns_port=0`` for
+        a command-line user."""
+        free = (f"--{self.setting.replace('_', '-')} 0" if command_line
+                else f"{self.setting}=0")
+        also = "" if command_line else self._also
+        return (f"cannot listen on {self.address}: {self.strerror}. Use {free} for a free "
+                f"port{also}, or stop what holds this one.")
+
+    def __str__(self) -> str:
+        return "pytest-fakeacme " + self.advice()
+
+    def __reduce__(self) -> Any:
+        # Picklable (xdist sends errors between processes) with its keyword arguments.
+        return (_bind_error, (self.errno, self.strerror, self.address, self.setting, self._also))
+
+
+def _bind_error(errno: int | None, strerror: str, address: str, setting: str, also: str
+                ) -> BindError:
+    return BindError(errno, strerror, address=address, setting=setting, also=also)
 
 
 class ScriptError(FakeACMEUsageError):

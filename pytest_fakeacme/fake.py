@@ -53,7 +53,8 @@ class FakeACME:
     :param dns_port: where the fake's DNS server listens, UDP and TCP (0: a free port, reported
         as ``dns.address``; None: no DNS server).
     :param flavor: ``"boulder"`` (Let's Encrypt's state machine) or ``"rfc"``.
-    :param va_default: what a validation finds when nothing is scripted (``outcomes.real()``).
+    :param va_default: what a validation finds when nothing is scripted (``outcomes.real()``),
+        an outcome or its name (``"valid"``).
     :param settings: further :class:`~pytest_fakeacme.config.Settings` values by name.
     """
 
@@ -69,7 +70,7 @@ class FakeACME:
         ca_key_type: str = "ecdsa",
         intermediates: int = 1,
         flavor: Flavor = "boulder",
-        va_default: Outcome | None = None,
+        va_default: Outcome | str | None = None,
         clock: Clock | None = None,
         **settings: Any,
     ) -> None:

@@ -599,6 +599,22 @@ KINDS: Mapping[str, OutcomeKind] = {
 CONSTRUCTORS: Mapping[str, Any] = {name: kind.constructor for name, kind in KINDS.items()}
 
 
+def as_outcome(value: object, where: str) -> Outcome:
+    """``value`` as an outcome: an :class:`Outcome`, or the name of a constructor that takes no
+    arguments (``"valid"``, as the marker, the options and the management API take it); else
+    a usage error naming ``where`` it was given."""
+    if isinstance(value, Outcome):
+        return value
+    if isinstance(value, str):
+        return by_name(value)
+    name = getattr(value, "__name__", None)
+    hint = f"; call it: outcomes.{name}()" if callable(value) and name in CONSTRUCTORS else ""
+    raise FakeACMEUsageError(
+        f"{where} takes outcomes such as outcomes.http_status(404) or outcomes.valid() (or "
+        f"the name of one that takes no arguments, such as 'valid'), not {value!r}{hint}"
+    )
+
+
 def by_name(name: str) -> Outcome:
     """An outcome from its constructor's name, for options and markers (``"valid"``)."""
     kind = KINDS.get(name)

@@ -69,11 +69,9 @@ class Serving:
         try:
             self._dns = DNSServer(self._core.dns, host, port)
         except OSError as exc:
-            raise BindError(
-                exc.errno,
-                f"pytest-fakeacme cannot serve DNS on {host}:{port}: "
-                f"{exc.strerror}. Use dns_port=0 for a free port, None for no server.",
-            ) from exc
+            raise BindError(exc.errno, exc.strerror or str(exc),
+                            address=f"{host}:{port} for DNS", setting="dns_port",
+                            also=" (None for no DNS server)") from exc
         self._core.dns.address = self._dns.address
 
     @property

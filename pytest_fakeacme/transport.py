@@ -326,9 +326,9 @@ def port_arg(value: int | None, name: str) -> int | None:
     return value
 
 
-def bind(host: str, port: int, what: str = "", hint: str = "port=0") -> socket.socket:
+def bind(host: str, port: int, setting: str = "port") -> socket.socket:
     """A listening TCP socket on ``host:port``; a :class:`BindError` that says what to do
-    when the port is taken."""
+    when the port is taken (pass ``setting=0``: ``setting`` names the argument)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -337,11 +337,8 @@ def bind(host: str, port: int, what: str = "", hint: str = "port=0") -> socket.s
         sock.listen(128)
     except OSError as exc:
         sock.close()
-        raise BindError(
-            exc.errno,
-            f"pytest-fakeacme cannot listen on {host}:{port}{what}: {exc.strerror}. "
-            f"Use {hint} for a free port, or stop what holds this one.",
-        ) from exc
+        raise BindError(exc.errno, exc.strerror or str(exc), address=f"{host}:{port}",
+                        setting=setting) from exc
     return sock
 
 

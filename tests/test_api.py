@@ -60,7 +60,7 @@ FAKE_ACME_CONSTRUCTOR = (
     "(*, host: 'str' = '127.0.0.1', port: 'int' = 0, http01_port: 'int | None' = None, "
     "tls_alpn01_port: 'int | None' = None, dns_port: 'int | None' = 0, "
     "alternate_chains: 'int' = 0, ca_key_type: 'str' = 'ecdsa', intermediates: 'int' = 1, "
-    "flavor: 'Flavor' = 'boulder', va_default: 'Outcome | None' = None, "
+    "flavor: 'Flavor' = 'boulder', va_default: 'Outcome | str | None' = None, "
     "clock: 'Clock | None' = None, **settings: 'Any') -> 'None'"
 )
 

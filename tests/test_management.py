@@ -287,7 +287,30 @@ def test_serve_reports_a_taken_port() -> None:
             capture_output=True, text=True, timeout=60, check=False,
         )
     assert result.returncode == 2
-    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    # Said once, to a command-line user: the option to pass, not the Python keyword.
+    assert result.stderr == (
+        f"pytest-fakeacme: cannot listen on 127.0.0.1:{port}: Address already in use. "
+        "Use --port 0 for a free port, or stop what holds this one.\n"
+    )
+
+
+def test_serve_reports_a_taken_dns_port() -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest_fakeacme", "serve", "--port", "0",
+             "--http01-port", "0", "--tls-alpn01-port", "0", "--dns-port", str(port),
+             "--management-port", "-1"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"pytest-fakeacme: cannot listen on 127.0.0.1:{port} for DNS: Address already in use. "
+        "Use --dns-port 0 for a free port, or stop what holds this one.\n"
+    )
 
 
 class _RemoteFake:

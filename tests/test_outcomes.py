@@ -583,12 +583,24 @@ MISUSE: list[tuple[str, Callable[[FakeACME], object], str]] = [
      "DNS name"),
     ("after-negative", lambda f: outcomes.valid().after(polls=-1), "whole number"),
     ("script-nothing", lambda f: f.va.script("a.example"), "at least one outcome"),
-    ("script-string", lambda f: f.va.script("a.example", "http_status(404)"),  # type: ignore
-     "takes outcomes"),
+    # A name is taken for an outcome without arguments, as the marker and the options take it.
+    ("script-string", lambda f: f.va.script("a.example", "http_status(404)"),
+     r"unknown outcome 'http_status\(404\)'; use one of "),
     ("script-one-bad", lambda f: f.va.script("a.example", outcomes.valid(), 404),  # type: ignore
      "takes outcomes"),
+    ("script-uncalled", lambda f: f.va.script("a.example", outcomes.valid),  # type: ignore
+     r"call it: outcomes\.valid\(\)"),
     ("script-no-name", lambda f: f.va.script("", outcomes.valid()), "name or pattern"),
-    ("default-string", lambda f: setattr(f.va, "default", "valid"), "takes outcomes"),
+    # Never an identifier, so never used: refused at once rather than ignored.
+    ("script-url", lambda f: f.va.script("https://www.example.com/", outcomes.valid()),
+     "not a URL: 'www.example.com', not 'https://www.example.com/'"),
+    ("script-port", lambda f: f.va.script("a.example:443", outcomes.valid()),
+     "without a port: 'a.example', not 'a.example:443'"),
+    ("default-unknown-name", lambda f: setattr(f.va, "default", "vaild"),
+     "unknown outcome 'vaild'; use one of "),
+    ("default-needs-arguments", lambda f: setattr(f.va, "default", "http_status"),
+     "needs arguments"),
+    ("default-number", lambda f: setattr(f.va, "default", 404), "takes outcomes"),
 ]
 
 
@@ -732,3 +744,16 @@ def test_an_outcome_reads_as_the_call_that_builds_it_without_its_defaults(
     assert repr(outcome) == text
     # ...and it is a call that builds the same outcome again (problems compare by identity).
     assert repr(eval(text, {"outcomes": outcomes})) == text
+
+
+def test_an_outcome_without_arguments_can_be_named_wherever_one_is_taken() -> None:
+    # As in the marker, the ini file, the command line and the management API.
+    with FakeACME(va_default="valid") as fake:
+        assert fake.va.default == outcomes.valid()
+        fake.va.default = "dns_nxdomain"
+        assert fake.va.default == outcomes.dns_nxdomain()
+        fake.va.script("a.example", "connection_refused", outcomes.http_status(404))
+        assert fake.va.scripted() == {
+            "a.example": [outcomes.connection_refused(), outcomes.http_status(404)]}
+        fake.va.clear()
+        assert fake.va.default == outcomes.valid()  # the name given at construction

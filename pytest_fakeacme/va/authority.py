@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import threading
+import urllib.parse
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -24,11 +25,11 @@ from ..dnsdata import DNSData
 from ..errors import ErrorSink, FakeACMEUsageError
 from ..journal import Journal
 from ..model import TLS_ALPN_01, Authorization, Challenge
-from ..outcomes import Outcome
+from ..outcomes import Outcome, as_outcome
 from ..store import Store
 from .attempt import AttemptContext, Finding
 from .checks import Checks
-from .scripts import Scripts, check_outcome
+from .scripts import Scripts
 
 #: Boulder's lifetime of a valid authorization (reused until then).
 VALID_AUTHZ_LIFETIME = _dt.timedelta(days=30)
@@ -50,6 +51,28 @@ class Attempt:
     polls_left: int
     release_at: _dt.datetime | None
     applied: bool = False
+
+
+def _check_identifier(identifier: str) -> None:
+    """A usage error for a script that could never be used: an identifier is a bare DNS name or
+    IP address (RFC 8555 9.7.7), never a URL or a name with a port."""
+    text = identifier.strip()
+    if "/" in text:
+        try:
+            name = urllib.parse.urlsplit(text if "//" in text else "//" + text).hostname
+        except ValueError:
+            name = None
+        instead = f"{name!r}, not " if name else ""
+        raise FakeACMEUsageError(
+            f"va.script() takes a name as the client orders it, not a URL: {instead}"
+            f"{identifier!r}"
+        )
+    name, colon, port = text.rpartition(":")
+    if colon and ":" not in name and port.isdigit():
+        raise FakeACMEUsageError(
+            f"va.script() takes a name as the client orders it, without a port: {name!r}, not "
+            f"{identifier!r} (the VA's ports are fake_acme.http01_port and tls_alpn01_port)"
+        )
 
 
 class ValidationAuthority:
@@ -92,12 +115,13 @@ class ValidationAuthority:
         return self._scripts.default
 
     @default.setter
-    def default(self, value: Outcome) -> None:
-        self._scripts.default = check_outcome(value, "va.default")
+    def default(self, value: Outcome | str) -> None:
+        # A name ("valid") is taken here as by the marker, the options and the management API.
+        self._scripts.default = as_outcome(value, "va.default")
 
-    def set_initial_default(self, value: Outcome) -> None:
+    def set_initial_default(self, value: Outcome | str) -> None:
         """The default that :meth:`clear` returns to (the instance's configured default)."""
-        value = check_outcome(value, "the VA default")
+        value = as_outcome(value, "the VA default")
         self._scripts.initial_default = self._scripts.default = value
 
     @property
@@ -109,26 +133,28 @@ class ValidationAuthority:
     def https_port(self, value: int) -> None:
         self._ports.https = value
 
-    def script(self, identifier: str, *scripted: Outcome) -> None:
+    def script(self, identifier: str, *scripted: Outcome | str) -> None:
         """Queue ``scripted`` outcomes for the next validations of ``identifier``.
 
         ``identifier`` is a name (``"a.example"``), a wildcard order's name
         (``"*.example.com"``, which also matches every name under it as a pattern), any
         ``fnmatch`` pattern, or ``"*"`` for every name. Each validation attempt of a matching
         identifier consumes one outcome; an exact name wins over a pattern, and patterns are
-        tried in the order they were first scripted.
+        tried in the order they were first scripted. An outcome that takes no arguments can
+        be given by name (``"valid"``).
         """
         if not isinstance(identifier, str) or not identifier.strip():
             raise FakeACMEUsageError(
                 f"va.script() takes a name or pattern such as 'a.example' or '*', "
                 f"not {identifier!r}"
             )
+        _check_identifier(identifier)
         if not scripted:
             raise FakeACMEUsageError(
                 "va.script() needs at least one outcome, e.g. "
                 "va.script('a.example', outcomes.http_status(404))"
             )
-        self._scripts.add(identifier, [check_outcome(o, "va.script()") for o in scripted])
+        self._scripts.add(identifier, [as_outcome(o, "va.script()") for o in scripted])
 
     def scripted(self) -> dict[str, list[Outcome]]:
         """The outcomes still queued, by name or pattern (empty queues left out)."""

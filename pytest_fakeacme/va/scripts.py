@@ -10,18 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .. import outcomes
-from ..errors import FakeACMEUsageError
 from ..outcomes import Outcome
-
-
-def check_outcome(value: object, where: str) -> Outcome:
-    """``value`` if it is an outcome, else a usage error naming ``where`` it was given."""
-    if not isinstance(value, Outcome):
-        raise FakeACMEUsageError(
-            f"{where} takes outcomes such as outcomes.http_status(404) or outcomes.valid(), "
-            f"not {value!r}"
-        )
-    return value
 
 
 @dataclass
