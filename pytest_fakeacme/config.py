@@ -5,6 +5,7 @@ instance was created with."""
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import functools
 import types
 import typing
@@ -118,8 +119,11 @@ class Settings:
         known = {f.name for f in fields(self)}
         unknown = set(changes) - known
         if unknown:
+            near = [m for name in sorted(unknown)
+                    for m in difflib.get_close_matches(name, known, n=1)]
+            hint = f" (did you mean {', '.join(map(repr, near))}?)" if near else ""
             raise FakeACMEUsageError(
-                f"unknown setting(s) {sorted(unknown)}; known: {sorted(known)}"
+                f"unknown setting(s) {sorted(unknown)}{hint}; known: {sorted(known)}"
             )
         new = replace(self, **changes)
         new.validate()

@@ -91,10 +91,14 @@ class ErrorSink:
         """Raise the first exception kept (forgetting them all): a
         :class:`FakeACMEError` as it is, anything else wrapped in :class:`ServerThreadError`
         with the original as its cause."""
+        __tracebackhide__ = True  # pytest: the message says it all; this frame adds nothing
         errors = self.drain()
         if not errors:
             return
         first = errors[0]
+        if isinstance(first, FakeACMEUsageError):
+            # A misused script: where in the VA's thread it was found is of no use to the test.
+            raise first.with_traceback(None)
         if isinstance(first, FakeACMEError):
             raise first
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

@@ -166,6 +166,7 @@ class FakeACME:
         wrapped in :class:`~pytest_fakeacme.errors.ServerThreadError` with the original as its
         cause, traceback included.
         """
+        __tracebackhide__ = True  # pytest: the error is the fake's report, not this frame's
         self._core.errors.raise_first()
 
     # Where to point clients

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import os
 import re
+import types
 from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import Any
 
+import pluggy
 import pytest
 
 from .config import Flavor, Settings
-from .errors import FakeACMEUsageError
+from .errors import FakeACMEError, FakeACMEUsageError, ServerThreadError
 from .fake import FakeACME
 from .faults import Faults
 from .outcomes import Outcome, by_name
@@ -45,6 +48,24 @@ _REPORTED_KEY = pytest.StashKey[bool]()
 _ENTRIES_KEY = pytest.StashKey[list[Any]]()
 #: The fake a test used (set by the ``fake_acme`` fixture), for its failure report.
 _USED_KEY = pytest.StashKey[FakeACME]()
+
+#: Where the package's own code lives, and pytest's and pluggy's: a usage error is shown from
+#: the first frame outside all of them, the user's call.
+_PACKAGE_DIR = str(Path(__file__).resolve().parent) + os.sep
+_RUNNER_DIRS = tuple(
+    str(Path(module.__file__).resolve().parent.parent / name) + os.sep
+    for module, name in ((pytest, "_pytest"), (pytest, "pytest"), (pluggy, "pluggy"))
+    if module.__file__
+)
+
+
+def _usage_error(excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
+    """Whether a failure is the user's misuse (a plugin or library usage error, a refused
+    script), whose message says all: the frames of the plugin and the library then stay out of
+    the report (``__tracebackhide__``). A bug inside the fake keeps every frame."""
+    return excinfo.errisinstance((FakeACMEError, pytest.UsageError)) and not (
+        excinfo.errisinstance(ServerThreadError)
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -277,6 +298,7 @@ def fake_acme(fake_acme_session: FakeACME, request: pytest.FixtureRequest) -> It
     An exception raised inside the fake during the test (a bug, or a scripted outcome that
     could not apply) fails the test at teardown, with its traceback.
     """
+    __tracebackhide__ = _usage_error
     fake = fake_acme_session
     fake.reset()
     request.node.stash[_USED_KEY] = fake
@@ -297,10 +319,27 @@ def fake_acme(fake_acme_session: FakeACME, request: pytest.FixtureRequest) -> It
         fake.reset()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A ``fake_acme`` marker on a test that uses no fake would configure nothing: say so
+    before the test runs rather than let it pass unconfigured."""
+    if not any(m.name == "fake_acme" for m in getattr(item, "own_markers", ())):
+        return
+    used = getattr(item, "fixturenames", ())
+    if "fake_acme" in used or "acme_directory_url" in used or _SESSION_KEY in item.config.stash:
+        return
+    pytest.fail(
+        f"@pytest.mark.fake_acme configures the fake_acme fixture, which {item.name} does not "
+        "use: add fake_acme (or acme_directory_url) to its arguments",
+        pytrace=False,
+    )
+
+
 @pytest.fixture
 def acme_directory_url(request: pytest.FixtureRequest) -> str:
     """The ACME directory a test's client should use: ``--acme-directory=URL`` when given (a
     real CA, Pebble), the session fake under ``--fake-acme``, else this test's ``fake_acme``."""
+    __tracebackhide__ = _usage_error
     explicit = request.config.getoption("acme_directory")
     if explicit:
         return str(explicit)
@@ -312,7 +351,12 @@ def acme_directory_url(request: pytest.FixtureRequest) -> str:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, Any, None]:
-    """Add the ACME transcript to the first failing report of a test that used ``fake_acme``."""
+    """Show a usage error from the user's call, and add the ACME transcript to the first
+    failing report of a test that used ``fake_acme``."""
+    if call.excinfo is not None and _usage_error(call.excinfo) and not (
+        item.config.getoption("fulltrace", False)
+    ):
+        _from_the_callers_frame(call.excinfo.value)
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
     fake = item.stash.get(_USED_KEY, None)
@@ -349,3 +393,23 @@ def _transcript(fake: FakeACME, entries: list[Any], verbose: bool = False) -> st
             "(fake_acme.journal.transcript() has them all)\n" + text
         )
     return text
+
+
+def _from_the_callers_frame(exc: BaseException) -> None:
+    """Drop the library's own frames from a usage error's traceback, so that the report shows
+    the user's line and the message, as if the error were raised there. Left as it is when no
+    frame of the user's remains (an error in a fixture's setup or teardown, which
+    ``__tracebackhide__`` hides instead)."""
+    frames: list[types.TracebackType] = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    kept = [f for f in frames if not f.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR)]
+    if len(kept) == len(frames) or not any(
+        not f.tb_frame.f_code.co_filename.startswith(_RUNNER_DIRS) for f in kept
+    ):
+        return
+    for frame, after in zip(kept, [*kept[1:], None], strict=True):
+        frame.tb_next = after
+    exc.__traceback__ = kept[0]

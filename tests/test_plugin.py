@@ -272,6 +272,86 @@ def test_marker_misuse_is_a_usage_error_and_changes_nothing(pytester: pytest.Pyt
             "E*UsageError: @pytest.mark.fake_acme: unknown flavor 'pebble'; use one of boulder, *",
         ]
     )
+    # The message, not the plugin's fixture code that found the mistake.
+    for internal in ("*def fake_acme(*", "*_apply_markers*", "*plugin.py*", "*fake.reset()*"):
+        result.stdout.no_fnmatch_line(internal)
+
+
+def test_marker_on_a_test_without_the_fixture_is_an_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture
+        def my_client(fake_acme):
+            return fake_acme.flavor
+
+        @pytest.mark.fake_acme(flavor="rfc")
+        def test_forgot_the_fixture():
+            pass
+
+        @pytest.mark.fake_acme(flavor="rfc")
+        def test_through_a_fixture_of_its_own(my_client):
+            assert my_client == "rfc"
+
+        @pytest.mark.fake_acme(flavor="rfc")
+        def test_through_the_directory_url(acme_directory_url, fake_acme):
+            assert fake_acme.flavor == "rfc"
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_forgot_the_fixture*",
+            "@pytest.mark.fake_acme configures the fake_acme fixture, which "
+            "test_forgot_the_fixture does not use: add fake_acme (or acme_directory_url) to its "
+            "arguments",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*plugin.py*")
+
+
+def test_a_module_marker_leaves_tests_without_the_fixture_alone(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        pytestmark = pytest.mark.fake_acme(flavor="rfc")
+
+        def test_pure_python():
+            assert 1 + 1 == 2
+
+        def test_with_the_fake(fake_acme):
+            assert fake_acme.flavor == "rfc"
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
+
+
+def test_a_usage_error_is_shown_from_the_tests_own_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_advances_by_a_bare_number(fake_acme):
+            fake_acme.clock.advance(3600)
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            ">       fake_acme.clock.advance(3600)",
+            "E       pytest_fakeacme.errors.FakeACMEUsageError: clock.advance() takes a timedelta*"
+            "for 3600 seconds write clock.advance(seconds=3600)",
+            "test_a_usage_error_is_shown_from_the_tests_own_line.py:2: FakeACMEUsageError",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*clock.py*")
+    # --full-trace still shows everything, for whoever debugs the library.
+    full = pytester.runpytest("--full-trace")
+    full.stdout.fnmatch_lines(["*pytest_fakeacme/clock.py:*"])
 
 
 def test_marker_is_registered(pytester: pytest.Pytester) -> None:
@@ -318,12 +398,14 @@ def test_an_error_in_the_server_fails_the_test_that_caused_it(pytester: pytest.P
     result.stdout.fnmatch_lines(
         [
             "*ERROR at teardown of test_scripts_an_outcome_that_cannot_apply*",
-            "*fake.check()*",
             "E*ScriptError: *outcomes.txt_missing() cannot apply to *http-01*",
             "*- fake-acme transcript -*",
             "*VA http-01 x.example (*txt_missing*): serverInternal: *",
         ]
     )
+    # The message, not the fixture's teardown or the VA thread it came from.
+    for internal in ("*fake.check()*", "*raise_first*", "*_resolve_into*", "*plugin.py*"):
+        result.stdout.no_fnmatch_line(internal)
 
 
 # Failure reports

@@ -90,6 +90,13 @@ def test_a_setting_of_the_wrong_type_is_refused_and_changes_nothing(
         FakeACME(**changes)  # type: ignore[arg-type]
 
 
+def test_a_misspelt_setting_names_the_one_meant(fake_acme: FakeACME) -> None:
+    with pytest.raises(FakeACMEUsageError) as info:
+        fake_acme.configure(authz_resue=False)
+    assert str(info.value).startswith(
+        "unknown setting(s) ['authz_resue'] (did you mean 'authz_reuse'?); known: ['async_final")
+
+
 def test_settings_of_the_right_type_are_taken(fake_acme: FakeACME) -> None:
     fake_acme.configure(authz_reuse=False, validity_requests=None, default_profile=None,
                         caa_identity="ca.example")
