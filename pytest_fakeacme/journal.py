@@ -20,6 +20,7 @@ from functools import cached_property
 from typing import IO, Any, Literal
 
 from .clock import Clock
+from .endpoints import ENDPOINTS, Endpoint
 from .errors import FakeACMEUsageError
 from .problems import AcmeProblem
 
@@ -312,14 +313,21 @@ class Journal:
 
     def requests(
         self,
-        endpoint: str | None = None,
+        endpoint: Endpoint | Literal["unknown"] | None = None,
         *,
         account: str | None = None,
         url: str | None = None,
     ) -> list[Entry]:
-        """Request entries, optionally for one endpoint (directory name such as ``newOrder``,
-        or ``order``, ``authorization``, ``challenge``, ``finalize``, ``certificate``,
-        ``directory``), one account id, or one resource URL."""
+        """Request entries, optionally for one endpoint (an
+        :data:`~pytest_fakeacme.endpoints.Endpoint`: a directory name such as ``newOrder``, or
+        ``order``, ``authorization``, ``challenge``, ``finalize``, ``certificate``,
+        ``directory``; ``unknown`` for paths the fake does not serve), one account id, or one
+        resource URL."""
+        if endpoint is not None and endpoint not in ENDPOINTS and endpoint != "unknown":
+            raise FakeACMEUsageError(
+                f"unknown endpoint {endpoint!r}; use one of {', '.join(sorted(ENDPOINTS))} "
+                "(or 'unknown', or None for every request)"
+            )
         return [
             e
             for e in self

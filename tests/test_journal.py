@@ -167,3 +167,16 @@ def test_deactivations_reach_the_journal_like_any_status_change(
     assert f"account {account_id}: valid -> deactivated  [deactivation]" in (
         fake_acme.journal.transcript()
     )
+
+
+def test_endpoint_names_are_the_route_tables_and_a_wrong_one_is_refused(
+    fake_acme: FakeACME,
+) -> None:
+    from pytest_fakeacme.endpoints import ENDPOINTS
+    from pytest_fakeacme.wfe import ROUTES
+
+    # The Literal that type checkers see names exactly the endpoints the fake serves.
+    assert {route.name for route in ROUTES} == ENDPOINTS
+    with pytest.raises(FakeACMEUsageError, match="unknown endpoint 'new-order'; use one of "):
+        fake_acme.journal.requests("new-order")  # type: ignore[arg-type]
+    assert fake_acme.journal.requests("unknown") == []
