@@ -13,6 +13,7 @@ class checks its arguments, starts and stops, and offers the user's verbs.
 
 from __future__ import annotations
 
+import ssl
 from types import TracebackType
 from typing import Any
 
@@ -190,6 +191,11 @@ class FakeACME:
     def ca_bundle(self) -> str:
         """Path of a PEM file that trusts the server's TLS certificate."""
         return self._where().ca_bundle
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A new client :class:`ssl.SSLContext` that trusts :attr:`ca_bundle` and nothing else
+        (for httpx, aiohttp, urllib, asyncio; no environment variable overrides it)."""
+        return ssl.create_default_context(cafile=self.ca_bundle)
 
     @property
     def roots(self) -> str:

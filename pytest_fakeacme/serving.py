@@ -13,7 +13,15 @@ from .core import Core
 from .dnsserver import DNSServer
 from .errors import BindError
 from .management import Endpoints, ManagementApp
-from .transport import MANAGEMENT_PREFIX, POLL_INTERVAL, Mount, Server, ServerIdentity, bind
+from .transport import (
+    MANAGEMENT_PREFIX,
+    POLL_INTERVAL,
+    HandshakeFailure,
+    Mount,
+    Server,
+    ServerIdentity,
+    bind,
+)
 from .wfe import Frontend, build_app
 
 
@@ -41,7 +49,9 @@ class Serving:
         try:
             identity = serving._build(sock.getsockname()[1], host)
             app = Mount(serving.acme_app, {MANAGEMENT_PREFIX: serving.management})
-            serving.server = Server(sock, app, identity.tls, core.clock.now)
+            serving.server = Server(sock, app, identity.tls, core.clock.now,
+                                    on_handshake_failure=serving._journal_handshake)
+            core.journal.settle_handshakes = serving.server.wait_for_handshakes
             if dns_port is not None:
                 serving._start_dns(host, dns_port)
         except BaseException:
@@ -54,6 +64,10 @@ class Serving:
         )
         serving._thread.start()
         return serving
+
+    def _journal_handshake(self, failure: HandshakeFailure) -> None:
+        self._core.journal.record("handshake", peer=failure.peer, alert=failure.alert,
+                                  detail=failure.detail, untrusted=failure.untrusted)
 
     def _build(self, port: int, host: str) -> ServerIdentity:
         self.identity = identity = ServerIdentity(self.ca.root_pem)
@@ -85,6 +99,7 @@ class Serving:
         server, self.server = self.server, None
         thread, self._thread = self._thread, None
         if server is not None:
+            self._core.journal.settle_handshakes = None
             if thread is not None:  # shutdown() waits for a serve_forever() that ran
                 server.shutdown()
             server.server_close()

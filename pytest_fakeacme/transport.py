@@ -16,12 +16,14 @@ import datetime as _dt
 import email.utils
 import io
 import os
+import re
 import shutil
 import socket
 import ssl
 import tempfile
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import IO, Any, cast
 
 import trustme
@@ -197,8 +199,70 @@ class Handler(WSGIRequestHandler):
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
 
 
+#: TLS alerts with which a client refuses the server's certificate (RFC 8446 6.2): OpenSSL's
+#: clients send "unknown ca" when no root they trust issued it, Go's "bad certificate".
+UNTRUSTING_ALERTS = frozenset({
+    "unknown ca", "bad certificate", "certificate unknown", "unsupported certificate",
+    "certificate expired", "certificate revoked", "access denied",
+})
+#: OpenSSL's reasons for a client that speaks no TLS version the server does.
+_VERSION_REASONS = frozenset({
+    "WRONG_VERSION_NUMBER", "UNSUPPORTED_PROTOCOL", "VERSION_TOO_LOW", "NO_PROTOCOLS_AVAILABLE",
+    "TLSV1_ALERT_PROTOCOL_VERSION",
+})
+#: How long a read of the journal waits for handshakes in progress to end (seconds): a
+#: client that gave up has already sent its alert, so this is a bound, not a delay.
+HANDSHAKE_SETTLE = 1.0
+
+
+@dataclass(frozen=True)
+class HandshakeFailure:
+    """A TLS handshake with the server that failed, in words."""
+
+    #: The client's address, ``host:port``.
+    peer: str
+    #: The TLS alert the client sent (``"unknown ca"``), or ``""``.
+    alert: str
+    #: What happened and what to do about it.
+    detail: str
+    #: Whether the client refused the server's certificate (it does not trust it).
+    untrusted: bool
+
+    @classmethod
+    def of(cls, exc: BaseException, client_address: Any) -> HandshakeFailure:
+        """The failure ``exc`` (raised by the server's side of the handshake) stands for."""
+        host, port = client_address[:2]
+        peer = f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+        reason = str(getattr(exc, "reason", "") or "")
+        sent = re.fullmatch(r"(?:SSLV3|TLSV1|TLSV13)_ALERT_(\w+)", reason)
+        alert = sent.group(1).replace("_", " ").lower() if sent else ""
+        if alert in UNTRUSTING_ALERTS:
+            return cls(peer, alert, f'the client does not trust the fake\'s certificate (it sent '
+                       f'TLS alert "{alert}"): give it the fake\'s CA bundle', True)
+        if reason == "HTTP_REQUEST":
+            detail = "the client sent plain HTTP to the fake's HTTPS port: use the https:// URL"
+        elif reason in _VERSION_REASONS:
+            detail = "the client offers no TLS version the fake speaks (TLS 1.2 or 1.3)"
+        elif alert:
+            detail = f'the client sent TLS alert "{alert}"'
+        elif isinstance(exc, ssl.SSLEOFError) or reason == "UNEXPECTED_EOF_WHILE_READING":
+            detail = ("the client closed the connection during the handshake (a client that "
+                      "does not trust the fake's certificate may do so without an alert)")
+        elif isinstance(exc, TimeoutError):
+            detail = f"the client stalled in the handshake for {_CONNECTION_TIMEOUT:g} s"
+        elif isinstance(exc, ConnectionResetError):
+            detail = "the client reset the connection during the handshake"
+        else:
+            detail = f"{type(exc).__name__}: {exc}"
+        return cls(peer, alert, detail, False)
+
+
 class Server(ThreadedWSGIServer):
-    """werkzeug's threaded server, TLS per connection thread, TCP_NODELAY, no log."""
+    """werkzeug's threaded server, TLS per connection thread, TCP_NODELAY, no log.
+
+    A handshake that fails is reported to ``on_handshake_failure`` (a client that does not
+    trust the server's certificate, one that speaks plain HTTP), unless the server is closing.
+    """
 
     daemon_threads = True
     block_on_close = False
@@ -209,10 +273,16 @@ class Server(ThreadedWSGIServer):
         app: Any,
         tls: ssl.SSLContext,
         now: Callable[[], _dt.datetime],
+        on_handshake_failure: Callable[[HandshakeFailure], None] | None = None,
     ) -> None:
         host, port = sock.getsockname()[:2]
         #: The time answers' ``Date`` shows (the fake's clock).
         self.now = now
+        self.on_handshake_failure = on_handshake_failure
+        # Handshakes between the client's first byte and the end of the handshake (reported,
+        # if it failed), so that a reader can wait for a client's failure to be on record.
+        self._handshakes = 0
+        self._handshakes_done = threading.Condition()
         # Connection threads and their sockets, so that server_close() can end them: a client
         # that keeps a connection open must not keep a thread alive past stop().
         self._connections: dict[threading.Thread, socket.socket] = {}
@@ -265,8 +335,31 @@ class Server(ThreadedWSGIServer):
         return conn, addr
 
     def finish_request(self, request: Any, client_address: Any) -> None:
-        assert self.ssl_context is not None
         request.settimeout(_CONNECTION_TIMEOUT)
+        try:
+            if not request.recv(1, socket.MSG_PEEK):
+                return  # connected and closed without a word (a port probe): nothing to tell
+        except OSError:
+            return
+        with self._handshakes_done:
+            self._handshakes += 1
+        try:
+            tls_sock = self._handshake(request, client_address)
+        finally:
+            with self._handshakes_done:
+                self._handshakes -= 1
+                self._handshakes_done.notify_all()
+        if tls_sock is None:
+            return  # a client that cannot complete a handshake gets nothing, like any server
+        try:
+            super().finish_request(tls_sock, client_address)
+        finally:
+            with contextlib.suppress(OSError):
+                tls_sock.close()
+
+    def _handshake(self, request: Any, client_address: Any) -> ssl.SSLSocket | None:
+        """The connection's TLS socket, or None (reported) when the handshake failed."""
+        assert self.ssl_context is not None
         try:
             tls_sock = self.ssl_context.wrap_socket(
                 request, server_side=True, do_handshake_on_connect=False
@@ -275,13 +368,18 @@ class Server(ThreadedWSGIServer):
                 # The TLS socket replaces the plain one (same descriptor) for server_close().
                 self._connections[threading.current_thread()] = tls_sock
             tls_sock.do_handshake()
-        except (OSError, ssl.SSLError):
-            return  # a client that cannot complete a handshake gets nothing, like any server
-        try:
-            super().finish_request(tls_sock, client_address)
-        finally:
-            with contextlib.suppress(OSError):
-                tls_sock.close()
+        except (OSError, ssl.SSLError) as exc:
+            # server_close() ends handshakes in progress; that is no client's failure.
+            if self.on_handshake_failure is not None and not self._closing:
+                self.on_handshake_failure(HandshakeFailure.of(exc, client_address))
+            return None
+        return tls_sock
+
+    def wait_for_handshakes(self, timeout: float = HANDSHAKE_SETTLE) -> None:
+        """Return once no handshake is in progress (or after ``timeout`` seconds, for a client
+        that stalls mid-handshake): a client that failed its handshake is then on record."""
+        with self._handshakes_done:
+            self._handshakes_done.wait_for(lambda: self._handshakes == 0, timeout)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Connection-level errors (a client went away) are not the test's business."""

@@ -47,6 +47,7 @@ FAKE_ACME_SURFACE = {
     "roots_path": "property",
     "running": "property",
     "settings": "attribute",
+    "ssl_context": "method () -> 'ssl.SSLContext'",
     "start": "method () -> FakeACME",
     "stop": "method () -> None",
     "store": "attribute",
