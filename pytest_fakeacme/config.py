@@ -15,6 +15,8 @@ from typing import Any, Literal
 from .errors import FakeACMEUsageError
 
 Flavor = Literal["boulder", "rfc"]
+#: What becomes of outcomes scripted and never used, when a test ends.
+UnusedScripts = Literal["warn", "error", "ignore"]
 
 #: The fake's CAA identity (RFC 8555 7.1.1 ``caaIdentities``): what CAA records must name.
 DEFAULT_CAA_IDENTITY = "fake-acme.test"
@@ -83,6 +85,10 @@ class Settings:
     pre_authorization: bool = False
     #: Whether newAccount requires ``termsOfServiceAgreed: true``.
     terms_required: bool = True
+    #: Outcomes scripted but never used when the test ends (the fixture's teardown, or the
+    #: end of ``with FakeACME()``): ``"warn"`` (an ``UnusedScriptWarning``), ``"error"`` (an
+    #: ``UnusedScriptError``) or ``"ignore"``.
+    unused_scripts: UnusedScripts = "warn"
     #: Orders per page in an account's orders list.
     orders_page_size: int = 100
     #: What CAA ``issue``/``issuewild`` records must name to allow the fake (RFC 8659 4.2);

@@ -58,6 +58,17 @@ class ScriptError(FakeACMEUsageError):
     outcome met an http-01 challenge). The validation failed with ``serverInternal``."""
 
 
+class UnusedScriptError(FakeACMEUsageError):
+    """Outcomes were scripted that no validation used, and ``unused_scripts="error"`` makes
+    that a failure (the fixture's teardown, or the end of ``with FakeACME()``)."""
+
+
+class UnusedScriptWarning(UserWarning):
+    """Outcomes were scripted that no validation used: a name the client never ordered (a
+    typo, a URL), or more outcomes than validations. ``unused_scripts="error"`` makes it an
+    :class:`UnusedScriptError`, ``"ignore"`` silences it."""
+
+
 class ServerThreadError(FakeACMEError):
     """The fake raised an exception while serving a request or validating; the original is the
     ``__cause__``. Raised in the test by ``FakeACME.check()`` (and the fixture's teardown)."""

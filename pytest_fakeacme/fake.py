@@ -14,6 +14,7 @@ class checks its arguments, starts and stops, and offers the user's verbs.
 from __future__ import annotations
 
 import ssl
+import warnings
 from types import TracebackType
 from typing import Any
 
@@ -24,7 +25,7 @@ from .ca import CertificateAuthority
 from .clock import Clock
 from .config import Flavor, Ports, Settings
 from .core import Core
-from .errors import FakeACMEError, FakeACMEUsageError
+from .errors import FakeACMEError, FakeACMEUsageError, UnusedScriptWarning
 from .management import Endpoints, ManagementApp
 from .outcomes import Outcome
 from .serving import Serving
@@ -37,6 +38,17 @@ def _whole(value: object, name: str, low: int, high: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise FakeACMEUsageError(f"{name} must be a whole number {low}-{high}, not {value!r}")
     return value
+
+
+def _listening_port(value: object, name: str) -> int:
+    if not isinstance(value, int) or not port_arg(value, name):
+        raise FakeACMEUsageError(f"{name} must be a port number between 1 and 65535")
+    return value
+
+
+def _warn_unused(message: str) -> None:
+    # Called from __exit__ through the core: the warning points at the user's `with`.
+    warnings.warn(UnusedScriptWarning(message), stacklevel=4)
 
 
 class FakeACME:
@@ -125,6 +137,7 @@ class FakeACME:
         self.stop()
         if exc is None:
             self.check()
+            self._core.check_unused_scripts(_warn_unused)
 
     @property
     def management_app(self) -> ManagementApp:
@@ -229,9 +242,7 @@ class FakeACME:
 
     @http01_port.setter
     def http01_port(self, value: int) -> None:
-        if not port_arg(value, "http01_port"):
-            raise FakeACMEUsageError("http01_port must be a port number between 1 and 65535")
-        self._core.ports.http01 = value
+        self._core.ports.http01 = _listening_port(value, "http01_port")
 
     @property
     def tls_alpn01_port(self) -> int:
@@ -240,9 +251,7 @@ class FakeACME:
 
     @tls_alpn01_port.setter
     def tls_alpn01_port(self, value: int) -> None:
-        if not port_arg(value, "tls_alpn01_port"):
-            raise FakeACMEUsageError("tls_alpn01_port must be a port number between 1 and 65535")
-        self._core.ports.tls_alpn01 = value
+        self._core.ports.tls_alpn01 = _listening_port(value, "tls_alpn01_port")
 
     @property
     def flavor(self) -> Flavor:

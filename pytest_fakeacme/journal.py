@@ -208,6 +208,14 @@ class Entry:
 _REPR_WIDTH = 120
 
 
+def _check_endpoint(endpoint: str | None) -> None:
+    if endpoint is not None and endpoint not in ENDPOINTS and endpoint != "unknown":
+        raise FakeACMEUsageError(
+            f"unknown endpoint {endpoint!r}; use one of {', '.join(sorted(ENDPOINTS))} "
+            "(or 'unknown', or None for every request)"
+        )
+
+
 #: Entry's fields and their defaults, for _new_entry (``headers`` gets a fresh dict each time).
 _ENTRY_FIELDS = frozenset(f.name for f in fields(Entry))
 _ENTRY_DEFAULTS = {f.name: f.default for f in fields(Entry) if f.default is not MISSING}
@@ -263,10 +271,10 @@ class Journal:
         self._seq = 0
         self.dropped = 0
         self._cap = 0
-        self.cap = cap
-        #: Returns once the TLS handshakes in progress have ended (the running server sets
-        #: it), so that a client's failed handshake is on record before it is asked about.
-        self.settle_handshakes: Callable[[], None] | None = None
+        self.cap = self._initial_cap = cap
+        #: Returns once the handshakes and requests in progress have ended (the running server
+        #: sets it): see :meth:`settle`.
+        self.quiet_hook: Callable[[], None] | None = None
 
     @property
     def cap(self) -> int:
@@ -329,6 +337,11 @@ class Journal:
             self._last_status.clear()
             self.dropped = 0
 
+    def reset(self) -> None:
+        """:meth:`clear`, and :attr:`cap` back to what it was built with (``reset()``)."""
+        self.clear()
+        self.cap = self._initial_cap
+
     def observe(self, object_kind: str, object_id: str, status: str, cause: str, *,
                 identifier: str = "", challenge_type: str = "") -> None:
         """Note that an object shows ``status``; records a transition if that is a change.
@@ -366,11 +379,7 @@ class Journal:
         ``order``, ``authorization``, ``challenge``, ``finalize``, ``certificate``,
         ``directory``; ``unknown`` for paths the fake does not serve), one account id, or one
         resource URL."""
-        if endpoint is not None and endpoint not in ENDPOINTS and endpoint != "unknown":
-            raise FakeACMEUsageError(
-                f"unknown endpoint {endpoint!r}; use one of {', '.join(sorted(ENDPOINTS))} "
-                "(or 'unknown', or None for every request)"
-            )
+        _check_endpoint(endpoint)
         return [
             e
             for e in self
@@ -461,15 +470,15 @@ class Journal:
 
     def handshake_failures(self) -> list[Entry]:
         """TLS handshakes with the fake that failed (a client that does not trust the fake's
-        CA bundle, one that spoke plain HTTP to it), after waiting for the handshakes in
-        progress: a client that just gave up is on record."""
-        self._settle()
+        CA bundle, one that spoke plain HTTP to it), once those in progress have ended."""
+        self.wait_until_quiet()
         return [e for e in self if e.kind == "handshake"]
 
-    def _settle(self) -> None:
-        settle = self.settle_handshakes
-        if settle is not None:
-            settle()
+    def wait_until_quiet(self) -> None:
+        """Wait (two seconds at most) until no TLS handshake or request is in progress, so that
+        a handshake a client gave up, or an answer it stopped waiting for, is on record."""
+        if self.quiet_hook is not None:
+            self.quiet_hook()
 
     def directory_fetches(self) -> int:
         """How many times the directory was fetched."""
@@ -482,7 +491,7 @@ class Journal:
         injected`` when a fault made them), VA attempts and status changes indented, a new
         authorization's challenges on its line."""
         if entries is None:
-            self._settle()
+            self.wait_until_quiet()
         chosen = list(self if entries is None else entries)
         lines = _lines(chosen, verbose)
         if self.dropped and entries is None:

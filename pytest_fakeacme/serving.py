@@ -51,7 +51,7 @@ class Serving:
             app = Mount(serving.acme_app, {MANAGEMENT_PREFIX: serving.management})
             serving.server = Server(sock, app, identity.tls, core.clock.now,
                                     on_handshake_failure=serving._journal_handshake)
-            core.journal.settle_handshakes = serving.server.wait_for_handshakes
+            core.journal.quiet_hook = serving.server.wait_until_quiet
             if dns_port is not None:
                 serving._start_dns(host, dns_port)
         except BaseException:
@@ -99,7 +99,7 @@ class Serving:
         server, self.server = self.server, None
         thread, self._thread = self._thread, None
         if server is not None:
-            self._core.journal.settle_handshakes = None
+            self._core.journal.quiet_hook = None
             if thread is not None:  # shutdown() waits for a serve_forever() that ran
                 server.shutdown()
             server.server_close()

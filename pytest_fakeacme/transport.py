@@ -22,7 +22,7 @@ import socket
 import ssl
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, cast
 
@@ -93,7 +93,8 @@ class Handler(WSGIRequestHandler):
             return
         environ = self.environ = self.make_environ()
         environ["wsgi.input"] = self._body(environ)
-        status, headers, body = self._call_app(environ)
+        with self.server.busy():
+            status, headers, body = self._call_app(environ)
         code = int(status.split(None, 1)[0])
         if code == 0:
             # The drop fault: the app already shut the socket down; send nothing.
@@ -210,9 +211,10 @@ _VERSION_REASONS = frozenset({
     "WRONG_VERSION_NUMBER", "UNSUPPORTED_PROTOCOL", "VERSION_TOO_LOW", "NO_PROTOCOLS_AVAILABLE",
     "TLSV1_ALERT_PROTOCOL_VERSION",
 })
-#: How long a read of the journal waits for handshakes in progress to end (seconds): a
-#: client that gave up has already sent its alert, so this is a bound, not a delay.
-HANDSHAKE_SETTLE = 1.0
+#: How long :meth:`Server.wait_until_quiet` waits at most (seconds): a client that gave up
+#: has already sent its alert, and an answer in progress takes milliseconds unless a fault
+#: slows it, so this is a bound, not a delay.
+SETTLE_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True)
@@ -279,10 +281,11 @@ class Server(ThreadedWSGIServer):
         #: The time answers' ``Date`` shows (the fake's clock).
         self.now = now
         self.on_handshake_failure = on_handshake_failure
-        # Handshakes between the client's first byte and the end of the handshake (reported,
-        # if it failed), so that a reader can wait for a client's failure to be on record.
-        self._handshakes = 0
-        self._handshakes_done = threading.Condition()
+        # Handshakes (from the client's first byte to the end, reported if it failed) and
+        # requests (from their head to their answer) in progress, so that a reader can wait
+        # for what a client just did to be on record.
+        self._busy = 0
+        self._quiet = threading.Condition()
         # Connection threads and their sockets, so that server_close() can end them: a client
         # that keeps a connection open must not keep a thread alive past stop().
         self._connections: dict[threading.Thread, socket.socket] = {}
@@ -341,14 +344,8 @@ class Server(ThreadedWSGIServer):
                 return  # connected and closed without a word (a port probe): nothing to tell
         except OSError:
             return
-        with self._handshakes_done:
-            self._handshakes += 1
-        try:
+        with self.busy():
             tls_sock = self._handshake(request, client_address)
-        finally:
-            with self._handshakes_done:
-                self._handshakes -= 1
-                self._handshakes_done.notify_all()
         if tls_sock is None:
             return  # a client that cannot complete a handshake gets nothing, like any server
         try:
@@ -360,6 +357,7 @@ class Server(ThreadedWSGIServer):
     def _handshake(self, request: Any, client_address: Any) -> ssl.SSLSocket | None:
         """The connection's TLS socket, or None (reported) when the handshake failed."""
         assert self.ssl_context is not None
+        tls_sock: ssl.SSLSocket | None = None
         try:
             tls_sock = self.ssl_context.wrap_socket(
                 request, server_side=True, do_handshake_on_connect=False
@@ -372,14 +370,29 @@ class Server(ThreadedWSGIServer):
             # server_close() ends handshakes in progress; that is no client's failure.
             if self.on_handshake_failure is not None and not self._closing:
                 self.on_handshake_failure(HandshakeFailure.of(exc, client_address))
+            if tls_sock is not None:
+                tls_sock.close()  # it owns the descriptor now; the plain socket is detached
             return None
         return tls_sock
 
-    def wait_for_handshakes(self, timeout: float = HANDSHAKE_SETTLE) -> None:
-        """Return once no handshake is in progress (or after ``timeout`` seconds, for a client
-        that stalls mid-handshake): a client that failed its handshake is then on record."""
-        with self._handshakes_done:
-            self._handshakes_done.wait_for(lambda: self._handshakes == 0, timeout)
+    @contextlib.contextmanager
+    def busy(self) -> Iterator[None]:
+        """Count a handshake or a request as in progress while the block runs."""
+        with self._quiet:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._quiet:
+                self._busy -= 1
+                self._quiet.notify_all()
+
+    def wait_until_quiet(self, timeout: float = SETTLE_TIMEOUT) -> None:
+        """Return once no handshake or request is in progress (or after ``timeout`` seconds,
+        for a client that stalls mid-handshake or an answer a fault slows): a client's failed
+        handshake, or a request it gave up waiting for, is then on record."""
+        with self._quiet:
+            self._quiet.wait_for(lambda: self._busy == 0, timeout)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Connection-level errors (a client went away) are not the test's business."""

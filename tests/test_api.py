@@ -76,6 +76,8 @@ PACKAGE_ALL = [
     "ScriptError",
     "ServerThreadError",
     "Settings",
+    "UnusedScriptError",
+    "UnusedScriptWarning",
     "__version__",
     "outcomes",
     "problems",

@@ -99,6 +99,11 @@ def test_slow_answer_trips_a_client_timeout(fake_acme: FakeACME) -> None:
         requests.get(fake_acme.directory_url, verify=fake_acme.ca_bundle, timeout=0.1)
     assert requests.get(fake_acme.directory_url, verify=fake_acme.ca_bundle,
                         timeout=5).status_code == 200
+    # The answer the client stopped waiting for is still being written; the wait ends with it,
+    # so it is this test's (and not the next test's) journal entry.
+    fake_acme.journal.wait_until_quiet()
+    assert [(e.status, e.fault) for e in fake_acme.journal.requests("directory")] == [
+        (200, ""), (200, "slow 1 endpoint=directory, 1 of 1")]
 
 
 def _nonce_pattern(fake: FakeACME) -> list[int]:

@@ -131,7 +131,7 @@ def test_a_taken_port_is_a_bind_error_not_an_exit() -> None:
 
 
 def test_two_instances_side_by_side_serve_independently() -> None:
-    with FakeACME() as one, FakeACME() as two:
+    with FakeACME(unused_scripts="ignore") as one, FakeACME() as two:
         assert one.port != two.port
         assert one.roots != two.roots
         AcmeTestClient(one).register()

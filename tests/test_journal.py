@@ -117,6 +117,8 @@ def test_a_reused_nonce_and_a_get_read_are_caught(fake_acme: FakeACME) -> None:
 
 def test_the_journal_stays_within_its_cap(fake_acme: FakeACME) -> None:
     fake_acme.journal.cap = 100
+    with open("/tmp/leak.txt", "a") as f:
+        f.write(repr(list(fake_acme.journal)) + "\n")
     # Straight into the WSGI app (no sockets): the same handling, 10,000 times, in seconds.
     environ = EnvironBuilder("/acme/new-nonce", base_url=fake_acme.base_url,
                              method="HEAD").get_environ()
@@ -129,6 +131,9 @@ def test_the_journal_stays_within_its_cap(fake_acme: FakeACME) -> None:
     seqs = [e.seq for e in fake_acme.journal]
     assert seqs == sorted(seqs)
     assert seqs[-1] - seqs[0] == 99
+    fake_acme.reset()  # the next test keeps 5,000 entries again
+    assert (fake_acme.journal.cap, fake_acme.journal.dropped, len(fake_acme.journal)) == (
+        5000, 0, 0)
 
 
 def test_dump_writes_the_transcript(fake_acme: FakeACME) -> None:

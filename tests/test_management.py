@@ -343,6 +343,11 @@ def test_remote_client_drives_the_same_fake(fake_acme: FakeACME) -> None:
     assert fake_acme.va.scripted() == {"a.example": [outcomes.http_status(404).after(polls=1)]}
     remote.set_default(outcomes.valid())
     assert fake_acme.va.default == outcomes.valid()
+    remote.set_default("dns_nxdomain")  # by name, as the Python API takes it
+    assert fake_acme.va.default == outcomes.dns_nxdomain()
+    fake_acme.http01_port, fake_acme.tls_alpn01_port = 18080, 18443
+    assert (remote.http01_port, remote.tls_alpn01_port) == (18080, 18443)
+    assert remote.info()["directory"] == fake_acme.directory_url
     remote.fault("bad_nonce endpoint=newOrder")
     assert len(fake_acme.faults.active) == 1
     remote.clear_faults()

@@ -605,6 +605,7 @@ MISUSE: list[tuple[str, Callable[[FakeACME], object], str]] = [
 
 
 @pytest.mark.parametrize(("call", "message"), [pytest.param(c, m, id=i) for i, c, m in MISUSE])
+@pytest.mark.fake_acme(unused_scripts="ignore")  # the script is there to show it stays
 def test_misuse_is_a_usage_error_that_changes_nothing(
     fake_acme: FakeACME, call: Callable[[FakeACME], object], message: str
 ) -> None:

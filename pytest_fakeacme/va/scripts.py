@@ -6,7 +6,7 @@ from __future__ import annotations
 import fnmatch
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .. import outcomes
@@ -61,3 +61,21 @@ class Scripts:
         with self._lock:
             self._queues.clear()
             self.default = self.initial_default
+
+
+def unused_message(pending: Mapping[str, Sequence[Outcome]], validated: Iterable[str]
+                   ) -> str | None:
+    """What to say about the ``pending`` outcomes, scripted and never used (None when there
+    are none); ``validated`` are the names the VA did validate, to compare against."""
+    if not pending:
+        return None
+    listed = "; ".join(f"{name!r}: {', '.join(map(repr, queue))}"
+                       for name, queue in pending.items())
+    names = sorted(set(validated))
+    seen = ("the names validated were " + ", ".join(map(repr, names)) if names
+            else "no validation happened at all")
+    return (
+        f"scripted outcomes never used: {listed}. No validation took them ({seen}): is each "
+        "name the one the client orders, and did the test get as far as validating it? "
+        "(unused_scripts='ignore' allows leftovers, 'error' fails the test)"
+    )
