@@ -48,3 +48,39 @@ def test_every_outcome_constructor_has_a_documented_example() -> None:
     tests, _ = _blocks(ROOT / "docs" / "outcomes.md")
     missing = [name for name in outcomes.CONSTRUCTORS if f"outcomes.{name}(" not in tests]
     assert missing == []
+
+
+#: Links to this repository's own files, as README.md gives them (a package index shows the
+#: README away from the repository, where relative links go nowhere).
+_REPOSITORY_LINK = re.compile(
+    r"https://github\.com/pytest-fakeacme/pytest-fakeacme/(?:blob|tree)/main/([^)\s#\"]+)")
+_RELATIVE_LINK = re.compile(r"\]\((?!https?://|#)([^)\s#]+)(?:#[^)\s]*)?\)")
+
+
+def test_links_to_the_repository_name_files_it_has() -> None:
+    texts = [ROOT / "README.md", ROOT / "pyproject.toml", *sorted((ROOT / "docs").glob("*.md"))]
+    targets = {(path.name, target) for path in texts
+               for target in _REPOSITORY_LINK.findall(path.read_text(encoding="utf-8"))}
+    assert ("README.md", "docs/clients.md") in targets
+    assert [t for t in targets if not (ROOT / t[1]).exists()] == []
+
+
+def test_the_readme_has_no_relative_links() -> None:
+    assert _RELATIVE_LINK.findall((ROOT / "README.md").read_text(encoding="utf-8")) == []
+
+
+def test_relative_links_in_the_docs_stay_inside_and_resolve() -> None:
+    # What `mkdocs build --strict` checks in CI (anchors too), in a test that needs no MkDocs.
+    found = [(path.name, target) for path in sorted((ROOT / "docs").glob("*.md"))
+             for target in _RELATIVE_LINK.findall(path.read_text(encoding="utf-8"))]
+    assert ("clients.md", "interop.md") in found
+    broken = [(name, target) for name, target in found
+              if not (ROOT / "docs" / target).resolve().is_relative_to(ROOT / "docs")
+              or not (ROOT / "docs" / target).exists()]
+    assert broken == []
+
+
+def test_every_docs_page_is_in_the_site_navigation() -> None:
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    listed = set(re.findall(r":\s*([\w-]+\.md)\s*$", config, re.M))
+    assert listed == {path.name for path in (ROOT / "docs").glob("*.md")}
