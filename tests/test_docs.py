@@ -84,3 +84,17 @@ def test_every_docs_page_is_in_the_site_navigation() -> None:
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     listed = set(re.findall(r":\s*([\w-]+\.md)\s*$", config, re.M))
     assert listed == {path.name for path in (ROOT / "docs").glob("*.md")}
+
+
+def test_the_journal_page_names_every_field_and_question() -> None:
+    from dataclasses import fields
+
+    from pytest_fakeacme.journal import Entry, Journal, JWSView
+
+    text = (ROOT / "docs" / "journal.md").read_text(encoding="utf-8")
+    names = {f.name for f in fields(Entry)} | {"jws", "retry_after", "resource", "line"}
+    names |= {n for n in vars(JWSView) if not n.startswith("_")}
+    names |= {n for n in dir(Journal) if not n.startswith("_")}
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)  # the examples are code
+    spans = " ".join(re.findall(r"`([^`]+)`", prose))  # names count where code is quoted
+    assert sorted(n for n in names if not re.search(rf"\b{n}\b", spans)) == []
