@@ -371,8 +371,9 @@ def _fresh(fake: FakeACME, request: pytest.FixtureRequest) -> Iterator[FakeACME]
         fake.faults.add_spec(spec)
     _apply_markers(fake, item)
     yield fake
-    # Wait for validations still in flight, so that what they raise is this test's failure
-    # rather than something the next test's reset() silently drops.
+    # Wait for answers, handshakes and validations still in progress, so that what they record
+    # or raise is this test's, rather than something the next test's reset() drops or gets.
+    fake.journal.wait_until_quiet()
     fake.va.drain()
     try:
         fake.check()
@@ -383,11 +384,9 @@ def _fresh(fake: FakeACME, request: pytest.FixtureRequest) -> Iterator[FakeACME]
         if unused is not None and fake.settings.unused_scripts == "warn":
             _warn_at(item, unused)
     finally:
-        # Keep the conversation for this test's report (once what its clients did is all on
-        # record: a failed handshake, an answer a client stopped waiting for), then put
-        # everything back (ports included: session fixtures of the suite, like a responder,
-        # must find the fake as it started, not as the last test left it).
-        fake.journal.wait_until_quiet()
+        # Keep the conversation for this test's report, then put everything back (ports
+        # included: session fixtures of the suite, like a responder, must find the fake as it
+        # started, not as the last test left it).
         item.stash[_ENTRIES_KEY] = list(fake.journal)
         item.stash[_UNUSED_KEY] = fake.va.scripted()
         fake.reset()

@@ -84,6 +84,24 @@ def test_index_and_state(fake_acme: FakeACME, mgmt: Mgmt, acme_client: AcmeTestC
     assert "POST finalize -> 200" in mgmt.get("/transcript").text
 
 
+def test_the_journal_over_the_api_has_faults_and_failed_handshakes(
+    fake_acme: FakeACME, mgmt: Mgmt
+) -> None:
+    fake_acme.faults.server_error(endpoint="directory")
+    assert requests.get(fake_acme.directory_url, verify=fake_acme.ca_bundle,
+                        timeout=10).status_code == 500
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(fake_acme.directory_url, timeout=10)  # the system's roots
+    fake_acme.journal.wait_until_quiet()
+    request, handshake = mgmt.get("/journal").json()["entries"][:2]
+    assert (request["kind"], request["fault"]) == (
+        "request", "server_error endpoint=directory, 1 of 1")
+    assert handshake["kind"] == "handshake"
+    assert (handshake["alert"], handshake["untrusted"]) == ("unknown ca", True)
+    assert handshake["peer"].startswith("127.0.0.1:")
+    assert "does not trust the fake's certificate" in handshake["detail"]
+
+
 def test_scripting_through_the_api_is_the_python_api(
     fake_acme: FakeACME, mgmt: Mgmt, acme_client: AcmeTestClient
 ) -> None:
