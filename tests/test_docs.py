@@ -98,3 +98,16 @@ def test_the_journal_page_names_every_field_and_question() -> None:
     prose = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)  # the examples are code
     spans = " ".join(re.findall(r"`([^`]+)`", prose))  # names count where code is quoted
     assert sorted(n for n in names if not re.search(rf"\b{n}\b", spans)) == []
+
+
+def test_ci_runs_the_two_commands_the_readme_gives() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The two commands", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"^    (\S.*)$", section, re.M)
+    assert len(commands) == 2
+    setup_and_demo, tests = commands
+    demo = setup_and_demo.split(" && ")[-1]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert demo == "python -m pytest_fakeacme demo"
+    assert demo in ci
+    assert ci[-1] == tests == "python -m pytest -n 2"  # exactly as given, the last word of CI
