@@ -274,7 +274,7 @@ class Journal:
         self.cap = self._initial_cap = cap
         #: Returns once the handshakes and requests in progress have ended (the running server
         #: sets it): see :meth:`settle`.
-        self.quiet_hook: Callable[[], None] | None = None
+        self.quiet_hook: Callable[[], bool] | None = None
 
     @property
     def cap(self) -> int:
@@ -474,11 +474,11 @@ class Journal:
         self.wait_until_quiet()
         return [e for e in self if e.kind == "handshake"]
 
-    def wait_until_quiet(self) -> None:
+    def wait_until_quiet(self) -> bool:
         """Wait (two seconds at most) until no TLS handshake or request is in progress, so that
-        a handshake a client gave up, or an answer it stopped waiting for, is on record."""
-        if self.quiet_hook is not None:
-            self.quiet_hook()
+        a handshake a client gave up, or an answer it stopped waiting for, is on record; False
+        if one still is."""
+        return self.quiet_hook() if self.quiet_hook is not None else True
 
     def directory_fetches(self) -> int:
         """How many times the directory was fetched."""

@@ -284,7 +284,7 @@ class Server(ThreadedWSGIServer):
         # Handshakes (from the client's first byte to the end, reported if it failed) and
         # requests (from their head to their answer) in progress, so that a reader can wait
         # for what a client just did to be on record.
-        self._busy = 0
+        self._busy: dict[int, int] = {}  # by thread: a reader inside a request skips its own
         self._quiet = threading.Condition()
         # Connection threads and their sockets, so that server_close() can end them: a client
         # that keeps a connection open must not keep a thread alive past stop().
@@ -378,21 +378,26 @@ class Server(ThreadedWSGIServer):
     @contextlib.contextmanager
     def busy(self) -> Iterator[None]:
         """Count a handshake or a request as in progress while the block runs."""
+        me = threading.get_ident()
         with self._quiet:
-            self._busy += 1
+            self._busy[me] = self._busy.get(me, 0) + 1
         try:
             yield
         finally:
             with self._quiet:
-                self._busy -= 1
+                self._busy[me] -= 1
+                if not self._busy[me]:
+                    del self._busy[me]
                 self._quiet.notify_all()
 
-    def wait_until_quiet(self, timeout: float = SETTLE_TIMEOUT) -> None:
-        """Return once no handshake or request is in progress (or after ``timeout`` seconds,
-        for a client that stalls mid-handshake or an answer a fault slows): a client's failed
-        handshake, or a request it gave up waiting for, is then on record."""
+    def wait_until_quiet(self, timeout: float = SETTLE_TIMEOUT) -> bool:
+        """Return True once no handshake or request is in progress, False after ``timeout``
+        seconds (a client that stalls mid-handshake, an answer a fault slows): a client's
+        failed handshake, or a request it gave up waiting for, is then on record. A request
+        that asks (the management API's) does not wait for itself."""
+        me = threading.get_ident()
         with self._quiet:
-            self._quiet.wait_for(lambda: self._busy == 0, timeout)
+            return self._quiet.wait_for(lambda: not self._busy.keys() - {me}, timeout)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Connection-level errors (a client went away) are not the test's business."""
