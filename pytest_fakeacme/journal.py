@@ -1,5 +1,6 @@
-"""The journal: every request and answer, every validation attempt and every status change, in
-order, bounded in memory; with questions about a client's manners and a readable transcript.
+"""The journal: every request and answer, every validation attempt, every status change and
+every failed TLS handshake, in order, bounded in memory; with questions about a client's manners
+and a readable transcript.
 
 Entries are recorded cheaply (the raw JWS body is kept and decoded only when read), so keeping
 a journal costs a request almost nothing.
@@ -273,7 +274,7 @@ class Journal:
         self._cap = 0
         self.cap = self._initial_cap = cap
         #: Returns once the handshakes and requests in progress have ended (the running server
-        #: sets it): see :meth:`settle`.
+        #: sets it): see :meth:`wait_until_quiet`.
         self.quiet_hook: Callable[[], bool] | None = None
 
     @property
