@@ -20,6 +20,8 @@ from .errors import (
     FakeACMEUsageError,
     ScriptError,
     ServerThreadError,
+    UnusedScriptError,
+    UnusedScriptWarning,
 )
 from .fake import FakeACME
 from .outcomes import Outcome
@@ -38,6 +40,8 @@ __all__ = [
     "ScriptError",
     "ServerThreadError",
     "Settings",
+    "UnusedScriptError",
+    "UnusedScriptWarning",
     "__version__",
     "outcomes",
     "problems",

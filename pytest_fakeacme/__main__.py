@@ -193,7 +193,7 @@ def _info(fake: Any, plain: str | None, https: str | None) -> dict[str, Any]:
 
 def serve(args: argparse.Namespace) -> int:
     """Run the standalone fake until SIGINT or SIGTERM."""
-    from .errors import BindError, FakeACMEError, FakeACMEUsageError
+    from .errors import BindError, FakeACMEUsageError
 
     try:
         fake = _build(args, os.environ)
@@ -203,22 +203,17 @@ def serve(args: argparse.Namespace) -> int:
     try:
         fake.start()
     except BindError as exc:
-        print(f"pytest-fakeacme: {exc.strerror}", file=sys.stderr)
+        print(f"pytest-fakeacme: {exc.advice(command_line=True)}", file=sys.stderr)
         return 2
     plain = https = None
     try:
         if args.management_port >= 0:
-            try:
-                plain = fake.serve_management(args.management_port, tls=False)
-            except OSError as exc:
-                raise FakeACMEError(f"cannot serve management on port {args.management_port}: "
-                                    f"{exc.strerror}") from None
+            plain = fake.serve_management(args.management_port, tls=False)
         if args.https_management_port >= 0:
             https = fake.serve_management(args.https_management_port)
-    except (BindError, FakeACMEError) as exc:
+    except BindError as exc:
         fake.stop()
-        text = exc.strerror if isinstance(exc, BindError) else str(exc)
-        print(f"pytest-fakeacme: {text}", file=sys.stderr)
+        print(f"pytest-fakeacme: {exc.advice(command_line=True)}", file=sys.stderr)
         return 2
     try:
         info = _info(fake, plain, https)

@@ -20,10 +20,61 @@ from .errors import FakeACMEUsageError
 __all__ = ["Clock"]
 
 
-def _utc(value: _dt.datetime) -> _dt.datetime:
+#: The units :meth:`Clock.advance` takes, as :class:`datetime.timedelta` names them.
+UNITS = ("weeks", "days", "hours", "minutes", "seconds")
+
+
+def _utc(value: _dt.datetime | str) -> _dt.datetime:
+    """``value`` in UTC: a timezone-aware datetime, or an ISO 8601 string with its UTC offset
+    (``"2030-01-01T00:00:00Z"``, as the management API takes it)."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            # Python 3.10's fromisoformat does not read a "Z" suffix.
+            parsed = _dt.datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "Zz"
+                                                and text else text)
+        except ValueError:
+            raise FakeACMEUsageError(
+                f"{value!r} is not an ISO 8601 time; e.g. '2030-01-01T00:00:00Z'"
+            ) from None
+        if parsed.tzinfo is None:
+            raise FakeACMEUsageError(
+                f"{value!r} has no UTC offset; add one, e.g. '{parsed.isoformat()}Z'"
+            )
+        return parsed.astimezone(_dt.timezone.utc)
+    if not isinstance(value, _dt.datetime):
+        raise FakeACMEUsageError(
+            "clock times are timezone-aware datetimes or ISO 8601 strings such as "
+            f"'2030-01-01T00:00:00Z', not {value!r}"
+        )
     if value.tzinfo is None:
-        raise ValueError("clock times must be timezone-aware (use datetime.timezone.utc)")
+        raise FakeACMEUsageError(
+            "clock times must be timezone-aware (use datetime.timezone.utc), or ISO 8601 "
+            "strings with an offset such as '2030-01-01T00:00:00Z'"
+        )
     return value.astimezone(_dt.timezone.utc)
+
+
+def _step(delta: object, units: dict[str, object]) -> _dt.timedelta:
+    """What :meth:`Clock.advance` was asked to add, checked, with the call to write instead
+    when it was asked wrongly."""
+    usage = "clock.advance() takes a timedelta and/or weeks=, days=, hours=, minutes=, seconds="
+    if delta is not None and not isinstance(delta, _dt.timedelta):
+        if isinstance(delta, (int, float)) and not isinstance(delta, bool):
+            raise FakeACMEUsageError(
+                f"{usage}, not a bare number: for {delta} seconds write "
+                f"clock.advance(seconds={delta})"
+            )
+        raise FakeACMEUsageError(f"{usage}; not {delta!r}, e.g. clock.advance(hours=1)")
+    numbers: dict[str, float] = {}
+    for name, value in units.items():
+        if name not in UNITS:
+            near = f"; did you mean {name}s=?" if f"{name}s" in UNITS else ""
+            raise FakeACMEUsageError(f"{usage}; not {name}={value!r}{near}")
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise FakeACMEUsageError(f"{usage}; {name}= takes a number, not {value!r}")
+        numbers[name] = value
+    return (delta or _dt.timedelta(0)) + _dt.timedelta(**numbers)
 
 
 class Clock:
@@ -34,16 +85,18 @@ class Clock:
     again from where it stands. Thread-safe.
     """
 
-    def __init__(self, start: _dt.datetime | None = None, *, frozen: bool = False) -> None:
+    def __init__(self, start: _dt.datetime | str | None = None, *, frozen: bool = False
+                 ) -> None:
         self._lock = threading.Lock()
         self._offset = _dt.timedelta(0)
         self._frozen_at: _dt.datetime | None = None
         #: While :meth:`couple` holds: time-machine's coordinates of the process's time.
         self._coupled: Any = None
-        if start is not None:
-            self._offset = _utc(start) - self._wall()
+        when = _utc(start) if start is not None else None
+        if when is not None:
+            self._offset = when - self._wall()
         if frozen:
-            self.freeze()
+            self.freeze(when)  # at exactly ``start``, not the microseconds after it
 
     def _wall(self) -> _dt.datetime:
         if self._coupled is not None:
@@ -71,15 +124,9 @@ class Clock:
         Accepts a :class:`~datetime.timedelta`, keyword units (``days=``, ``hours=``,
         ``minutes=``, ``seconds=``, ``weeks=``), or both (they add up). Time never goes back.
         """
-        try:
-            step = (delta or _dt.timedelta(0)) + _dt.timedelta(**units)
-        except TypeError as exc:
-            raise TypeError(
-                f"clock.advance() takes a timedelta and/or days=, hours=, minutes=, seconds=, "
-                f"weeks= (got {units!r}): {exc}"
-            ) from None
+        step = _step(delta, dict(units))
         if step < _dt.timedelta(0):
-            raise ValueError(f"the fake's clock only moves forward; got {step}")
+            raise FakeACMEUsageError(f"the fake's clock only moves forward; got {step}")
         with self._lock:
             self._offset += step
             if self._frozen_at is not None:
@@ -88,8 +135,9 @@ class Clock:
             self._follow(now)
             return now
 
-    def set(self, when: _dt.datetime) -> None:
-        """Jump to ``when`` (forward or back); for setting up a scenario, not during one."""
+    def set(self, when: _dt.datetime | str) -> None:
+        """Jump to ``when`` (forward or back; a datetime or an ISO 8601 string); for setting up
+        a scenario, not during one."""
         target = _utc(when)
         with self._lock:
             self._offset = target - self._wall()
@@ -97,8 +145,9 @@ class Clock:
                 self._frozen_at = target
             self._follow(target)
 
-    def freeze(self, at: _dt.datetime | None = None) -> _dt.datetime:
-        """Stop the clock at ``at`` (default: now). ``advance`` still moves a frozen clock."""
+    def freeze(self, at: _dt.datetime | str | None = None) -> _dt.datetime:
+        """Stop the clock at ``at`` (default: now; a timezone-aware datetime or an ISO 8601
+        string such as ``"2030-01-01T00:00:00Z"``). ``advance`` still moves a frozen clock."""
         when = _utc(at) if at is not None else self.now()
         with self._lock:
             self._frozen_at = when

@@ -5,12 +5,18 @@ instance was created with."""
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
+import functools
+import types
+import typing
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from .errors import FakeACMEUsageError
 
 Flavor = Literal["boulder", "rfc"]
+#: What becomes of outcomes scripted and never used, when a test ends.
+UnusedScripts = Literal["warn", "error", "ignore"]
 
 #: The fake's CAA identity (RFC 8555 7.1.1 ``caaIdentities``): what CAA records must name.
 DEFAULT_CAA_IDENTITY = "fake-acme.test"
@@ -82,6 +88,10 @@ class Settings:
     pre_authorization: bool = False
     #: Whether newAccount requires ``termsOfServiceAgreed: true``.
     terms_required: bool = True
+    #: Outcomes scripted but never used when the test ends (the fixture's teardown, or the
+    #: end of ``with FakeACME()``): ``"warn"`` (an ``UnusedScriptWarning``), ``"error"`` (an
+    #: ``UnusedScriptError``) or ``"ignore"``.
+    unused_scripts: UnusedScripts = "warn"
     #: Orders per page in an account's orders list.
     orders_page_size: int = 100
     #: What CAA ``issue``/``issuewild`` records must name to allow the fake (RFC 8659 4.2);
@@ -100,15 +110,9 @@ class Settings:
     max_request_body: int = 50_000  # Boulder's limit
 
     def validate(self) -> None:
-        """Raise :class:`FakeACMEUsageError` if a value is out of range."""
-        if self.retry_after_format not in ("seconds", "date"):
-            raise FakeACMEUsageError(
-                f"retry_after_format is 'seconds' or 'date', not {self.retry_after_format!r}"
-            )
-        if self.flavor not in FLAVORS:
-            raise FakeACMEUsageError(
-                f"unknown flavor {self.flavor!r}; use one of {', '.join(FLAVORS)}"
-            )
+        """Raise :class:`FakeACMEUsageError` if a value is of the wrong type or out of range."""
+        for item in fields(self):
+            _check_type(item.name, getattr(self, item.name))
         for name in ("finalize_processing_polls", "finalize_retry_after",
                      "challenge_retry_after", "orders_page_size", "max_request_body"):
             value = getattr(self, name)
@@ -134,8 +138,11 @@ class Settings:
         known = {f.name for f in fields(self)}
         unknown = set(changes) - known
         if unknown:
+            near = [m for name in sorted(unknown)
+                    for m in difflib.get_close_matches(name, known, n=1)]
+            hint = f" (did you mean {', '.join(map(repr, near))}?)" if near else ""
             raise FakeACMEUsageError(
-                f"unknown setting(s) {sorted(unknown)}; known: {sorted(known)}"
+                f"unknown setting(s) {sorted(unknown)}{hint}; known: {sorted(known)}"
             )
         new = replace(self, **changes)
         new.validate()
@@ -205,3 +212,33 @@ def parse_setting(name: str, text: str) -> Any:
     if "Profile" in annotation:
         raise FakeACMEUsageError(f"setting {name} is set from Python (configure()), not as text")
     return text
+
+
+@functools.cache
+def _setting_types() -> dict[str, Any]:
+    return typing.get_type_hints(Settings)
+
+
+def _check_type(name: str, value: Any) -> None:
+    """A usage error unless ``value`` fits the type the field ``name`` declares, for the types
+    that settings have: bool, str, a Literal of names, and ``X | None`` of those (int, timedelta
+    and profiles are checked with their ranges in :meth:`Settings.validate`)."""
+    hint = _setting_types()[name]
+    choices = typing.get_args(hint)
+    optional = type(None) in choices and typing.get_origin(hint) in (typing.Union, types.UnionType)
+    if optional:
+        if value is None:
+            return
+        hint = next(c for c in choices if c is not type(None))
+    if typing.get_origin(hint) is Literal:
+        names = typing.get_args(hint)
+        if value not in names or not isinstance(value, str):
+            raise FakeACMEUsageError(
+                f"unknown {name} {value!r}; use one of {', '.join(names)}"
+            )
+    elif hint is bool and not isinstance(value, bool):
+        either = "True, False or None" if optional else "True or False"
+        raise FakeACMEUsageError(f"{name} must be {either}, not {value!r}")
+    elif hint is str and not isinstance(value, str):
+        none = " or None" if optional else ""
+        raise FakeACMEUsageError(f"{name} must be a string{none}, not {value!r}")

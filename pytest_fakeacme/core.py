@@ -16,7 +16,7 @@ from .accounts_policy import ExternalAccounts, Terms
 from .clock import Clock
 from .config import Ports, Settings
 from .dnsdata import DNSData
-from .errors import ErrorSink
+from .errors import ErrorSink, UnusedScriptError
 from .faults import Faults
 from .history import History
 from .journal import Journal
@@ -27,6 +27,7 @@ from .renewal import RenewalControl
 from .responders import Responders
 from .store import Store
 from .va.authority import ValidationAuthority
+from .va.scripts import unused_message
 
 _Part = TypeVar("_Part")
 
@@ -35,14 +36,14 @@ class Core:
     """The components of one fake CA. :meth:`reset` puts every one back as it was built."""
 
     def __init__(self, settings: Settings, clock: Clock, ports: Ports,
-                 va_default: Outcome | None = None, host: str = "127.0.0.1") -> None:
+                 va_default: Outcome | str | None = None, host: str = "127.0.0.1") -> None:
         self._resets: list[Callable[[], None]] = []
         self._initial_settings = settings.copy()
         self.settings = self._part(settings, self._restore_settings)
         self.clock = self._part(clock, Clock.reset)
         self.ports = self._part(ports, Ports.reset)
         self.errors = self._part(ErrorSink(), ErrorSink.drain)
-        self.journal = self._part(Journal(clock), Journal.clear)
+        self.journal = self._part(Journal(clock), Journal.reset)
         self.store = self._part(Store(), Store.clear)
         self.store.listener = self.journal.observe
         self.dns = self._part(DNSData(), DNSData.clear)
@@ -85,6 +86,17 @@ class Core:
         new = self.settings.copy(**changes)
         for name in changes:
             setattr(self.settings, name, getattr(new, name))
+
+    def check_unused_scripts(self, warn: Callable[[str], None]) -> None:
+        """Warn (or raise :class:`UnusedScriptError`, or nothing, as
+        ``settings.unused_scripts`` says) about outcomes scripted and used by no validation."""
+        message = unused_message(self.va.scripted(),
+                                 (e.identifier for e in self.journal.validations()))
+        if message is None or self.settings.unused_scripts == "ignore":
+            return
+        if self.settings.unused_scripts == "error":
+            raise UnusedScriptError(message)
+        warn(message)
 
     def stop(self) -> None:
         """Stop the threads the parts run (VA workers, challenge responders)."""

@@ -67,7 +67,7 @@ def _reason(status: int) -> str:
 
 def _injected(entry: Entry) -> str:
     """The fault that answered this request instead of the CA, if one did."""
-    return str(getattr(entry, "fault", "") or "")
+    return entry.fault
 
 
 def _request_steps(entry: Entry) -> list[Step]:

@@ -9,6 +9,7 @@ it never contacts a machine other than this one by accident.
 from __future__ import annotations
 
 import ipaddress
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +50,32 @@ def _name(name: str) -> str:
     if not isinstance(name, str) or not name.strip(". "):
         raise FakeACMEUsageError(f"a DNS name must be a non-empty string, not {name!r}")
     return name.strip().rstrip(".").lower()
+
+
+#: A host name as records are kept under: labels of letters, digits, ``-`` and ``_`` (the
+#: ``_acme-challenge`` label), dot-separated, with an optional leading ``*.``.
+_HOST_NAME = re.compile(r"(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?")
+
+
+def _check_txt_name(name: str, value: str) -> None:
+    """A usage error when ``name`` cannot be the record's name, saying so when the arguments
+    look swapped (a dns-01 digest is a valid single label, so a dotless name whose value is a
+    dotted name reads as swapped too)."""
+    _name(name)
+    stripped = name.strip()
+    dotted_value = "." in value.strip(". ") and _HOST_NAME.fullmatch(value.strip()) is not None
+    is_name = _HOST_NAME.fullmatch(stripped) is not None
+    if dotted_value and (not is_name or "." not in stripped.strip(".")):
+        raise FakeACMEUsageError(
+            f"dns.add_txt(name, value) takes the record's name first, and {value!r} looks "
+            f"like the name, {name!r} like the value. Did you mean "
+            f"dns.add_txt({value!r}, {name!r})?"
+        )
+    if not is_name:
+        raise FakeACMEUsageError(
+            f"{name!r} is not a DNS name; the TXT record of a dns-01 challenge for a.example is "
+            "named '_acme-challenge.a.example'"
+        )
 
 
 class DNSData:
@@ -105,6 +132,7 @@ class DNSData:
         """Add a TXT record (e.g. ``_acme-challenge.example.com``) with one string."""
         if not isinstance(value, str):
             raise FakeACMEUsageError(f"a TXT value must be a string, not {value!r}")
+        _check_txt_name(name, value)
         with self._lock:
             self._txt.setdefault(_name(name), []).append(value)
 

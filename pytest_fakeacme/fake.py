@@ -13,6 +13,8 @@ class checks its arguments, starts and stops, and offers the user's verbs.
 
 from __future__ import annotations
 
+import ssl
+import warnings
 from types import TracebackType
 from typing import Any
 
@@ -25,7 +27,7 @@ from .clock import Clock
 from .config import Flavor, Ports, Settings
 from .core import Core
 from .diagram import order_entries, sequence_svg
-from .errors import FakeACMEError, FakeACMEUsageError
+from .errors import FakeACMEError, FakeACMEUsageError, UnusedScriptWarning
 from .management import Endpoints, ManagementApp
 from .outcomes import Outcome
 from .serving import Serving
@@ -40,8 +42,8 @@ def _whole(value: object, name: str, low: int, high: int) -> int:
     return value
 
 
-def _port(value: int, name: str) -> int:
-    if not port_arg(value, name):
+def _listening_port(value: object, name: str) -> int:
+    if not isinstance(value, int) or not port_arg(value, name):
         raise FakeACMEUsageError(f"{name} must be a port number between 1 and 65535")
     return value
 
@@ -71,6 +73,11 @@ class _Addresses:
     def ca_bundle(self) -> str:
         """Path of a PEM file that trusts the server's TLS certificate."""
         return self._where().ca_bundle
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A new client :class:`ssl.SSLContext` that trusts :attr:`ca_bundle` and nothing else
+        (for httpx, aiohttp, urllib, asyncio; no environment variable overrides it)."""
+        return ssl.create_default_context(cafile=self.ca_bundle)
 
     @property
     def roots(self) -> str:
@@ -132,6 +139,11 @@ class _Views(_Addresses):
 
 
 
+def _warn_unused(message: str) -> None:
+    # Called from __exit__ through the core: the warning points at the user's `with`.
+    warnings.warn(UnusedScriptWarning(message), stacklevel=4)
+
+
 class FakeACME(_Views):
     """A fake ACME (RFC 8555) certificate authority running in this process.
 
@@ -151,7 +163,8 @@ class FakeACME(_Views):
     :param crl_port: where CRLs are served over HTTP (0: a free port; None: none, and
         certificates carry no CRL distribution point).
     :param flavor: ``"boulder"`` (Let's Encrypt's state machine) or ``"rfc"``.
-    :param va_default: what a validation finds when nothing is scripted (``outcomes.real()``).
+    :param va_default: what a validation finds when nothing is scripted (``outcomes.real()``),
+        an outcome or its name (``"valid"``).
     :param settings: further :class:`~pytest_fakeacme.config.Settings` values by name.
     """
 
@@ -169,7 +182,7 @@ class FakeACME(_Views):
         ca_key_type: str = "ecdsa",
         intermediates: int = 1,
         flavor: Flavor = "boulder",
-        va_default: Outcome | None = None,
+        va_default: Outcome | str | None = None,
         clock: Clock | None = None,
         **settings: Any,
     ) -> None:
@@ -234,6 +247,7 @@ class FakeACME(_Views):
         self.stop()
         if exc is None:
             self.check()
+            self._core.check_unused_scripts(_warn_unused)
 
     @property
     def management_app(self) -> ManagementApp:
@@ -276,6 +290,7 @@ class FakeACME(_Views):
         wrapped in :class:`~pytest_fakeacme.errors.ServerThreadError` with the original as its
         cause, traceback included.
         """
+        __tracebackhide__ = True  # pytest: the error is the fake's report, not this frame's
         self._core.errors.raise_first()
 
     @property
@@ -285,7 +300,7 @@ class FakeACME(_Views):
 
     @http01_port.setter
     def http01_port(self, value: int) -> None:
-        self._core.ports.http01 = _port(value, "http01_port")
+        self._core.ports.http01 = _listening_port(value, "http01_port")
 
     @property
     def tls_alpn01_port(self) -> int:
@@ -294,7 +309,7 @@ class FakeACME(_Views):
 
     @tls_alpn01_port.setter
     def tls_alpn01_port(self, value: int) -> None:
-        self._core.ports.tls_alpn01 = _port(value, "tls_alpn01_port")
+        self._core.ports.tls_alpn01 = _listening_port(value, "tls_alpn01_port")
 
     @property
     def flavor(self) -> Flavor:

@@ -4,7 +4,8 @@
 fail with ``badNonce``; ``faults.nonce_reject_rate(0.3, seed=7)`` rejects a seeded 30% of all
 nonces, like Pebble's ``PEBBLE_WFE_NONCEREJECT``. Every fault takes ``endpoint=`` (a directory
 name such as ``"newOrder"``, or a resource name: ``"order"``, ``"authorization"``,
-``"challenge"``, ``"finalize"``, ``"certificate"``, ``"account"``; default every endpoint) and
+``"challenge"``, ``"finalize"``, ``"certificate"``, ``"account"``: an
+:data:`~pytest_fakeacme.endpoints.Endpoint`; default every endpoint) and
 ``times=`` (how many matching requests it affects; None: until cleared). Faults are checked in
 the order they were added; the first that matches a request answers it.
 """
@@ -19,31 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from . import problems
+from .endpoints import ENDPOINTS, Endpoint
 from .errors import FakeACMEUsageError
 from .problems import AcmeProblem
 
 FaultKind = Literal["problem", "slow", "drop"]
-
-#: Every endpoint name a fault can be scoped to.
-ENDPOINTS = frozenset(
-    {
-        "directory",
-        "newNonce",
-        "newAccount",
-        "newOrder",
-        "newAuthz",
-        "renewalInfo",
-        "revokeCert",
-        "keyChange",
-        "account",
-        "orders",
-        "order",
-        "authorization",
-        "challenge",
-        "finalize",
-        "certificate",
-    }
-)
 
 #: Let's Encrypt's rate-limit documentation, linked from every 429 (``Link: rel="help"``).
 RATE_LIMIT_DOCS = "https://letsencrypt.org/docs/rate-limits/"
@@ -86,7 +67,7 @@ class Fault:
     """One configured fault. Build them with the :class:`Faults` methods."""
 
     kind: FaultKind
-    endpoint: str | None
+    endpoint: Endpoint | None
     times: int | None
     problem: AcmeProblem | None = None
     delay: float = 0.0
@@ -95,6 +76,13 @@ class Fault:
     fired: int = 0
     #: Called with the fake's now when the fault fires, to build a time-dependent problem.
     build: Any = None
+    #: The fault in its text form (``"bad_nonce endpoint=newOrder"``), for the transcript.
+    spec: str = ""
+
+    def describe(self) -> str:
+        """The fault and how often it fired: ``bad_nonce endpoint=newOrder, 1 of 2``."""
+        count = f"{self.fired} of {self.times}" if self.times is not None else f"#{self.fired}"
+        return f"{self.spec or self.kind}, {count}"
 
     def matches(self, endpoint: str) -> bool:
         """Whether this fault still applies to a request to ``endpoint`` (consumes a draw of
@@ -113,6 +101,8 @@ class FaultHit:
     problem: AcmeProblem | None = None
     delay: float = 0.0
     drop: bool = False
+    #: What fired (:meth:`Fault.describe`), for the journal.
+    fired: list[str] = field(default_factory=list)
 
 
 def _spec_value(text: str) -> Any:
@@ -126,13 +116,20 @@ def _spec_value(text: str) -> Any:
     return text
 
 
-def _check_endpoint(endpoint: str | None) -> str | None:
+def _check_endpoint(endpoint: Endpoint | None) -> Endpoint | None:
     if endpoint is not None and endpoint not in ENDPOINTS:
         raise FakeACMEUsageError(
             f"unknown endpoint {endpoint!r}; use one of {', '.join(sorted(ENDPOINTS))} "
             "(or None for every endpoint)"
         )
     return endpoint
+
+
+def _spec(name: str, *args: Any, **keywords: Any) -> str:
+    """A fault's text form, as :meth:`Faults.add_spec` reads it (None values left out)."""
+    words = [name, *(str(a) for a in args)]
+    words += [f"{k}={v}" for k, v in keywords.items() if v is not None]
+    return " ".join(words)
 
 
 def _check_times(times: int | None) -> int | None:
@@ -153,25 +150,27 @@ class Faults:
             self._faults.append(fault)
         return fault
 
-    def bad_nonce(self, *, endpoint: str | None = None, times: int | None = 1) -> Fault:
+    def bad_nonce(self, *, endpoint: Endpoint | None = None, times: int | None = 1) -> Fault:
         """Refuse the nonce of the next ``times`` POSTs with ``badNonce`` (400); the answer
         carries a fresh Replay-Nonce, so a client that retries once succeeds."""
         return self._add(Fault("problem", _check_endpoint(endpoint), _check_times(times),
-                               problems.bad_nonce()))
+                               problems.bad_nonce(), spec=_spec("bad_nonce", endpoint=endpoint)))
 
     def nonce_reject_rate(self, rate: float, *, seed: int = 0,
-                          endpoint: str | None = None) -> Fault:
+                          endpoint: Endpoint | None = None) -> Fault:
         """Refuse a seeded fraction ``rate`` (0-1) of nonces with ``badNonce``, until cleared
         (Pebble's ``PEBBLE_WFE_NONCEREJECT``, made reproducible)."""
         if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate <= 1:
             raise FakeACMEUsageError(f"rate must be a number from 0 to 1, not {rate!r}")
         return self._add(Fault("problem", _check_endpoint(endpoint), None, problems.bad_nonce(),
-                               rate=float(rate), rng=random.Random(seed)))
+                               rate=float(rate), rng=random.Random(seed),
+                               spec=_spec("nonce_reject_rate", rate, seed=seed,
+                                          endpoint=endpoint)))
 
     def rate_limited(
         self,
         *,
-        endpoint: str | None = "newOrder",
+        endpoint: Endpoint | None = "newOrder",
         times: int | None = 1,
         limit: str = "new_orders",
         retry_after: _dt.timedelta | int = _dt.timedelta(hours=3),
@@ -211,15 +210,17 @@ class Faults:
             )
 
         return self._add(Fault("problem", _check_endpoint(endpoint), _check_times(times),
-                               build=build))
+                               build=build,
+                               spec=_spec("rate_limited", endpoint=endpoint, limit=limit)))
 
-    def server_error(self, *, endpoint: str | None = None, times: int | None = 1,
+    def server_error(self, *, endpoint: Endpoint | None = None, times: int | None = 1,
                      detail: str = "Error retrieving account") -> Fault:
         """Answer 500 ``serverInternal`` with ``Retry-After: 60`` (Boulder's ``sendError``)."""
         return self._add(Fault("problem", _check_endpoint(endpoint), _check_times(times),
-                               problems.server_internal(detail)))
+                               problems.server_internal(detail),
+                               spec=_spec("server_error", endpoint=endpoint)))
 
-    def problem(self, prob: AcmeProblem, *, endpoint: str | None = None,
+    def problem(self, prob: AcmeProblem, *, endpoint: Endpoint | None = None,
                 times: int | None = 1) -> Fault:
         """Answer with any problem document (build one with :mod:`pytest_fakeacme.problems`)."""
         if not isinstance(prob, AcmeProblem):
@@ -227,19 +228,22 @@ class Faults:
                 "faults.problem() takes an AcmeProblem, e.g. "
                 "problems.problem('unauthorized', 'no', 403)"
             )
-        return self._add(Fault("problem", _check_endpoint(endpoint), _check_times(times), prob))
+        return self._add(Fault("problem", _check_endpoint(endpoint), _check_times(times), prob,
+                               spec=_spec("problem", prob.type, endpoint=endpoint)))
 
-    def slow(self, seconds: float, *, endpoint: str | None = None,
+    def slow(self, seconds: float, *, endpoint: Endpoint | None = None,
              times: int | None = 1) -> Fault:
         """Hold the answer back ``seconds`` of real time (to exercise a client's timeouts)."""
         if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
             raise FakeACMEUsageError(f"slow() takes seconds >= 0, not {seconds!r}")
         return self._add(Fault("slow", _check_endpoint(endpoint), _check_times(times),
-                               delay=float(seconds)))
+                               delay=float(seconds),
+                               spec=_spec("slow", f"{seconds:g}", endpoint=endpoint)))
 
-    def drop(self, *, endpoint: str | None = None, times: int | None = 1) -> Fault:
+    def drop(self, *, endpoint: Endpoint | None = None, times: int | None = 1) -> Fault:
         """Close the connection without an answer."""
-        return self._add(Fault("drop", _check_endpoint(endpoint), _check_times(times)))
+        return self._add(Fault("drop", _check_endpoint(endpoint), _check_times(times),
+                               spec=_spec("drop", endpoint=endpoint)))
 
     def clear(self) -> None:
         """Remove every fault."""
@@ -271,6 +275,7 @@ class Faults:
                 if not fault.matches(endpoint):
                     continue
                 fault.fired += 1
+                hit.fired.append(fault.describe())
                 if fault.kind == "slow":
                     hit.delay += fault.delay
                 elif fault.kind == "drop":

@@ -1,5 +1,6 @@
-"""The journal: every request and answer, every validation attempt and every status change, in
-order, bounded in memory; with questions about a client's manners and a readable transcript.
+"""The journal: every request and answer, every validation attempt, every status change and
+every failed TLS handshake, in order, bounded in memory; with questions about a client's manners
+and a readable transcript.
 
 Entries are recorded cheaply (the raw JWS body is kept and decoded only when read), so keeping
 a journal costs a request almost nothing.
@@ -15,16 +16,17 @@ import email.utils
 import json
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import MISSING, dataclass, field, fields
 from functools import cached_property
 from typing import IO, Any, Literal
 
 from .clock import Clock
+from .endpoints import ENDPOINTS, Endpoint
 from .errors import FakeACMEUsageError
 from .problems import AcmeProblem
 
-EntryKind = Literal["request", "validation", "transition"]
+EntryKind = Literal["request", "validation", "transition", "handshake"]
 
 #: Response headers the journal keeps (RFC 8555 6.5, 7.1, 7.4; RFC 9110 Retry-After).
 KEPT_HEADERS = ("Replay-Nonce", "Location", "Retry-After", "Link", "Content-Type")
@@ -82,11 +84,19 @@ class Entry:
     """One line of the journal. ``kind`` says which fields matter:
 
     - ``"request"``: ``endpoint``, ``method``, ``url``, :attr:`jws`, ``account_id``,
-      ``status``, ``problem``, ``headers``;
+      ``status`` (0: no answer), ``problem``, ``headers``, ``fault`` (the injected faults that
+      fired, if any);
     - ``"validation"``: ``identifier``, ``challenge_type``, ``outcome`` (what was scripted or
       ``real``), ``problem`` (None when valid), ``records``;
     - ``"transition"``: ``object_kind`` (account, order, authorization, challenge), ``object_id``,
-      ``old``, ``new``, ``cause``.
+      ``old`` (``""`` when the object is new), ``new``, ``cause``; on creation an
+      authorization's ``identifier`` and a challenge's ``challenge_type``;
+    - ``"handshake"``: a TLS handshake with the fake that failed: ``peer`` (the client's
+      address), ``alert`` (the TLS alert the client sent, e.g. ``"unknown ca"``; ``""`` if
+      none), ``detail`` (what happened, in words), ``untrusted`` (the client refused the
+      fake's certificate: it does not trust the fake's CA bundle).
+
+    Its ``repr`` is its transcript line (shortened), so that assertion failures stay readable.
     """
 
     seq: int
@@ -110,6 +120,11 @@ class Entry:
     old: str = ""
     new: str = ""
     cause: str = ""
+    fault: str = ""
+    peer: str = ""
+    alert: str = ""
+    detail: str = ""
+    untrusted: bool = False
 
     @cached_property
     def jws(self) -> JWSView | None:
@@ -167,31 +182,63 @@ class Entry:
 
     def line(self, verbose: bool = False) -> str:
         """This entry as one transcript line."""
-        clock = self.at.strftime("%H:%M:%S")
+        return f"{self.at.strftime('%H:%M:%S')} {self._text(verbose)}"
+
+    def _text(self, verbose: bool = False) -> str:
         if self.kind == "transition":
-            return (f"{clock}   {self.object_kind} {self.object_id}: {self.old or '(new)'} -> "
+            about = f" ({self.identifier})" if self.identifier else ""
+            return (f"  {self.object_kind} {self.object_id}{about}: {self.old or '(new)'} -> "
                     f"{self.new}  [{self.cause}]")
         if self.kind == "validation":
             found = "valid" if self.problem is None else (
                 f"{self.problem.type}: {self.problem.detail}"
             )
-            return (f"{clock}   VA {self.challenge_type} {self.identifier} ({self.outcome}): "
-                    f"{found}")
+            return f"  VA {self.challenge_type} {self.identifier} ({self.outcome}): {found}"
+        if self.kind == "handshake":
+            return f"TLS  handshake from {self.peer} failed: {self.detail}"
+        return self._request_text(verbose)
+
+    def _request_text(self, verbose: bool) -> str:
         what = self.endpoint
         jws = self.jws
         if jws is not None:
             what += " (POST-as-GET)" if jws.post_as_get else ""
-        text = f"{clock} {self.method:<4} {what} -> {self.status}"
+        answer = str(self.status) if self.status else "no answer"
+        text = f"{self.method:<4} {what} -> {answer}"
+        injected = "injected " if self.fault else ""
         if self.problem is not None:
-            text += f" !! {self.problem.type}: {self.problem.detail}"
+            text += f" !! {injected}{self.problem.type}: {self.problem.detail}"
+        elif not self.status:
+            text += " !! injected: " if self.fault else " !! "
+            text += "connection closed without an answer"
         retry = self.headers.get("Retry-After")
         if retry:
             text += f" (Retry-After: {retry})"
+        if self.fault:
+            text += f"  [fault: {self.fault}]"
         if verbose:
             text += f"\n      {self.url}"
             if jws is not None and jws.payload is not None:
                 text += "\n      payload: " + json.dumps(jws.payload, sort_keys=True)[:500]
         return text
+
+    def __repr__(self) -> str:
+        text = self._text().strip()
+        if len(text) > _REPR_WIDTH:
+            text = text[: _REPR_WIDTH - 3] + "..."
+        return f"<Entry #{self.seq} {text}>"
+
+
+#: At most this many characters of an entry's line in its repr.
+_REPR_WIDTH = 120
+
+
+def _check_endpoint(endpoint: str | None) -> None:
+    if endpoint is not None and endpoint not in ENDPOINTS and endpoint != "unknown":
+        raise FakeACMEUsageError(
+            f"unknown endpoint {endpoint!r}; use one of {', '.join(sorted(ENDPOINTS))} "
+            "(or 'unknown', or None for every request)"
+        )
 
 
 #: Entry's fields and their defaults, for _new_entry (``headers`` gets a fresh dict each time).
@@ -249,7 +296,10 @@ class Journal:
         self._seq = 0
         self.dropped = 0
         self._cap = 0
-        self.cap = cap
+        self.cap = self._initial_cap = cap
+        #: Returns once the handshakes and requests in progress have ended (the running server
+        #: sets it): see :meth:`wait_until_quiet`.
+        self.quiet_hook: Callable[[], bool] | None = None
 
     @property
     def cap(self) -> int:
@@ -312,9 +362,16 @@ class Journal:
             self._last_status.clear()
             self.dropped = 0
 
-    def observe(self, object_kind: str, object_id: str, status: str, cause: str) -> None:
+    def reset(self) -> None:
+        """:meth:`clear`, and :attr:`cap` back to what it was built with (``reset()``)."""
+        self.clear()
+        self.cap = self._initial_cap
+
+    def observe(self, object_kind: str, object_id: str, status: str, cause: str, *,
+                identifier: str = "", challenge_type: str = "") -> None:
         """Note that an object shows ``status``; records a transition if that is a change.
-        The store calls this, and only the store: every status change comes one way."""
+        The store calls this, and only the store: every status change comes one way. A new
+        authorization comes with its ``identifier``, a new challenge with its type."""
         key = (object_kind, object_id)
         with self._lock:
             old = self._last_status.get(key)
@@ -322,7 +379,8 @@ class Journal:
                 return
             self._last_status[key] = status
         self.record("transition", object_kind=object_kind, object_id=object_id,
-                    old=old or "", new=status, cause=cause)
+                    old=old or "", new=status, cause=cause, identifier=identifier,
+                    challenge_type=challenge_type)
 
     def __iter__(self) -> Iterator[Entry]:
         with self._lock:
@@ -336,14 +394,17 @@ class Journal:
 
     def requests(
         self,
-        endpoint: str | None = None,
+        endpoint: Endpoint | Literal["unknown"] | None = None,
         *,
         account: str | None = None,
         url: str | None = None,
     ) -> list[Entry]:
-        """Request entries, optionally for one endpoint (directory name such as ``newOrder``,
-        or ``order``, ``authorization``, ``challenge``, ``finalize``, ``certificate``,
-        ``directory``), one account id, or one resource URL."""
+        """Request entries, optionally for one endpoint (an
+        :data:`~pytest_fakeacme.endpoints.Endpoint`: a directory name such as ``newOrder``, or
+        ``order``, ``authorization``, ``challenge``, ``finalize``, ``certificate``,
+        ``directory``; ``unknown`` for paths the fake does not serve), one account id, or one
+        resource URL."""
+        _check_endpoint(endpoint)
         return [
             e
             for e in self
@@ -431,6 +492,18 @@ class Journal:
             seen.add(nonce)
         return again
 
+    def handshake_failures(self) -> list[Entry]:
+        """TLS handshakes with the fake that failed (a client that does not trust the fake's
+        CA bundle, one that spoke plain HTTP to it), once those in progress have ended."""
+        self.wait_until_quiet()
+        return [e for e in self if e.kind == "handshake"]
+
+    def wait_until_quiet(self) -> bool:
+        """Wait (two seconds at most) until no TLS handshake or request is in progress, so that
+        a handshake a client gave up, or an answer it stopped waiting for, is on record; False
+        if one still is."""
+        return self.quiet_hook() if self.quiet_hook is not None else True
+
     def directory_fetches(self) -> int:
         """How many times the directory was fetched."""
         return len(self.requests("directory"))
@@ -438,10 +511,13 @@ class Journal:
     # Text
 
     def transcript(self, verbose: bool = False, entries: Iterable[Entry] | None = None) -> str:
-        """The conversation as text, one line per exchange; problems marked ``!!``, VA attempts
-        and status changes indented."""
+        """The conversation as text, one line per exchange; problems marked ``!!`` (``!!
+        injected`` when a fault made them), VA attempts and status changes indented, a new
+        authorization's challenges on its line."""
+        if entries is None:
+            self.wait_until_quiet()
         chosen = list(self if entries is None else entries)
-        lines = [e.line(verbose) for e in chosen]
+        lines = _lines(chosen, verbose)
         if self.dropped and entries is None:
             lines.insert(0, f"... {self.dropped} earlier entries dropped (journal.cap={self.cap})")
         return "\n".join(lines)
@@ -452,3 +528,29 @@ class Journal:
         if file is not None:
             file.write(text + "\n")
         return text
+
+
+def _lines(entries: list[Entry], verbose: bool) -> list[str]:
+    """Transcript lines: one per entry, except that the challenges created with an
+    authorization join its line (three "(new) -> pending" lines per name say nothing)."""
+    lines = []
+    i = 0
+    while i < len(entries):
+        entry = entries[i]
+        i += 1
+        if not (entry.kind == "transition" and entry.object_kind == "authorization"
+                and not entry.old):
+            lines.append(entry.line(verbose))
+            continue
+        created = []
+        while (i < len(entries) and entries[i].kind == "transition" and not entries[i].old
+               and entries[i].object_kind == "challenge" and entries[i].cause == entry.cause):
+            created.append(entries[i])
+            i += 1
+        text = entry.line(verbose)
+        if created:
+            challenges = ", ".join(f"{c.challenge_type} {c.object_id}".strip() for c in created)
+            head, cause = text.rsplit("  [", 1)
+            text = f"{head}; challenges {challenges}  [{cause}"
+        lines.append(text)
+    return lines

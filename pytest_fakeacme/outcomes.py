@@ -16,7 +16,10 @@ responder behaviour it names render identically.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import functools
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -119,11 +122,61 @@ class Outcome:
         return self.delay_polls > 0 or self.delay > _dt.timedelta(0)
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        text = f"outcomes.{self.kind}({args})"
+        # The call that builds this outcome, without the arguments left at their defaults:
+        # ``outcomes.http_status(code=404)``, not ``...(code=404, url=None)``.
+        text = f"outcomes.{self.kind}({', '.join(_arguments(self.kind, self.params))})"
         if self.is_held:
-            text += f".after(polls={self.delay_polls}, seconds={self.delay.total_seconds():g})"
+            held = []
+            if self.delay_polls:
+                held.append(f"polls={self.delay_polls}")
+            if self.delay:
+                held.append(f"seconds={self.delay.total_seconds():g}")
+            text += f".after({', '.join(held)})"
         return text
+
+
+_NO_DEFAULT = object()
+
+
+@functools.cache
+def _defaults(kind: str) -> Mapping[str, Any]:
+    """The default of each parameter of the constructor of ``kind`` (none for unknown kinds)."""
+    constructor = CONSTRUCTORS.get(kind)
+    if constructor is None:
+        return {}
+    return {
+        name: p.default
+        for name, p in inspect.signature(constructor).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
+def _is_default(value: Any, defaults: Mapping[str, Any], name: str) -> bool:
+    default = defaults.get(name, _NO_DEFAULT)
+    if isinstance(default, str) and isinstance(value, bytes):
+        default = default.encode("utf-8")  # bodies are kept as bytes
+    return default is not _NO_DEFAULT and bool(value == default)
+
+
+def _arguments(kind: str, params: Mapping[str, Any]) -> list[str]:
+    """The arguments of the call that builds an outcome of ``kind`` with ``params``."""
+    prob = params.get("problem")
+    if kind == "problem" and isinstance(prob, _problems.AcmeProblem):
+        return [repr(prob.type), repr(prob.detail)] + (
+            [f"status={prob.status}"] if prob.status != 403 else [])
+    defaults = _defaults(kind)
+    found = []
+    for name, value in params.items():
+        if _is_default(value, defaults, name):
+            continue
+        if isinstance(value, bytes):
+            with contextlib.suppress(UnicodeDecodeError):
+                value = value.decode("utf-8")  # wrong_body("hello") shows as it was written
+        if name == "values" and kind == "txt_wrong":
+            found += [repr(v) for v in value]  # txt_wrong(*values)
+        else:
+            found.append(f"{name}={value!r}")
+    return found
 
 
 def _outcome(kind: str, types: frozenset[str], **params: Any) -> Outcome:
@@ -566,6 +619,22 @@ KINDS: Mapping[str, OutcomeKind] = {
 
 #: Every constructor, by name (for the management API and for docs).
 CONSTRUCTORS: Mapping[str, Any] = {name: kind.constructor for name, kind in KINDS.items()}
+
+
+def as_outcome(value: object, where: str) -> Outcome:
+    """``value`` as an outcome: an :class:`Outcome`, or the name of a constructor that takes no
+    arguments (``"valid"``, as the marker, the options and the management API take it); else
+    a usage error naming ``where`` it was given."""
+    if isinstance(value, Outcome):
+        return value
+    if isinstance(value, str):
+        return by_name(value)
+    name = getattr(value, "__name__", None)
+    hint = f"; call it: outcomes.{name}()" if callable(value) and name in CONSTRUCTORS else ""
+    raise FakeACMEUsageError(
+        f"{where} takes outcomes such as outcomes.http_status(404) or outcomes.valid() (or "
+        f"the name of one that takes no arguments, such as 'valid'), not {value!r}{hint}"
+    )
 
 
 def by_name(name: str) -> Outcome:

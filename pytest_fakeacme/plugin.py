@@ -6,36 +6,53 @@ fixture is a few lines over :class:`~pytest_fakeacme.FakeACME`.
 - ``@pytest.mark.fake_acme(flavor=..., va_default=..., **settings)``: per-test configuration.
 - ``--fake-acme``: one fake for the whole run, started before collection, its directory URL in
   the header and exported as ``FAKE_ACME_DIRECTORY_URL`` / ``FAKE_ACME_CA_BUNDLE`` (also
-  ``FAKE_ACME_ROOTS``, ``FAKE_ACME_MANAGEMENT_URL``) for code that reads its ACME server from the
-  environment or runs as a subprocess. It is also the ``fake_acme`` fixture's server, so a test
-  scripts the very fake its subprocesses talk to. Under pytest-xdist each worker runs (and
+  ``FAKE_ACME_ROOTS``, ``FAKE_ACME_MANAGEMENT_URL``, ``FAKE_ACME_DNS``, and the VA's ports
+  ``FAKE_ACME_HTTP01_PORT``, ``FAKE_ACME_TLS_ALPN01_PORT``) for code that reads its ACME server
+  from the environment or runs as a subprocess. It is also the ``fake_acme`` fixture's server,
+  so a test scripts the very fake its subprocesses talk to. Under pytest-xdist each worker runs (and
   exports, in its own process) its own.
+  Under ``--fake-acme`` every test starts with a fresh fake, whether it uses the fixture or
+  only the environment.
 - ``acme_directory_url``: the fake's URL, or the real CA given with ``--acme-directory=URL``.
 - A failing test that used ``fake_acme`` gets a "fake-acme transcript" section in its report.
+- Outcomes scripted and never used are a warning when the test ends (``unused_scripts``).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import Any
 
+import pluggy
 import pytest
 
-from .config import Flavor, Settings
-from .errors import FakeACMEUsageError
+from . import reporting
+from .config import Settings
+from .errors import (
+    FakeACMEError,
+    FakeACMEUsageError,
+    ServerThreadError,
+    UnusedScriptError,
+    UnusedScriptWarning,
+)
 from .fake import FakeACME
 from .faults import Faults
 from .outcomes import Outcome, by_name
+from .va.scripts import unused_message
 
 ENV_DIRECTORY_URL = "FAKE_ACME_DIRECTORY_URL"
 ENV_CA_BUNDLE = "FAKE_ACME_CA_BUNDLE"
 ENV_ROOTS = "FAKE_ACME_ROOTS"
 ENV_MANAGEMENT_URL = "FAKE_ACME_MANAGEMENT_URL"
 ENV_DNS = "FAKE_ACME_DNS"
+ENV_HTTP01_PORT = "FAKE_ACME_HTTP01_PORT"
+ENV_TLS_ALPN01_PORT = "FAKE_ACME_TLS_ALPN01_PORT"
 #: At most this many transcript lines (the latest) in a failing test's report.
-TRANSCRIPT_LINES = 200
+TRANSCRIPT_LINES = reporting.TRANSCRIPT_LINES
 
 _SESSION_KEY = pytest.StashKey[FakeACME]()
 #: The environment as it was before ``--fake-acme`` exported the fake (None: unset), restored at
@@ -43,8 +60,30 @@ _SESSION_KEY = pytest.StashKey[FakeACME]()
 _SAVED_ENV_KEY = pytest.StashKey[dict[str, str | None]]()
 _REPORTED_KEY = pytest.StashKey[bool]()
 _ENTRIES_KEY = pytest.StashKey[list[Any]]()
-#: The fake a test used (set by the ``fake_acme`` fixture), for its failure report.
+#: What a test scripted and no validation used, kept at teardown for its report.
+_UNUSED_KEY = pytest.StashKey[dict[str, list[Outcome]]]()
+#: The fake a test used (set when its fake is reset for it), for its failure report.
 _USED_KEY = pytest.StashKey[FakeACME]()
+#: Set once the test's fake is prepared (reset, configured), by the ``fake_acme`` fixture or
+#: for a test that uses only the environment: one preparation and one teardown per test.
+_PREPARED_KEY = pytest.StashKey[bool]()
+
+#: Where pytest's and pluggy's code lives: with the package's own, the frames that are not the
+#: user's when a usage error is shown.
+_RUNNER_DIRS = tuple(
+    str(Path(module.__file__).resolve().parent.parent / name) + os.sep
+    for module, name in ((pytest, "_pytest"), (pytest, "pytest"), (pluggy, "pluggy"))
+    if module.__file__
+)
+
+
+def _usage_error(excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
+    """Whether a failure is the user's misuse (a plugin or library usage error, a refused
+    script), whose message says all: the frames of the plugin and the library then stay out of
+    the report (``__tracebackhide__``). A bug inside the fake keeps every frame."""
+    return excinfo.errisinstance(
+        (FakeACMEError, pytest.UsageError, UnusedScriptWarning)
+    ) and not excinfo.errisinstance(ServerThreadError)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -103,6 +142,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="Write the transcript of every test that used fake_acme to DIR/<test id>.txt",
     )
+    parser.addini("fake_acme_unused_scripts", "Outcomes scripted and never used when a test "
+                  "ends: warn (default), error or ignore", default="warn")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -113,7 +154,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "fixture for this test (flavor 'boulder' or 'rfc'; va_default an outcome or its name; "
         "any pytest_fakeacme.Settings field)",
     )
-    # A wrong flavor or VA default is a usage error now, not an error in every test later.
+    # A wrong flavor, VA default or setting is a usage error now, not an error in every test
+    # later.
     _defaults(config)
     _fault_specs(config)
     if _option(config, "fake_acme_transcript") not in ("off", "short", "verbose"):
@@ -126,11 +168,14 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     fake = _new_fake(config).start()
     config.stash[_SESSION_KEY] = fake
+    config.pluginmanager.register(_EveryTest(fake), "fake_acme_every_test")
     exported = {
         ENV_DIRECTORY_URL: fake.directory_url,
         ENV_CA_BUNDLE: fake.ca_bundle,
         ENV_ROOTS: fake.roots_path,
         ENV_MANAGEMENT_URL: fake.management_url,
+        ENV_HTTP01_PORT: str(fake.http01_port),
+        ENV_TLS_ALPN01_PORT: str(fake.tls_alpn01_port),
     }
     if fake.dns.address is not None:
         exported[ENV_DNS] = f"{fake.dns.address[0]}:{fake.dns.address[1]}"
@@ -144,6 +189,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if fake is None:
         return
     del config.stash[_SESSION_KEY]
+    config.pluginmanager.unregister(name="fake_acme_every_test")
     try:
         fake.stop()
     finally:
@@ -160,14 +206,17 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if fake is None:
         if _wants_session_fake(config) and _is_xdist_controller(config):
             return [
-                f"fake-acme: one fake CA per xdist worker, exported as {ENV_DIRECTORY_URL} "
-                f"and {ENV_CA_BUNDLE} in each worker"
+                f"fake-acme: one fake CA per xdist worker, exported as {ENV_DIRECTORY_URL}, "
+                f"{ENV_CA_BUNDLE}, {ENV_HTTP01_PORT} (and the other FAKE_ACME_* variables) "
+                "in each worker"
             ]
         return None
     return [
-        f"fake-acme: directory {fake.directory_url}",
+        f"fake-acme: directory {fake.directory_url} (exported as {ENV_DIRECTORY_URL})",
         f"fake-acme: CA bundle {fake.ca_bundle} (exported as {ENV_CA_BUNDLE})",
         f"fake-acme: management API {fake.management_url} (exported as {ENV_MANAGEMENT_URL})",
+        f"fake-acme: the VA connects to http-01 port {fake.http01_port} and tls-alpn-01 port "
+        f"{fake.tls_alpn01_port} (exported as {ENV_HTTP01_PORT}, {ENV_TLS_ALPN01_PORT})",
     ]
 
 
@@ -196,11 +245,13 @@ def _option(config: pytest.Config, name: str) -> str:
     return str(value) if value is not None else str(config.getini(name))
 
 
-def _defaults(config: pytest.Config) -> tuple[Flavor, Outcome]:
-    """The configured flavor and VA default, checked (a fresh outcome on each call)."""
+def _defaults(config: pytest.Config) -> tuple[Settings, Outcome]:
+    """The configured settings (flavor, unused scripts) and VA default, checked (a fresh
+    outcome on each call)."""
     try:
-        flavor = Settings().copy(flavor=_option(config, "fake_acme_flavor")).flavor
-        return flavor, by_name(_option(config, "fake_acme_va_default"))
+        settings = Settings().copy(flavor=_option(config, "fake_acme_flavor"),
+                                   unused_scripts=config.getini("fake_acme_unused_scripts"))
+        return settings, by_name(_option(config, "fake_acme_va_default"))
     except FakeACMEUsageError as exc:
         raise pytest.UsageError(f"pytest-fakeacme: {exc}") from None
 
@@ -219,8 +270,9 @@ def _fault_specs(config: pytest.Config) -> list[str]:
 
 
 def _new_fake(config: pytest.Config) -> FakeACME:
-    flavor, va_default = _defaults(config)
-    return FakeACME(flavor=flavor, va_default=va_default)
+    settings, va_default = _defaults(config)
+    return FakeACME(flavor=settings.flavor, va_default=va_default,
+                    unused_scripts=settings.unused_scripts)
 
 
 @pytest.fixture(scope="session")
@@ -275,32 +327,100 @@ def fake_acme(fake_acme_session: FakeACME, request: pytest.FixtureRequest) -> It
     """A running :class:`~pytest_fakeacme.FakeACME` with fresh state for this test.
 
     An exception raised inside the fake during the test (a bug, or a scripted outcome that
-    could not apply) fails the test at teardown, with its traceback.
+    could not apply) fails the test at teardown, with its traceback; outcomes scripted and
+    never used are a warning (``unused_scripts``).
     """
-    fake = fake_acme_session
+    __tracebackhide__ = _usage_error
+    yield from _fresh(fake_acme_session, request)
+
+
+class _EveryTest:
+    """Registered under ``--fake-acme`` only: its autouse fixture gives a fresh fake to every
+    test, also one that reaches the fake only through the environment (a subprocess,
+    ``RemoteFake.from_env()``), with markers, transcript and the unused-scripts check, as
+    ``fake_acme`` does."""
+
+    def __init__(self, fake: FakeACME) -> None:
+        self.fake = fake
+
+    @pytest.fixture(autouse=True)
+    def fake_acme_environment(self, request: pytest.FixtureRequest) -> Iterator[None]:
+        """The session's fake, fresh for this test (``--fake-acme``)."""
+        __tracebackhide__ = _usage_error
+        if "fake_acme" in request.fixturenames:
+            yield  # the fixture does it
+            return
+        for _ in _fresh(self.fake, request):
+            yield
+
+
+def _fresh(fake: FakeACME, request: pytest.FixtureRequest) -> Iterator[FakeACME]:
+    """Reset ``fake`` for the test, configure it, hand it over; at the end, report what went
+    wrong inside it, keep its journal for the report and reset it again."""
+    __tracebackhide__ = _usage_error
+    item = request.node
+    if item.stash.get(_PREPARED_KEY, False):
+        # Prepared for the environment already, and fake_acme came later (acme_directory_url
+        # asks for it): the first preparation's teardown does the rest.
+        yield fake
+        return
+    item.stash[_PREPARED_KEY] = True
     fake.reset()
-    request.node.stash[_USED_KEY] = fake
+    item.stash[_USED_KEY] = fake
     for spec in _fault_specs(request.config):
         fake.faults.add_spec(spec)
-    _apply_markers(fake, request.node)
+    _apply_markers(fake, item)
     yield fake
-    # Wait for validations still in flight, so that what they raise is this test's failure
-    # rather than something the next test's reset() silently drops.
+    # Wait for answers, handshakes and validations still in progress, so that what they record
+    # or raise is this test's, rather than something the next test's reset() drops or gets.
+    fake.journal.wait_until_quiet()
     fake.va.drain()
     try:
         fake.check()
+        unused = unused_message(fake.va.scripted(),
+                                (e.identifier for e in fake.journal.validations()))
+        if unused is not None and fake.settings.unused_scripts == "error":
+            raise UnusedScriptError(unused)
+        if unused is not None and fake.settings.unused_scripts == "warn":
+            _warn_at(item, unused)
     finally:
         # Keep the conversation for this test's report, then put everything back (ports
-        # included: session fixtures of the suite, like a responder, must find the fake as
-        # it started, not as the last test left it).
-        request.node.stash[_ENTRIES_KEY] = list(fake.journal)
+        # included: session fixtures of the suite, like a responder, must find the fake as it
+        # started, not as the last test left it).
+        item.stash[_ENTRIES_KEY] = list(fake.journal)
+        item.stash[_UNUSED_KEY] = fake.va.scripted()
         fake.reset()
+
+
+def _warn_at(item: pytest.Item, message: str) -> None:
+    """An :class:`UnusedScriptWarning` shown at the test's own line."""
+    __tracebackhide__ = True  # under -W error the warning is raised, from here
+    path, line, _ = item.reportinfo()
+    warnings.warn_explicit(UnusedScriptWarning(message), UnusedScriptWarning,
+                           filename=str(path), lineno=(line or 0) + 1)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A ``fake_acme`` marker on a test that uses no fake would configure nothing: say so
+    before the test runs rather than let it pass unconfigured."""
+    if not any(m.name == "fake_acme" for m in getattr(item, "own_markers", ())):
+        return
+    used = getattr(item, "fixturenames", ())
+    if "fake_acme" in used or "acme_directory_url" in used or _SESSION_KEY in item.config.stash:
+        return
+    pytest.fail(
+        f"@pytest.mark.fake_acme configures the fake_acme fixture, which {item.name} does not "
+        "use: add fake_acme (or acme_directory_url) to its arguments",
+        pytrace=False,
+    )
 
 
 @pytest.fixture
 def acme_directory_url(request: pytest.FixtureRequest) -> str:
     """The ACME directory a test's client should use: ``--acme-directory=URL`` when given (a
     real CA, Pebble), the session fake under ``--fake-acme``, else this test's ``fake_acme``."""
+    __tracebackhide__ = _usage_error
     explicit = request.config.getoption("acme_directory")
     if explicit:
         return str(explicit)
@@ -312,7 +432,12 @@ def acme_directory_url(request: pytest.FixtureRequest) -> str:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, Any, None]:
-    """Add the ACME transcript to the first failing report of a test that used ``fake_acme``."""
+    """Show a usage error from the user's call, and add the ACME transcript to the first
+    failing report of a test that used ``fake_acme``."""
+    if call.excinfo is not None and _usage_error(call.excinfo) and not (
+        item.config.getoption("fulltrace", False)
+    ):
+        reporting.from_the_callers_frame(call.excinfo.value, _RUNNER_DIRS)
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
     fake = item.stash.get(_USED_KEY, None)
@@ -329,23 +454,22 @@ def pytest_runtest_makereport(
     if not report.failed or mode == "off" or item.stash.get(_REPORTED_KEY, False):
         return
     item.stash[_REPORTED_KEY] = True  # once per test: a failed call and teardown share it
-    text = _transcript(fake, _entries(item, fake), verbose=mode == "verbose")
+    unused = item.stash.get(_UNUSED_KEY, None)
+    # A fake a test stopped itself has no CA bundle left to advise about.
+    ca_bundle = fake.ca_bundle if fake.running else ""
+    text = reporting.transcript_section(
+        fake.journal, _entries(item, fake), mode == "verbose",
+        fake.va.scripted() if unused is None else unused, ca_bundle)
     if text:
         report.sections.append(("fake-acme transcript", text))
 
 
 def _entries(item: pytest.Item, fake: FakeACME) -> list[Any]:
-    """The test's journal: kept at teardown (the fake is reset then), else the live one."""
+    """The test's journal: kept at teardown (the fake is reset then), else the live one, once
+    settled."""
     kept = item.stash.get(_ENTRIES_KEY, None)
-    return kept if kept is not None else list(fake.journal)
+    if kept is not None:
+        return kept
+    fake.journal.wait_until_quiet()
+    return list(fake.journal)
 
-
-def _transcript(fake: FakeACME, entries: list[Any], verbose: bool = False) -> str:
-    shown = entries[-TRANSCRIPT_LINES:]
-    text = fake.journal.transcript(verbose=verbose, entries=shown)
-    if len(shown) < len(entries):
-        text = (
-            f"... {len(entries) - len(shown)} earlier entries left out "
-            "(fake_acme.journal.transcript() has them all)\n" + text
-        )
-    return text

@@ -73,19 +73,36 @@ class RemoteFake:
             raise RemoteError(f"{method} {path}: {message}") from None
         return json.loads(raw) if kind.startswith("application/json") else raw.decode()
 
+    # Where the fake is
+
+    def info(self) -> dict[str, Any]:
+        """What the fake is and where (``GET /``): its directory URL, CA bundle, DNS server,
+        the VA's ports and its flavor."""
+        return dict(self._call("GET", "/"))
+
+    @property
+    def http01_port(self) -> int:
+        """Where the fake's VA sends http-01 requests (``fake_acme.http01_port``), asked of
+        the fake: serve your responder there."""
+        return int(self.info()["http01_port"])
+
+    @property
+    def tls_alpn01_port(self) -> int:
+        """Where the fake's VA connects for tls-alpn-01 (``fake_acme.tls_alpn01_port``)."""
+        return int(self.info()["tls_alpn01_port"])
+
     # The knobs
 
-    def script(self, identifier: str, *outcomes: Outcome) -> dict[str, Any]:
+    def script(self, identifier: str, *outcomes: Outcome | str) -> dict[str, Any]:
         """``fake_acme.va.script(identifier, *outcomes)``, remotely."""
         return dict(self._call("POST", "/va/script", {
             "identifier": identifier,
-            "outcomes": [jsonforms.outcome_to_json(o) for o in outcomes],
+            "outcomes": [_outcome_json(o) for o in outcomes],
         }))
 
-    def set_default(self, outcome: Outcome) -> dict[str, Any]:
+    def set_default(self, outcome: Outcome | str) -> dict[str, Any]:
         """``fake_acme.va.default = outcome``, remotely."""
-        return dict(self._call("POST", "/va/default",
-                               {"outcome": jsonforms.outcome_to_json(outcome)}))
+        return dict(self._call("POST", "/va/default", {"outcome": _outcome_json(outcome)}))
 
     def fault(self, spec: str) -> dict[str, Any]:
         """``fake_acme.faults.add_spec(spec)``, e.g. ``"bad_nonce endpoint=newOrder"``."""
@@ -122,3 +139,8 @@ class RemoteFake:
     def transcript(self, verbose: bool = False) -> str:
         """``fake_acme.journal.transcript()``."""
         return str(self._call("GET", "/transcript" + ("?verbose=1" if verbose else "")))
+
+
+def _outcome_json(outcome: Outcome | str) -> Any:
+    # A name travels as it is, and the fake checks it as the Python API does.
+    return outcome if isinstance(outcome, str) else jsonforms.outcome_to_json(outcome)

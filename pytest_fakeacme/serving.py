@@ -14,7 +14,15 @@ from .crl import CRLs, CRLServer
 from .dnsserver import DNSServer
 from .errors import BindError
 from .management import Endpoints, ManagementApp, PlainServer
-from .transport import MANAGEMENT_PREFIX, POLL_INTERVAL, Mount, Server, ServerIdentity, bind
+from .transport import (
+    MANAGEMENT_PREFIX,
+    POLL_INTERVAL,
+    HandshakeFailure,
+    Mount,
+    Server,
+    ServerIdentity,
+    bind,
+)
 from .wfe import Frontend, build_app
 
 
@@ -45,7 +53,9 @@ class Serving:
         try:
             identity = serving._build(sock.getsockname()[1], host)
             app = Mount(serving.acme_app, {MANAGEMENT_PREFIX: serving.management})
-            serving.server = Server(sock, app, identity.tls, core.clock.now)
+            serving.server = Server(sock, app, identity.tls, core.clock.now,
+                                    on_handshake_failure=serving._journal_handshake)
+            core.journal.quiet_hook = serving.server.wait_until_quiet
             if dns_port is not None:
                 serving._start_dns(host, dns_port)
             if crl_port is not None:
@@ -60,6 +70,10 @@ class Serving:
         )
         serving._thread.start()
         return serving
+
+    def _journal_handshake(self, failure: HandshakeFailure) -> None:
+        self._core.journal.record("handshake", peer=failure.peer, alert=failure.alert,
+                                  detail=failure.detail, untrusted=failure.untrusted)
 
     def _build(self, port: int, host: str) -> ServerIdentity:
         self.identity = identity = ServerIdentity(self.ca.root_pem)
@@ -77,11 +91,9 @@ class Serving:
         try:
             self._crl_server = CRLServer(crls, host, port)
         except OSError as exc:
-            raise BindError(
-                exc.errno,
-                f"pytest-fakeacme cannot serve CRLs on {host}:{port}: {exc.strerror}. "
-                "Use crl_port=0 for a free port, None for no CRLs.",
-            ) from exc
+            raise BindError(exc.errno, exc.strerror or str(exc),
+                            address=f"{host}:{port} for CRLs", setting="crl_port",
+                            also=" (None for no CRLs)") from exc
         netloc = f"[{host}]:{self._crl_server.port}" if ":" in host else (
             f"{host}:{self._crl_server.port}")
         crls.base = self.ca.crl_base = f"http://{netloc}/"
@@ -91,11 +103,9 @@ class Serving:
         try:
             self._dns = DNSServer(self._core.dns, host, port)
         except OSError as exc:
-            raise BindError(
-                exc.errno,
-                f"pytest-fakeacme cannot serve DNS on {host}:{port}: "
-                f"{exc.strerror}. Use dns_port=0 for a free port, None for no server.",
-            ) from exc
+            raise BindError(exc.errno, exc.strerror or str(exc),
+                            address=f"{host}:{port} for DNS", setting="dns_port",
+                            also=" (None for no DNS server)") from exc
         self._core.dns.address = self._dns.address
 
     def serve_management(self, host: str, port: int, tls: bool) -> str:
@@ -107,7 +117,7 @@ class Serving:
             plain = PlainServer(self.management, host, port)
             self._extra.append((plain, None))
             return plain.url
-        server = Server(bind(host, port, hint="--https-management-port 0"), self.management,
+        server = Server(bind(host, port, setting="https_management_port"), self.management,
                         self.identity.tls, self._core.clock.now)
         thread = threading.Thread(target=server.serve_forever,
                                   kwargs={"poll_interval": POLL_INTERVAL},
@@ -136,6 +146,7 @@ class Serving:
         server, self.server = self.server, None
         thread, self._thread = self._thread, None
         if server is not None:
+            self._core.journal.quiet_hook = None
             if thread is not None:  # shutdown() waits for a serve_forever() that ran
                 server.shutdown()
             server.server_close()

@@ -38,14 +38,23 @@ class Store:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self._counter = itertools.count(1)
-        #: Told of every status change, stored or shown: ``(kind, id, status, cause)``. The
-        #: fake's core connects it to the journal.
-        self.listener: Callable[[str, str, str, str], None] | None = None
+        #: Told of every status change, stored or shown: ``(kind, id, status, cause)``, and on
+        #: creation what the object is (``identifier=`` of an authorization,
+        #: ``challenge_type=`` of a challenge). The fake's core connects it to the journal.
+        self.listener: Callable[..., None] | None = None
         self.clear()
 
-    def _changed(self, kind: str, object_id: str, status: str, cause: str) -> None:
+    def _changed(self, kind: str, object_id: str, status: str, cause: str, **about: str
+                 ) -> None:
         if self.listener is not None:
-            self.listener(kind, object_id, status, cause)
+            self.listener(kind, object_id, status, cause, **about)
+
+    def _created(self, authz: Authorization, cause: str) -> None:
+        """An authorization and its challenges are new (the journal shows them as one)."""
+        name = ("*." if authz.wildcard else "") + authz.identifier.value
+        self._changed("authorization", authz.id, authz.status, cause, identifier=name)
+        for chall in authz.challenges:
+            self._changed("challenge", chall.id, chall.status, cause, challenge_type=chall.type)
 
     def clear(self) -> None:
         """Forget every object (ids keep counting, so old URLs never name new objects)."""
@@ -113,9 +122,7 @@ class Store:
             for authz in new_authzs:
                 self.authorizations[authz.id] = authz
                 self._index_authz(authz)
-                self._changed("authorization", authz.id, authz.status, "newOrder")
-                for chall in authz.challenges:
-                    self._changed("challenge", chall.id, chall.status, "newOrder")
+                self._created(authz, "newOrder")
             self.orders[order.id] = order
             key = (order.account_id, frozenset(order.identifiers), order.profile)
             self._orders_by_key.setdefault(key, []).append(order)
@@ -126,9 +133,7 @@ class Store:
         with self.lock:
             self.authorizations[authz.id] = authz
             self._index_authz(authz)
-            self._changed("authorization", authz.id, authz.status, "newAuthz")
-            for chall in authz.challenges:
-                self._changed("challenge", chall.id, chall.status, "newAuthz")
+            self._created(authz, "newAuthz")
 
     def _index_authz(self, authz: Authorization) -> None:
         key = (authz.account_id, authz.identifier, authz.wildcard)

@@ -16,12 +16,14 @@ import datetime as _dt
 import email.utils
 import io
 import os
+import re
 import shutil
 import socket
 import ssl
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import IO, Any, cast
 
 import trustme
@@ -96,7 +98,8 @@ class Handler(WSGIRequestHandler):
             return
         environ = self.environ = self.make_environ()
         stream = environ["wsgi.input"] = self._body(environ)
-        status, headers, body = self._call_app(environ)
+        with self.server.busy():
+            status, headers, body = self._call_app(environ)
         code = int(status.split(None, 1)[0])
         if code == 0:
             # The drop fault: the app already shut the socket down; send nothing.
@@ -214,8 +217,71 @@ class Handler(WSGIRequestHandler):
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
 
 
+#: TLS alerts with which a client refuses the server's certificate (RFC 8446 6.2): OpenSSL's
+#: clients send "unknown ca" when no root they trust issued it, Go's "bad certificate".
+UNTRUSTING_ALERTS = frozenset({
+    "unknown ca", "bad certificate", "certificate unknown", "unsupported certificate",
+    "certificate expired", "certificate revoked", "access denied",
+})
+#: OpenSSL's reasons for a client that speaks no TLS version the server does.
+_VERSION_REASONS = frozenset({
+    "WRONG_VERSION_NUMBER", "UNSUPPORTED_PROTOCOL", "VERSION_TOO_LOW", "NO_PROTOCOLS_AVAILABLE",
+    "TLSV1_ALERT_PROTOCOL_VERSION",
+})
+#: How long :meth:`Server.wait_until_quiet` waits at most (seconds): a client that gave up
+#: has already sent its alert, and an answer in progress takes milliseconds unless a fault
+#: slows it, so this is a bound, not a delay.
+SETTLE_TIMEOUT = 2.0
+
+
+@dataclass(frozen=True)
+class HandshakeFailure:
+    """A TLS handshake with the server that failed, in words."""
+
+    #: The client's address, ``host:port``.
+    peer: str
+    #: The TLS alert the client sent (``"unknown ca"``), or ``""``.
+    alert: str
+    #: What happened and what to do about it.
+    detail: str
+    #: Whether the client refused the server's certificate (it does not trust it).
+    untrusted: bool
+
+    @classmethod
+    def of(cls, exc: BaseException, client_address: Any) -> HandshakeFailure:
+        """The failure ``exc`` (raised by the server's side of the handshake) stands for."""
+        host, port = client_address[:2]
+        peer = f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+        reason = str(getattr(exc, "reason", "") or "")
+        sent = re.fullmatch(r"(?:SSLV3|TLSV1|TLSV13)_ALERT_(\w+)", reason)
+        alert = sent.group(1).replace("_", " ").lower() if sent else ""
+        if alert in UNTRUSTING_ALERTS:
+            return cls(peer, alert, f'the client does not trust the fake\'s certificate (it sent '
+                       f'TLS alert "{alert}"): give it the fake\'s CA bundle', True)
+        if reason == "HTTP_REQUEST":
+            detail = "the client sent plain HTTP to the fake's HTTPS port: use the https:// URL"
+        elif reason in _VERSION_REASONS:
+            detail = "the client offers no TLS version the fake speaks (TLS 1.2 or 1.3)"
+        elif alert:
+            detail = f'the client sent TLS alert "{alert}"'
+        elif isinstance(exc, ssl.SSLEOFError) or reason == "UNEXPECTED_EOF_WHILE_READING":
+            detail = ("the client closed the connection during the handshake (a client that "
+                      "does not trust the fake's certificate may do so without an alert)")
+        elif isinstance(exc, TimeoutError):
+            detail = f"the client stalled in the handshake for {_CONNECTION_TIMEOUT:g} s"
+        elif isinstance(exc, ConnectionResetError):
+            detail = "the client reset the connection during the handshake"
+        else:
+            detail = f"{type(exc).__name__}: {exc}"
+        return cls(peer, alert, detail, False)
+
+
 class Server(ThreadedWSGIServer):
-    """werkzeug's threaded server, TLS per connection thread, TCP_NODELAY, no log."""
+    """werkzeug's threaded server, TLS per connection thread, TCP_NODELAY, no log.
+
+    A handshake that fails is reported to ``on_handshake_failure`` (a client that does not
+    trust the server's certificate, one that speaks plain HTTP), unless the server is closing.
+    """
 
     daemon_threads = True
     block_on_close = False
@@ -226,10 +292,17 @@ class Server(ThreadedWSGIServer):
         app: Any,
         tls: ssl.SSLContext,
         now: Callable[[], _dt.datetime],
+        on_handshake_failure: Callable[[HandshakeFailure], None] | None = None,
     ) -> None:
         host, port = sock.getsockname()[:2]
         #: The time answers' ``Date`` shows (the fake's clock).
         self.now = now
+        self.on_handshake_failure = on_handshake_failure
+        # Handshakes (from the client's first byte to the end, reported if it failed) and
+        # requests (from their head to their answer) in progress, so that a reader can wait
+        # for what a client just did to be on record.
+        self._busy: dict[int, int] = {}  # by thread: a reader inside a request skips its own
+        self._quiet = threading.Condition()
         # Connection threads and their sockets, so that server_close() can end them: a client
         # that keeps a connection open must not keep a thread alive past stop().
         self._connections: dict[threading.Thread, socket.socket] = {}
@@ -282,8 +355,26 @@ class Server(ThreadedWSGIServer):
         return conn, addr
 
     def finish_request(self, request: Any, client_address: Any) -> None:
-        assert self.ssl_context is not None
         request.settimeout(_CONNECTION_TIMEOUT)
+        try:
+            if not request.recv(1, socket.MSG_PEEK):
+                return  # connected and closed without a word (a port probe): nothing to tell
+        except OSError:
+            return
+        with self.busy():
+            tls_sock = self._handshake(request, client_address)
+        if tls_sock is None:
+            return  # a client that cannot complete a handshake gets nothing, like any server
+        try:
+            super().finish_request(tls_sock, client_address)
+        finally:
+            with contextlib.suppress(OSError):
+                tls_sock.close()
+
+    def _handshake(self, request: Any, client_address: Any) -> ssl.SSLSocket | None:
+        """The connection's TLS socket, or None (reported) when the handshake failed."""
+        assert self.ssl_context is not None
+        tls_sock: ssl.SSLSocket | None = None
         try:
             tls_sock = self.ssl_context.wrap_socket(
                 request, server_side=True, do_handshake_on_connect=False
@@ -292,13 +383,38 @@ class Server(ThreadedWSGIServer):
                 # The TLS socket replaces the plain one (same descriptor) for server_close().
                 self._connections[threading.current_thread()] = tls_sock
             tls_sock.do_handshake()
-        except (OSError, ssl.SSLError):
-            return  # a client that cannot complete a handshake gets nothing, like any server
+        except (OSError, ssl.SSLError) as exc:
+            # server_close() ends handshakes in progress; that is no client's failure.
+            if self.on_handshake_failure is not None and not self._closing:
+                self.on_handshake_failure(HandshakeFailure.of(exc, client_address))
+            if tls_sock is not None:
+                tls_sock.close()  # it owns the descriptor now; the plain socket is detached
+            return None
+        return tls_sock
+
+    @contextlib.contextmanager
+    def busy(self) -> Iterator[None]:
+        """Count a handshake or a request as in progress while the block runs."""
+        me = threading.get_ident()
+        with self._quiet:
+            self._busy[me] = self._busy.get(me, 0) + 1
         try:
-            super().finish_request(tls_sock, client_address)
+            yield
         finally:
-            with contextlib.suppress(OSError):
-                tls_sock.close()
+            with self._quiet:
+                self._busy[me] -= 1
+                if not self._busy[me]:
+                    del self._busy[me]
+                self._quiet.notify_all()
+
+    def wait_until_quiet(self, timeout: float = SETTLE_TIMEOUT) -> bool:
+        """Return True once no handshake or request is in progress, False after ``timeout``
+        seconds (a client that stalls mid-handshake, an answer a fault slows): a client's
+        failed handshake, or a request it gave up waiting for, is then on record. A request
+        that asks (the management API's) does not wait for itself."""
+        me = threading.get_ident()
+        with self._quiet:
+            return self._quiet.wait_for(lambda: not self._busy.keys() - {me}, timeout)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Connection-level errors (a client went away) are not the test's business."""
@@ -343,9 +459,9 @@ def port_arg(value: int | None, name: str) -> int | None:
     return value
 
 
-def bind(host: str, port: int, what: str = "", hint: str = "port=0") -> socket.socket:
+def bind(host: str, port: int, setting: str = "port") -> socket.socket:
     """A listening TCP socket on ``host:port``; a :class:`BindError` that says what to do
-    when the port is taken."""
+    when the port is taken (pass ``setting=0``: ``setting`` names the argument)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -354,11 +470,8 @@ def bind(host: str, port: int, what: str = "", hint: str = "port=0") -> socket.s
         sock.listen(128)
     except OSError as exc:
         sock.close()
-        raise BindError(
-            exc.errno,
-            f"pytest-fakeacme cannot listen on {host}:{port}{what}: {exc.strerror}. "
-            f"Use {hint} for a free port, or stop what holds this one.",
-        ) from exc
+        raise BindError(exc.errno, exc.strerror or str(exc), address=f"{host}:{port}",
+                        setting=setting) from exc
     return sock
 
 

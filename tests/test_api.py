@@ -52,6 +52,7 @@ FAKE_ACME_SURFACE = {
     "running": "property",
     "serve_management": "method (port: 'int' = 0, *, tls: 'bool' = True) -> 'str'",
     "settings": "attribute",
+    "ssl_context": "method () -> 'ssl.SSLContext'",
     "start": "method () -> FakeACME",
     "stop": "method () -> None",
     "store": "attribute",
@@ -66,7 +67,7 @@ FAKE_ACME_CONSTRUCTOR = (
     "tls_alpn01_port: 'int | None' = None, https_port: 'int' = 443, "
     "dns_port: 'int | None' = 0, crl_port: 'int | None' = 0, "
     "alternate_chains: 'int' = 0, ca_key_type: 'str' = 'ecdsa', intermediates: 'int' = 1, "
-    "flavor: 'Flavor' = 'boulder', va_default: 'Outcome | None' = None, "
+    "flavor: 'Flavor' = 'boulder', va_default: 'Outcome | str | None' = None, "
     "clock: 'Clock | None' = None, **settings: 'Any') -> 'None'"
 )
 
@@ -81,6 +82,8 @@ PACKAGE_ALL = [
     "ScriptError",
     "ServerThreadError",
     "Settings",
+    "UnusedScriptError",
+    "UnusedScriptWarning",
     "__version__",
     "outcomes",
     "problems",

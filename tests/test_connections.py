@@ -691,3 +691,51 @@ def test_answers_carry_a_date_on_the_fakes_clock(fake_acme: FakeACME, wire: Wire
         chunked = other.answer("POST")
         date = email.utils.parsedate_to_datetime(chunked.header("Date") or "")
         assert abs((date - fake_acme.clock.now()).total_seconds()) < 5
+
+
+def test_waiting_until_quiet_counts_the_work_of_others_not_the_callers() -> None:
+    import datetime as dt
+
+    from pytest_fakeacme.transport import Server, ServerIdentity, bind
+
+    holding, release = threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ["PATH_INFO"] == "/hold":
+            holding.set()
+            release.wait(30)
+        else:
+            # A request that asks (the management API could) does not wait for itself.
+            seen[environ["PATH_INFO"]] = server.wait_until_quiet(timeout=0)
+        start_response("200 OK", [("Content-Length", "0")])
+        return [b""]
+
+    identity = ServerIdentity(roots_pem="")
+    server = Server(bind("127.0.0.1", 0), app, identity.tls,
+                    lambda: dt.datetime.now(dt.timezone.utc))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    context = ssl.create_default_context(cafile=identity.ca_bundle)
+
+    def get(path: str) -> None:
+        urllib.request.urlopen(f"https://127.0.0.1:{server.port}{path}", context=context,
+                               timeout=30).close()
+
+    try:
+        get("/alone")
+        held = threading.Thread(target=get, args=("/hold",))
+        held.start()
+        assert holding.wait(30)
+        get("/beside-a-held-request")
+        assert not server.wait_until_quiet(timeout=0)  # the held request is in progress
+        release.set()
+        held.join(30)
+        assert server.wait_until_quiet(timeout=30)
+        assert seen == {"/alone": True, "/beside-a-held-request": False}
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(30)
+        identity.remove()

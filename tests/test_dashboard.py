@@ -60,6 +60,7 @@ def page_url(fake_acme: FakeACME) -> Iterator[str]:
     server.stop()
 
 
+@pytest.mark.fake_acme(unused_scripts="ignore")  # later.example shows a held-back script
 def test_the_page_follows_orders_live_and_steers_the_fake(
     fake_acme: FakeACME,
     acme_client: AcmeTestClient,

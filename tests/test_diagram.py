@@ -80,8 +80,13 @@ def test_a_problem_answer_is_drawn_as_one(fake_acme: FakeACME) -> None:
     client.register()
     _order(fake_acme, client, "c.example")  # the client retries the badNonce
     rows = labels(fake_acme.diagram())
-    problems = [text for kind, text in rows if kind in ("problem", "fault")]
-    assert problems[0].startswith("400 badNonce: ")
+    problems = [(kind, text) for kind, text in rows if kind in ("problem", "fault")]
+    # The injected refusal is drawn as a fault, labelled so; the retry's answer is the CA's.
+    assert [kind for kind, _ in problems] == ["fault"]
+    assert problems[0][1].startswith("400 badNonce: ")
+    assert problems[0][1].endswith("[fault: bad_nonce endpoint=newOrder, 1 of 1]")
+    answers = [text for kind, text in rows if kind == "answer"]
+    assert "201 Created" in answers and not any("injected" in a for a in answers)
 
 
 def test_a_real_validation_shows_what_the_va_looked_at(fake_acme: FakeACME) -> None:

@@ -48,3 +48,66 @@ def test_every_outcome_constructor_has_a_documented_example() -> None:
     tests, _ = _blocks(ROOT / "docs" / "outcomes.md")
     missing = [name for name in outcomes.CONSTRUCTORS if f"outcomes.{name}(" not in tests]
     assert missing == []
+
+
+#: Links to this repository's own files, as README.md gives them (a package index shows the
+#: README away from the repository, where relative links go nowhere).
+_REPOSITORY_LINK = re.compile(
+    r"https://github\.com/pytest-fakeacme/pytest-fakeacme/(?:blob|tree)/main/([^)\s#\"]+)")
+_RELATIVE_LINK = re.compile(r"\]\((?!https?://|#)([^)\s#]+)(?:#[^)\s]*)?\)")
+
+
+def test_links_to_the_repository_name_files_it_has() -> None:
+    texts = [ROOT / "README.md", ROOT / "pyproject.toml", *sorted((ROOT / "docs").glob("*.md"))]
+    targets = {(path.name, target) for path in texts
+               for target in _REPOSITORY_LINK.findall(path.read_text(encoding="utf-8"))}
+    assert ("README.md", "docs/clients.md") in targets
+    assert [t for t in targets if not (ROOT / t[1]).exists()] == []
+
+
+def test_the_readme_has_no_relative_links() -> None:
+    assert _RELATIVE_LINK.findall((ROOT / "README.md").read_text(encoding="utf-8")) == []
+
+
+def test_relative_links_in_the_docs_stay_inside_and_resolve() -> None:
+    # What `mkdocs build --strict` checks in CI (anchors too), in a test that needs no MkDocs.
+    found = [(path.name, target) for path in sorted((ROOT / "docs").glob("*.md"))
+             for target in _RELATIVE_LINK.findall(path.read_text(encoding="utf-8"))]
+    assert ("clients.md", "interop.md") in found
+    broken = [(name, target) for name, target in found
+              if not (ROOT / "docs" / target).resolve().is_relative_to(ROOT / "docs")
+              or not (ROOT / "docs" / target).exists()]
+    assert broken == []
+
+
+def test_every_docs_page_is_in_the_site_navigation() -> None:
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    listed = set(re.findall(r":\s*([\w-]+\.md)\s*$", config, re.M))
+    assert listed == {path.name for path in (ROOT / "docs").glob("*.md")}
+
+
+def test_the_journal_page_names_every_field_and_question() -> None:
+    from dataclasses import fields
+
+    from pytest_fakeacme.journal import Entry, Journal, JWSView
+
+    text = (ROOT / "docs" / "journal.md").read_text(encoding="utf-8")
+    names = {f.name for f in fields(Entry)} | {"jws", "retry_after", "resource", "line"}
+    names |= {n for n in vars(JWSView) if not n.startswith("_")}
+    names |= {n for n in dir(Journal) if not n.startswith("_")}
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)  # the examples are code
+    spans = " ".join(re.findall(r"`([^`]+)`", prose))  # names count where code is quoted
+    assert sorted(n for n in names if not re.search(rf"\b{n}\b", spans)) == []
+
+
+def test_ci_runs_the_two_commands_the_readme_gives() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The two commands", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"^    (\S.*)$", section, re.M)
+    assert len(commands) == 2
+    setup_and_demo, tests = commands
+    demo = setup_and_demo.split(" && ")[-1]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert demo == "python -m pytest_fakeacme demo"
+    assert demo in ci
+    assert ci[-1] == tests == "python -m pytest -n 2"  # exactly as given, the last word of CI

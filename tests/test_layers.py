@@ -239,7 +239,7 @@ def _repository_files() -> Iterator[Path]:
         for path in sorted((ROOT / folder).rglob("*")):
             if path.is_file() and path.suffix in _TEXT_SUFFIXES:
                 yield path
-    for name in ("README.md", "CHANGELOG.md", "pyproject.toml", "conftest.py"):
+    for name in ("README.md", "CHANGELOG.md", "pyproject.toml", "conftest.py", "mkdocs.yml"):
         yield ROOT / name
     yield ROOT / ".ci" / "run"
 

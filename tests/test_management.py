@@ -85,6 +85,24 @@ def test_index_and_state(fake_acme: FakeACME, mgmt: Mgmt, acme_client: AcmeTestC
     assert "POST finalize -> 200" in mgmt.get("/transcript").text
 
 
+def test_the_journal_over_the_api_has_faults_and_failed_handshakes(
+    fake_acme: FakeACME, mgmt: Mgmt
+) -> None:
+    fake_acme.faults.server_error(endpoint="directory")
+    assert requests.get(fake_acme.directory_url, verify=fake_acme.ca_bundle,
+                        timeout=10).status_code == 500
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(fake_acme.directory_url, timeout=10)  # the system's roots
+    fake_acme.journal.wait_until_quiet()
+    request, handshake = mgmt.get("/journal").json()["entries"][:2]
+    assert (request["kind"], request["fault"]) == (
+        "request", "server_error endpoint=directory, 1 of 1")
+    assert handshake["kind"] == "handshake"
+    assert (handshake["alert"], handshake["untrusted"]) == ("unknown ca", True)
+    assert handshake["peer"].startswith("127.0.0.1:")
+    assert "does not trust the fake's certificate" in handshake["detail"]
+
+
 def test_scripting_through_the_api_is_the_python_api(
     fake_acme: FakeACME, mgmt: Mgmt, acme_client: AcmeTestClient
 ) -> None:
@@ -318,7 +336,30 @@ def test_serve_reports_a_taken_port() -> None:
             capture_output=True, text=True, timeout=60, check=False,
         )
     assert result.returncode == 2
-    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    # Said once, to a command-line user: the option to pass, not the Python keyword.
+    assert result.stderr == (
+        f"pytest-fakeacme: cannot listen on 127.0.0.1:{port}: Address already in use. "
+        "Use --port 0 for a free port, or stop what holds this one.\n"
+    )
+
+
+def test_serve_reports_a_taken_dns_port() -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest_fakeacme", "serve", "--port", "0",
+             "--http01-port", "0", "--tls-alpn01-port", "0", "--dns-port", str(port),
+             "--management-port", "-1"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"pytest-fakeacme: cannot listen on 127.0.0.1:{port} for DNS: Address already in use. "
+        "Use --dns-port 0 for a free port, or stop what holds this one.\n"
+    )
 
 
 class _RemoteFake:
@@ -351,6 +392,11 @@ def test_remote_client_drives_the_same_fake(fake_acme: FakeACME) -> None:
     assert fake_acme.va.scripted() == {"a.example": [outcomes.http_status(404).after(polls=1)]}
     remote.set_default(outcomes.valid())
     assert fake_acme.va.default == outcomes.valid()
+    remote.set_default("dns_nxdomain")  # by name, as the Python API takes it
+    assert fake_acme.va.default == outcomes.dns_nxdomain()
+    fake_acme.http01_port, fake_acme.tls_alpn01_port = 18080, 18443
+    assert (remote.http01_port, remote.tls_alpn01_port) == (18080, 18443)
+    assert remote.info()["directory"] == fake_acme.directory_url
     remote.fault("bad_nonce endpoint=newOrder")
     assert len(fake_acme.faults.active) == 1
     remote.clear_faults()

@@ -595,16 +595,29 @@ MISUSE: list[tuple[str, Callable[[FakeACME], object], str]] = [
      "DNS name"),
     ("after-negative", lambda f: outcomes.valid().after(polls=-1), "whole number"),
     ("script-nothing", lambda f: f.va.script("a.example"), "at least one outcome"),
-    ("script-string", lambda f: f.va.script("a.example", "http_status(404)"),  # type: ignore
-     "takes outcomes"),
+    # A name is taken for an outcome without arguments, as the marker and the options take it.
+    ("script-string", lambda f: f.va.script("a.example", "http_status(404)"),
+     r"unknown outcome 'http_status\(404\)'; use one of "),
     ("script-one-bad", lambda f: f.va.script("a.example", outcomes.valid(), 404),  # type: ignore
      "takes outcomes"),
+    ("script-uncalled", lambda f: f.va.script("a.example", outcomes.valid),  # type: ignore
+     r"call it: outcomes\.valid\(\)"),
     ("script-no-name", lambda f: f.va.script("", outcomes.valid()), "name or pattern"),
-    ("default-string", lambda f: setattr(f.va, "default", "valid"), "takes outcomes"),
+    # Never an identifier, so never used: refused at once rather than ignored.
+    ("script-url", lambda f: f.va.script("https://www.example.com/", outcomes.valid()),
+     "not a URL: 'www.example.com', not 'https://www.example.com/'"),
+    ("script-port", lambda f: f.va.script("a.example:443", outcomes.valid()),
+     "without a port: 'a.example', not 'a.example:443'"),
+    ("default-unknown-name", lambda f: setattr(f.va, "default", "vaild"),
+     "unknown outcome 'vaild'; use one of "),
+    ("default-needs-arguments", lambda f: setattr(f.va, "default", "http_status"),
+     "needs arguments"),
+    ("default-number", lambda f: setattr(f.va, "default", 404), "takes outcomes"),
 ]
 
 
 @pytest.mark.parametrize(("call", "message"), [pytest.param(c, m, id=i) for i, c, m in MISUSE])
+@pytest.mark.fake_acme(unused_scripts="ignore")  # the script is there to show it stays
 def test_misuse_is_a_usage_error_that_changes_nothing(
     fake_acme: FakeACME, call: Callable[[FakeACME], object], message: str
 ) -> None:
@@ -709,3 +722,51 @@ def test_default_valid_issues_with_no_responder(
 
     assert "BEGIN CERTIFICATE" in final.fullchain_pem
     assert fake_acme.certificates[0].names == ["a.example", "b.example"]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "text"),
+    [
+        (outcomes.http_status(404), "outcomes.http_status(code=404)"),
+        (outcomes.http_status(404, url="http://a.example/x"),
+         "outcomes.http_status(code=404, url='http://a.example/x')"),
+        (outcomes.valid().after(polls=2), "outcomes.valid().after(polls=2)"),
+        (outcomes.valid().after(seconds=30), "outcomes.valid().after(seconds=30)"),
+        (outcomes.valid().after(polls=1, seconds=1.5),
+         "outcomes.valid().after(polls=1, seconds=1.5)"),
+        (outcomes.wrong_body(), "outcomes.wrong_body()"),
+        (outcomes.wrong_body("hello"), "outcomes.wrong_body(body='hello')"),
+        (outcomes.wrong_body(b"\xff"), "outcomes.wrong_body(body=b'\\xff')"),
+        (outcomes.bad_redirect("status"), "outcomes.bad_redirect(reason='status')"),
+        (outcomes.bad_redirect("status", code=300),
+         "outcomes.bad_redirect(reason='status', code=300)"),
+        (outcomes.alpn_bad_cert(), "outcomes.alpn_bad_cert()"),
+        (outcomes.tls_alert("internal error"), "outcomes.tls_alert(alert='internal error')"),
+        (outcomes.txt_wrong("a", "b"), "outcomes.txt_wrong('a', 'b')"),
+        (outcomes.secondary_fails(outcomes.dns_nxdomain()),
+         "outcomes.secondary_fails(inner=outcomes.dns_nxdomain())"),
+        (outcomes.problem("malformed", "no", 400),
+         "outcomes.problem('malformed', 'no', status=400)"),
+        (outcomes.caa_forbids(), "outcomes.caa_forbids()"),
+    ],
+)
+def test_an_outcome_reads_as_the_call_that_builds_it_without_its_defaults(
+    outcome: Outcome, text: str
+) -> None:
+    # What a transcript line or an assertion shows: only what the test set.
+    assert repr(outcome) == text
+    # ...and it is a call that builds the same outcome again (problems compare by identity).
+    assert repr(eval(text, {"outcomes": outcomes})) == text
+
+
+def test_an_outcome_without_arguments_can_be_named_wherever_one_is_taken() -> None:
+    # As in the marker, the ini file, the command line and the management API.
+    with FakeACME(va_default="valid") as fake:
+        assert fake.va.default == outcomes.valid()
+        fake.va.default = "dns_nxdomain"
+        assert fake.va.default == outcomes.dns_nxdomain()
+        fake.va.script("a.example", "connection_refused", outcomes.http_status(404))
+        assert fake.va.scripted() == {
+            "a.example": [outcomes.connection_refused(), outcomes.http_status(404)]}
+        fake.va.clear()
+        assert fake.va.default == outcomes.valid()  # the name given at construction

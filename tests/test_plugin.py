@@ -14,9 +14,16 @@ import pytest
 from pytest_fakeacme.plugin import (
     ENV_CA_BUNDLE,
     ENV_DIRECTORY_URL,
+    ENV_DNS,
+    ENV_HTTP01_PORT,
     ENV_MANAGEMENT_URL,
     ENV_ROOTS,
+    ENV_TLS_ALPN01_PORT,
 )
+
+#: Every variable ``--fake-acme`` exports.
+EXPORTED = (ENV_DIRECTORY_URL, ENV_CA_BUNDLE, ENV_ROOTS, ENV_MANAGEMENT_URL, ENV_DNS,
+            ENV_HTTP01_PORT, ENV_TLS_ALPN01_PORT)
 
 #: A minimal ACME client for inner sessions (no responder: validations rely on the VA default
 #: or a script). Requests-based, so inner files clear REQUESTS_CA_BUNDLE themselves.
@@ -77,6 +84,9 @@ URL_AT_COLLECTION = os.environ.get("FAKE_ACME_DIRECTORY_URL")
 BUNDLE_AT_COLLECTION = os.environ.get("FAKE_ACME_CA_BUNDLE")
 ROOTS_AT_COLLECTION = os.environ.get("FAKE_ACME_ROOTS")
 MANAGEMENT_AT_COLLECTION = os.environ.get("FAKE_ACME_MANAGEMENT_URL")
+DNS_AT_COLLECTION = os.environ.get("FAKE_ACME_DNS")
+HTTP01_AT_COLLECTION = os.environ.get("FAKE_ACME_HTTP01_PORT")
+TLS_ALPN01_AT_COLLECTION = os.environ.get("FAKE_ACME_TLS_ALPN01_PORT")
 
 
 def test_collection_saw_the_fake_that_the_fixtures_give(fake_acme, acme_directory_url):
@@ -86,6 +96,10 @@ def test_collection_saw_the_fake_that_the_fixtures_give(fake_acme, acme_director
     with open(ROOTS_AT_COLLECTION) as f:
         assert f.read() == fake_acme.roots
     assert MANAGEMENT_AT_COLLECTION == fake_acme.management_url
+    assert DNS_AT_COLLECTION == "%s:%d" % fake_acme.dns.address
+    # Where a subprocess serves its http-01 and tls-alpn-01 responders.
+    assert HTTP01_AT_COLLECTION == str(fake_acme.http01_port)
+    assert TLS_ALPN01_AT_COLLECTION == str(fake_acme.tls_alpn01_port)
 
 
 def test_a_subprocess_reaches_the_fake(fake_acme):
@@ -101,7 +115,7 @@ def test_a_subprocess_reaches_the_fake(fake_acme):
 @pytest.fixture(autouse=True)
 def _inner_sessions_start_clean(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     # This suite may itself run under --fake-acme; inner sessions must start from a clean slate.
-    for name in (ENV_DIRECTORY_URL, ENV_CA_BUNDLE, ENV_ROOTS, ENV_MANAGEMENT_URL):
+    for name in EXPORTED:
         monkeypatch.delenv(name, raising=False)
     # Unrelated plugins of the test environment stay out of inner sessions: hypothesis' would
     # import (and assertion-rewrite) its whole package in every one, about a second each, and
@@ -126,8 +140,11 @@ def test_fake_acme_needs_no_conftest_and_gives_fresh_state_on_one_server(
         from inner_acme import _trust_exactly_the_given_bundle, answer_http01, order
         from pytest_fakeacme import FakeACME, outcomes
 
+        import pytest
+
         FIRST = {}
 
+        @pytest.mark.fake_acme(unused_scripts="ignore")  # b.example is never validated
         def test_first_makes_state(fake_acme, fake_acme_session):
             assert isinstance(fake_acme, FakeACME) and fake_acme.running
             assert fake_acme is fake_acme_session
@@ -272,6 +289,86 @@ def test_marker_misuse_is_a_usage_error_and_changes_nothing(pytester: pytest.Pyt
             "E*UsageError: @pytest.mark.fake_acme: unknown flavor 'pebble'; use one of boulder, *",
         ]
     )
+    # The message, not the plugin's fixture code that found the mistake.
+    for internal in ("*def fake_acme(*", "*_apply_markers*", "*plugin.py*", "*fake.reset()*"):
+        result.stdout.no_fnmatch_line(internal)
+
+
+def test_marker_on_a_test_without_the_fixture_is_an_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture
+        def my_client(fake_acme):
+            return fake_acme.flavor
+
+        @pytest.mark.fake_acme(flavor="rfc")
+        def test_forgot_the_fixture():
+            pass
+
+        @pytest.mark.fake_acme(flavor="rfc")
+        def test_through_a_fixture_of_its_own(my_client):
+            assert my_client == "rfc"
+
+        @pytest.mark.fake_acme(flavor="rfc")
+        def test_through_the_directory_url(acme_directory_url, fake_acme):
+            assert fake_acme.flavor == "rfc"
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_forgot_the_fixture*",
+            "@pytest.mark.fake_acme configures the fake_acme fixture, which "
+            "test_forgot_the_fixture does not use: add fake_acme (or acme_directory_url) to its "
+            "arguments",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*plugin.py*")
+
+
+def test_a_module_marker_leaves_tests_without_the_fixture_alone(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        pytestmark = pytest.mark.fake_acme(flavor="rfc")
+
+        def test_pure_python():
+            assert 1 + 1 == 2
+
+        def test_with_the_fake(fake_acme):
+            assert fake_acme.flavor == "rfc"
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
+
+
+def test_a_usage_error_is_shown_from_the_tests_own_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_advances_by_a_bare_number(fake_acme):
+            fake_acme.clock.advance(3600)
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            ">       fake_acme.clock.advance(3600)",
+            "E       pytest_fakeacme.errors.FakeACMEUsageError: clock.advance() takes a timedelta*"
+            "for 3600 seconds write clock.advance(seconds=3600)",
+            "test_a_usage_error_is_shown_from_the_tests_own_line.py:2: FakeACMEUsageError",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*clock.py*")
+    # --full-trace still shows everything, for whoever debugs the library.
+    full = pytester.runpytest("--full-trace")
+    full.stdout.fnmatch_lines(["*pytest_fakeacme/clock.py:*"])
 
 
 def test_marker_is_registered(pytester: pytest.Pytester) -> None:
@@ -318,12 +415,14 @@ def test_an_error_in_the_server_fails_the_test_that_caused_it(pytester: pytest.P
     result.stdout.fnmatch_lines(
         [
             "*ERROR at teardown of test_scripts_an_outcome_that_cannot_apply*",
-            "*fake.check()*",
             "E*ScriptError: *outcomes.txt_missing() cannot apply to *http-01*",
             "*- fake-acme transcript -*",
             "*VA http-01 x.example (*txt_missing*): serverInternal: *",
         ]
     )
+    # The message, not the fixture's teardown or the VA thread it came from.
+    for internal in ("*fake.check()*", "*raise_first*", "*_resolve_into*", "*plugin.py*"):
+        result.stdout.no_fnmatch_line(internal)
 
 
 # Failure reports
@@ -375,9 +474,11 @@ def test_fake_acme_option_exports_a_fake_before_collection(pytester: pytest.Pyte
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(
         [
-            "fake-acme: directory https://127.0.0.1:*/directory",
+            f"fake-acme: directory https://127.0.0.1:*/directory (exported as {ENV_DIRECTORY_URL})",
             f"fake-acme: CA bundle *ca-bundle.pem (exported as {ENV_CA_BUNDLE})",
             f"fake-acme: management API https://127.0.0.1:* (exported as {ENV_MANAGEMENT_URL})",
+            "fake-acme: the VA connects to http-01 port * and tls-alpn-01 port * (exported as "
+            f"{ENV_HTTP01_PORT}, {ENV_TLS_ALPN01_PORT})",
         ]
     )
 
@@ -389,8 +490,8 @@ def test_fake_acme_ini_key_does_the_same_and_withdraws_the_environment(
     pytester.makepyfile(SESSION_FAKE_TESTS)
     result = pytester.runpytest()
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["fake-acme: directory https://127.0.0.1:*/directory"])
-    for name in (ENV_DIRECTORY_URL, ENV_CA_BUNDLE, ENV_ROOTS, ENV_MANAGEMENT_URL):
+    result.stdout.fnmatch_lines(["fake-acme: directory https://127.0.0.1:*/directory (*"])
+    for name in EXPORTED:
         assert name not in os.environ
 
 
@@ -737,3 +838,209 @@ def test_bad_transcript_ini_value(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_nothing():\n    pass\n")
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+# Outcomes scripted and never used
+
+_UNUSED = """
+import pytest
+from pytest_fakeacme import outcomes
+from pytest_fakeacme.demo import MiniClient
+
+
+def validate(fake, name):
+    client = MiniClient(fake.directory_url, fake.ca_bundle)
+    client.register()
+    order = client.post(client.directory["newOrder"],
+                        {"identifiers": [{"type": "dns", "value": name}]}).json()
+    authz = client.post(order["authorizations"][0], None).json()
+    client.post(authz["challenges"][0]["url"], {})
+    return client.post(order["authorizations"][0], None).json()["status"]
+
+
+@pytest.mark.fake_acme(va_default="valid")
+def test_typo(fake_acme):
+    fake_acme.va.script("www.exmaple.com", outcomes.http_status(404))
+    assert validate(fake_acme, "www.example.com") == "valid"
+
+
+def test_all_used(fake_acme):
+    fake_acme.va.script("www.example.com", outcomes.http_status(404))
+    assert validate(fake_acme, "www.example.com") == "invalid"
+
+
+@pytest.mark.fake_acme(unused_scripts="ignore")
+def test_leftovers_allowed(fake_acme):
+    fake_acme.va.script("*", outcomes.valid(), outcomes.valid())
+"""
+
+
+def test_outcomes_never_used_are_a_warning_at_the_tests_line(
+    pytester: pytest.Pytester,
+) -> None:
+    _inner_client(pytester)
+    pytester.makepyfile(_UNUSED)
+    result = pytester.runpytest("-p", "no:randomly", "-W", "default")
+    result.assert_outcomes(passed=3, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*warnings summary*",
+            "test_outcomes_never_used_are_a_warning_at_the_tests_line.py::test_typo",
+            "  *test_outcomes_never_used_are_a_warning_at_the_tests_line.py:16: "
+            "UnusedScriptWarning: scripted outcomes never used: 'www.exmaple.com': "
+            "outcomes.http_status(code=404). No validation took them (the names validated "
+            "were 'www.example.com'): is each name the one the client orders*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*test_all_used*")
+    result.stdout.no_fnmatch_line("*test_leftovers_allowed*")
+
+
+def test_outcomes_never_used_can_fail_a_strict_suite(pytester: pytest.Pytester) -> None:
+    _inner_client(pytester)
+    pytester.makeini("[pytest]\nfake_acme_unused_scripts = error\n")
+    pytester.makepyfile(_UNUSED)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_typo*",
+            "E   pytest_fakeacme.errors.UnusedScriptError: scripted outcomes never used: "
+            "'www.exmaple.com': outcomes.http_status(code=404)*",
+            "*- fake-acme transcript -*",
+            "*VA http-01 www.example.com (outcomes.valid()): valid",
+            "*!! scripted, never used: 'www.exmaple.com': outcomes.http_status(code=404)",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*plugin.py*")
+    bad = pytester.makeini("[pytest]\nfake_acme_unused_scripts = loud\n")
+    assert bad.exists()
+    refused = pytester.runpytest()
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    refused.stderr.fnmatch_lines(
+        ["ERROR: pytest-fakeacme: unknown unused_scripts 'loud'; use one of warn, error, ignore"])
+
+
+def test_outcomes_never_used_at_the_end_of_a_with_block() -> None:
+    from pytest_fakeacme import FakeACME, UnusedScriptError, UnusedScriptWarning, outcomes
+
+    unused = r"'a\.example': outcomes\.valid\(\)"
+    with pytest.warns(UnusedScriptWarning, match=unused) as seen, FakeACME() as fake:
+        fake.va.script("a.example", outcomes.valid())
+    assert seen[0].filename == __file__  # the user's `with`, not the library
+    with pytest.raises(UnusedScriptError, match="no validation happened at all"), FakeACME(
+        unused_scripts="error"
+    ) as strict:
+        strict.va.script("a.example", outcomes.valid())
+
+
+# TLS handshakes a client failed
+
+_UNTRUSTING_CLIENT = """
+import certifi
+import requests
+
+
+def test_session_verify_overridden_by_the_environment(fake_acme, monkeypatch):
+    # The trap: requests lets REQUESTS_CA_BUNDLE override a Session's verify.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
+    session = requests.Session()
+    session.verify = fake_acme.ca_bundle
+    session.get(fake_acme.directory_url, timeout=10)
+"""
+
+
+def test_a_client_that_does_not_trust_the_fake_gets_a_report_that_says_so(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(_UNTRUSTING_CLIENT)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E   *SSLError*CERTIFICATE_VERIFY_FAILED*",
+            "*- fake-acme transcript -*",
+            "* TLS  handshake from 127.0.0.1:* failed: the client does not trust the fake's "
+            'certificate (it sent TLS alert "unknown ca"): give it the fake\'s CA bundle',
+            "",
+            "!! A client failed the TLS handshake with the fake (the TLS line above). A client",
+            "   that does not trust the fake must be given fake_acme.ca_bundle:",
+            "   - requests: verify=fake_acme.ca_bundle on each call (REQUESTS_CA_BUNDLE and",
+            "     CURL_CA_BUNDLE in the environment override a Session's verify)",
+            "   - httpx, aiohttp, urllib, asyncio: fake_acme.ssl_context()",
+            "*",
+            "   REQUESTS_CA_BUNDLE is set here, to *cacert.pem",
+        ]
+    )
+
+
+def test_a_client_that_trusts_the_fake_gets_no_such_advice(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        _UNTRUSTING_CLIENT.replace("session.get(", "session.get(verify=fake_acme.ca_bundle, "
+                                   "url=").replace("timeout=10)", "timeout=10)\n    assert False")
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*- fake-acme transcript -*", "*GET  directory -> 200"])
+    result.stdout.no_fnmatch_line("*TLS handshake*")
+    result.stdout.no_fnmatch_line("*!! A client failed*")
+
+
+# Tests that use only the environment (--fake-acme)
+
+_ENVIRONMENT_ONLY = """
+import os
+import subprocess
+import sys
+
+import pytest
+from pytest_fakeacme import outcomes
+from pytest_fakeacme.remote import RemoteFake
+
+
+def test_scripts_through_the_environment():
+    fake = RemoteFake.from_env()
+    fake.script("x.example", outcomes.http_status(404))
+    fake.configure(flavor="rfc")
+    assert fake.http01_port == int(os.environ["FAKE_ACME_HTTP01_PORT"])
+
+
+def test_the_next_one_starts_fresh():
+    fake = RemoteFake.from_env()
+    va = fake._call("GET", "/va")
+    assert va["scripted"] == {}
+    assert fake.info()["flavor"] == "boulder"
+
+
+@pytest.mark.fake_acme(flavor="rfc")
+def test_a_marker_configures_the_session_fake():
+    assert RemoteFake.from_env().info()["flavor"] == "rfc"
+
+
+def test_a_subprocess_client_that_fails_gets_a_transcript():
+    code = ("import os, urllib.request; "
+            "urllib.request.urlopen(os.environ['FAKE_ACME_DIRECTORY_URL'], timeout=10)")
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={**os.environ, "SSL_CERT_FILE": os.devnull})
+    assert child.returncode == 0, "the child does not trust the fake"
+"""
+
+
+def test_tests_that_use_only_the_environment_get_a_fresh_fake_each(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(_ENVIRONMENT_ONLY)
+    result = pytester.runpytest("--fake-acme", "-p", "no:randomly", "-W", "default")
+    result.assert_outcomes(passed=3, failed=1, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_a_subprocess_client_that_fails_gets_a_transcript _*",
+            "*AssertionError: the child does not trust the fake",
+            "*- fake-acme transcript -*",
+            "* TLS  handshake from 127.0.0.1:* failed: the client does not trust the fake's*",
+            "*!! A client failed the TLS handshake with the fake*",
+        ]
+    )
+    # The first test's script, left for no one, is a warning of that test, not the next's.
+    result.stdout.fnmatch_lines(
+        ["*::test_scripts_through_the_environment", "*UnusedScriptWarning: *'x.example'*"])

@@ -75,5 +75,6 @@ def test_a_missing_user_agent_is_refused_only_when_asked(fake_acme: FakeACME) ->
     assert status == 400
     assert b'"All requests MUST include a User-Agent header"' in body
     assert _get(fake_acme, "/directory", "my-client/1.0")[0] == 200
-    with pytest.raises(FakeACMEUsageError, match="'seconds' or 'date'"):
+    with pytest.raises(FakeACMEUsageError,
+                       match="unknown retry_after_format 'http-date'; use one of seconds, date"):
         fake_acme.configure(retry_after_format="http-date")

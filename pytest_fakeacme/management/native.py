@@ -74,10 +74,13 @@ def journal(app: Management, body: Any) -> Any:
             item.update(endpoint=e.endpoint, method=e.method, url=e.url, status=e.status,
                         account=e.account_id, headers=e.headers,
                         protected=jws.protected if jws else None,
-                        payload=jws.payload if jws else None)
+                        payload=jws.payload if jws else None, fault=e.fault or None)
         elif e.kind == "validation":
             item.update(identifier=e.identifier, challenge_type=e.challenge_type,
                         outcome=e.outcome, records=list(e.records))
+        elif e.kind == "handshake":
+            item.update(peer=e.peer, alert=e.alert or None, detail=e.detail,
+                        untrusted=e.untrusted)
         else:
             item.update(object=e.object_kind, id=e.object_id, old=e.old, new=e.new,
                         cause=e.cause)

@@ -7,6 +7,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from ..errors import BindError
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
@@ -22,8 +24,12 @@ class PlainServer:
         class _Threaded(socketserver.ThreadingMixIn, WSGIServer):
             daemon_threads = True
 
-        self._server = make_server(host, port, app, server_class=_Threaded,
-                                   handler_class=_Quiet)
+        try:
+            self._server = make_server(host, port, app, server_class=_Threaded,
+                                       handler_class=_Quiet)
+        except OSError as exc:
+            raise BindError(exc.errno, exc.strerror or str(exc), address=f"{host}:{port}",
+                            setting="management_port") from exc
         self.port = self._server.server_address[1]
         self.url = f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever,

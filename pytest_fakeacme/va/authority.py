@@ -24,11 +24,11 @@ from ..dnsdata import DNSData
 from ..errors import ErrorSink, FakeACMEUsageError
 from ..journal import Journal
 from ..model import TLS_ALPN_01, Authorization, Challenge
-from ..outcomes import Outcome
+from ..outcomes import Outcome, as_outcome
 from ..store import Store
 from .attempt import AttemptContext, Finding
 from .checks import Checks
-from .scripts import Scripts, check_outcome
+from .scripts import Scripts, check_identifier
 
 #: Boulder's lifetime of a valid authorization (reused until then).
 VALID_AUTHZ_LIFETIME = _dt.timedelta(days=30)
@@ -93,12 +93,13 @@ class ValidationAuthority:
         return self._scripts.default
 
     @default.setter
-    def default(self, value: Outcome) -> None:
-        self._scripts.default = check_outcome(value, "va.default")
+    def default(self, value: Outcome | str) -> None:
+        # A name ("valid") is taken here as by the marker, the options and the management API.
+        self._scripts.default = as_outcome(value, "va.default")
 
-    def set_initial_default(self, value: Outcome) -> None:
+    def set_initial_default(self, value: Outcome | str) -> None:
         """The default that :meth:`clear` returns to (the instance's configured default)."""
-        value = check_outcome(value, "the VA default")
+        value = as_outcome(value, "the VA default")
         self._scripts.initial_default = self._scripts.default = value
 
     @property
@@ -110,26 +111,23 @@ class ValidationAuthority:
     def https_port(self, value: int) -> None:
         self._ports.https = value
 
-    def script(self, identifier: str, *scripted: Outcome) -> None:
+    def script(self, identifier: str, *scripted: Outcome | str) -> None:
         """Queue ``scripted`` outcomes for the next validations of ``identifier``.
 
         ``identifier`` is a name (``"a.example"``), a wildcard order's name
         (``"*.example.com"``, which also matches every name under it as a pattern), any
         ``fnmatch`` pattern, or ``"*"`` for every name. Each validation attempt of a matching
         identifier consumes one outcome; an exact name wins over a pattern, and patterns are
-        tried in the order they were first scripted.
+        tried in the order they were first scripted. An outcome that takes no arguments can
+        be given by name (``"valid"``).
         """
-        if not isinstance(identifier, str) or not identifier.strip():
-            raise FakeACMEUsageError(
-                f"va.script() takes a name or pattern such as 'a.example' or '*', "
-                f"not {identifier!r}"
-            )
+        check_identifier(identifier)
         if not scripted:
             raise FakeACMEUsageError(
                 "va.script() needs at least one outcome, e.g. "
                 "va.script('a.example', outcomes.http_status(404))"
             )
-        self._scripts.add(identifier, [check_outcome(o, "va.script()") for o in scripted])
+        self._scripts.add(identifier, [as_outcome(o, "va.script()") for o in scripted])
 
     def scripted(self) -> dict[str, list[Outcome]]:
         """The outcomes still queued, by name or pattern (empty queues left out)."""

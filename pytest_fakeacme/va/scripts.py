@@ -5,23 +5,14 @@ from __future__ import annotations
 
 import fnmatch
 import threading
+import urllib.parse
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .. import outcomes
 from ..errors import FakeACMEUsageError
 from ..outcomes import Outcome
-
-
-def check_outcome(value: object, where: str) -> Outcome:
-    """``value`` if it is an outcome, else a usage error naming ``where`` it was given."""
-    if not isinstance(value, Outcome):
-        raise FakeACMEUsageError(
-            f"{where} takes outcomes such as outcomes.http_status(404) or outcomes.valid(), "
-            f"not {value!r}"
-        )
-    return value
 
 
 @dataclass
@@ -72,3 +63,48 @@ class Scripts:
         with self._lock:
             self._queues.clear()
             self.default = self.initial_default
+
+
+def unused_message(pending: Mapping[str, Sequence[Outcome]], validated: Iterable[str]
+                   ) -> str | None:
+    """What to say about the ``pending`` outcomes, scripted and never used (None when there
+    are none); ``validated`` are the names the VA did validate, to compare against."""
+    if not pending:
+        return None
+    listed = "; ".join(f"{name!r}: {', '.join(map(repr, queue))}"
+                       for name, queue in pending.items())
+    names = sorted(set(validated))
+    seen = ("the names validated were " + ", ".join(map(repr, names)) if names
+            else "no validation happened at all")
+    return (
+        f"scripted outcomes never used: {listed}. No validation took them ({seen}): is each "
+        "name the one the client orders, and did the test get as far as validating it? "
+        "(unused_scripts='ignore' allows leftovers, 'error' fails the test)"
+    )
+
+
+def check_identifier(identifier: object) -> None:
+    """A usage error for a script that could never be used: an identifier is a bare DNS name or
+    IP address (RFC 8555 9.7.7), never a URL or a name with a port."""
+    if not isinstance(identifier, str) or not identifier.strip():
+        raise FakeACMEUsageError(
+            f"va.script() takes a name or pattern such as 'a.example' or '*', "
+            f"not {identifier!r}"
+        )
+    text = identifier.strip()
+    if "/" in text:
+        try:
+            name = urllib.parse.urlsplit(text if "//" in text else "//" + text).hostname
+        except ValueError:
+            name = None
+        instead = f"{name!r}, not " if name else ""
+        raise FakeACMEUsageError(
+            f"va.script() takes a name as the client orders it, not a URL: {instead}"
+            f"{identifier!r}"
+        )
+    name, colon, port = text.rpartition(":")
+    if colon and ":" not in name and port.isdigit():
+        raise FakeACMEUsageError(
+            f"va.script() takes a name as the client orders it, without a port: {name!r}, not "
+            f"{identifier!r} (the VA's ports are fake_acme.http01_port and tls_alpn01_port)"
+        )

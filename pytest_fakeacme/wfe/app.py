@@ -42,6 +42,8 @@ _KEPT_BY_LOWER = {name.lower(): name for name in KEPT_HEADERS}
 JOSE_JSON = "application/jose+json"
 #: Where a POST's body, once read, waits for the journal (in the WSGI environ).
 _BODY_KEY = "pytest_fakeacme.body"
+#: Where the faults that fired for a request wait for the journal (in the WSGI environ).
+_FAULT_KEY = "pytest_fakeacme.fault"
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -175,6 +177,10 @@ class AcmeApp:
                 found.setdefault(name, []).append(value)
         headers = {name: ", ".join(found[name]) for name in KEPT_HEADERS if name in found}
         account = call.jws.account if call is not None and call.jws is not None else None
+        if call is None and request.method == "POST" and _BODY_KEY not in request.environ:
+            # Refused before the JWS was read (a fault, an unknown path): the journal still
+            # shows what the client sent. (With a call, _authenticate tried: never twice.)
+            self._read_body(request)
         exchange.lead(
             "request",
             endpoint=route.name if route is not None else "unknown",
@@ -186,13 +192,27 @@ class AcmeApp:
             headers=headers,
             # What _authenticate read (HttpRequest keeps it); never read again from the socket.
             body=request.environ.get(_BODY_KEY, b""),
+            fault=request.environ.get(_FAULT_KEY, ""),
         )
+
+    def _read_body(self, request: HttpRequest) -> None:
+        """Keep the request's body for the journal, bounded as ``_authenticate`` bounds it (an
+        oversized or unreadable body is kept empty)."""
+        limit = self.fe.settings.max_request_body
+        request.max_content_length = limit + 1
+        try:
+            body = request.get_data()
+        except (HTTPException, OSError, ValueError):
+            body = b""
+        request.environ[_BODY_KEY] = body if len(body) <= limit else b""
 
     def _inject_faults(self, request: HttpRequest, route: Route) -> None:
         """Apply the faults configured for this endpoint: delay, drop, or answer."""
         if self.fe.faults.empty:
             return
         hit = self.fe.faults.check(route.name, self.fe.clock.now(), request.method == "POST")
+        if hit.fired:
+            request.environ[_FAULT_KEY] = "; ".join(hit.fired)
         if hit.delay:
             threading.Event().wait(hit.delay)  # a slow server, on purpose, in its own thread
         if hit.drop:
