@@ -80,6 +80,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   default="boulder")
     parser.addini("fake_acme_va_default", "Default VA outcome: real, valid, ...", default="real")
     group.addoption(
+        "--fake-acme-strict-identifiers",
+        action="store_true",
+        default=None,
+        help="Apply Let's Encrypt's whole identifier policy (public suffixes, IANA address "
+        "blocks): no a.example, no loopback addresses",
+    )
+    parser.addini("fake_acme_strict_identifiers", "Default of the strict_identifiers setting "
+                  "(like --fake-acme-strict-identifiers)", type="bool", default=False)
+    group.addoption(
         "--fake-acme-fault",
         metavar="FAULT",
         action="append",
@@ -220,7 +229,10 @@ def _fault_specs(config: pytest.Config) -> list[str]:
 
 def _new_fake(config: pytest.Config) -> FakeACME:
     flavor, va_default = _defaults(config)
-    return FakeACME(flavor=flavor, va_default=va_default)
+    strict = config.getoption("fake_acme_strict_identifiers")
+    if strict is None:
+        strict = bool(config.getini("fake_acme_strict_identifiers"))
+    return FakeACME(flavor=flavor, va_default=va_default, strict_identifiers=strict)
 
 
 @pytest.fixture(scope="session")

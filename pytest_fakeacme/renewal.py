@@ -21,7 +21,6 @@ from .store import Store
 
 #: Seconds in the Retry-After of a renewalInfo answer (Boulder: 6 hours).
 RETRY_AFTER = 6 * 60 * 60
-EXPLANATION_URL = "https://letsencrypt.org/docs/integration-guide/#ari-renewal-information"
 
 
 def _b64(data: bytes) -> str:
@@ -56,16 +55,22 @@ class Window:
 
 
 def simple_window(cert: Certificate) -> Window:
-    """Boulder's window: two thirds through the validity, one hundredth of it either side."""
-    validity = cert.not_after - cert.not_before
-    ideal = cert.not_after - validity / 3
-    spread = validity / 100
-    return Window(ideal - spread, ideal + spread)
+    """Boulder's ``RenewalInfoSimple`` (core/objects.go:454-468): from issuance to one second
+    after notAfter, renew a third of it before the end (half, under ten days), give or take a
+    hundredth; both ends truncated to the second."""
+    issued = cert.issued_at or cert.not_before
+    validity = cert.not_after + _dt.timedelta(seconds=1) - issued
+    offset = validity / 3 if validity >= _dt.timedelta(days=10) else validity / 2
+    ideal = cert.not_after - offset
+    margin = validity / 100
+    return Window((ideal - margin).replace(microsecond=0), (ideal + margin).replace(microsecond=0))
 
 
 def immediate_window(now: _dt.datetime) -> Window:
-    """A window in the past: renew now."""
-    return Window(now - _dt.timedelta(hours=1), now - _dt.timedelta(minutes=30))
+    """Boulder's ``RenewalInfoImmediate`` (core/objects.go:476-485): a window in the past,
+    from an hour ago, half an hour long: renew now."""
+    start = (now - _dt.timedelta(hours=1)).replace(microsecond=0)
+    return Window(start, start + _dt.timedelta(minutes=30))
 
 
 class RenewalControl:

@@ -86,7 +86,7 @@ def trim_right_space(body: bytes) -> bytes:
 
 
 # Boulder iana/data/iana-{ipv4,ipv6}-special-registry-1.csv (Address Block, Name, RFC with runs
-# of white space collapsed), plus the multicast blocks iana/ip.go adds; most specific first.
+# of white space collapsed, footnotes dropped), which iana/ip.go reads; most specific first.
 _IANA_SPECIAL = (
     ("0.0.0.0/8", '"This network"', "[RFC791], Section 3.2"),
     ("0.0.0.0/32", '"This host on this network"', "[RFC1122], Section 3.2.1.3"),
@@ -106,6 +106,7 @@ _IANA_SPECIAL = (
     ("192.31.196.0/24", "AS112-v4", "[RFC7535]"),
     ("192.52.193.0/24", "AMT", "[RFC7450]"),
     ("192.88.99.0/24", "Deprecated (6to4 Relay Anycast)", "[RFC7526]"),
+    ("192.88.99.2/32", "6a44-relay anycast address", "[RFC6751]"),
     ("192.168.0.0/16", "Private-Use", "[RFC1918]"),
     ("192.175.48.0/24", "Direct Delegation AS112 Service", "[RFC7534]"),
     ("198.18.0.0/15", "Benchmarking", "[RFC2544]"),
@@ -124,7 +125,7 @@ _IANA_SPECIAL = (
     ("2001::/32", "TEREDO", "[RFC4380] [RFC8190]"),
     ("2001:1::1/128", "Port Control Protocol Anycast", "[RFC7723]"),
     ("2001:1::2/128", "Traversal Using Relays around NAT Anycast", "[RFC8155]"),
-    ("2001:1::3/128", "DNS-SD Service Registration Protocol Anycast", "[RFC-ietf-dnssd-srp-25]"),
+    ("2001:1::3/128", "DNS-SD Service Registration Protocol Anycast", "[RFC9665]"),
     ("2001:2::/48", "Benchmarking", "[RFC5180][RFC Errata 1752]"),
     ("2001:3::/32", "AMT", "[RFC7450]"),
     ("2001:4:112::/48", "AS112-v6", "[RFC7535]"),
@@ -138,8 +139,6 @@ _IANA_SPECIAL = (
     ("5f00::/16", "Segment Routing (SRv6) SIDs", "[RFC9602]"),
     ("fc00::/7", "Unique-Local", "[RFC4193] [RFC8190]"),
     ("fe80::/10", "Link-Local Unicast", "[RFC4291]"),
-    ("224.0.0.0/4", "Multicast Addresses", "[RFC3171]"),
-    ("ff00::/8", "Multicast Addresses", "[RFC4291]"),
 )
 _RESERVED = sorted(
     ((ipaddress.ip_network(block), f"{rfc}: {name}") for block, name, rfc in _IANA_SPECIAL),

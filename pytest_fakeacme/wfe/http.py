@@ -142,8 +142,6 @@ class Answer:
         self.body = body
         self.headers: list[tuple[str, str]] = []
         if content_type is not None:
-            if content_type.startswith("text/") and "charset" not in content_type:
-                content_type += "; charset=utf-8"
             self.headers.append(("Content-Type", content_type))
 
     def set(self, name: str, value: str) -> None:
