@@ -157,6 +157,10 @@ class RawClient:
         assert response.status_code == 200, response.text
         return response.headers["Replay-Nonce"]
 
+    def forget_nonce(self) -> None:
+        """Drop the last answer's nonce (after moving the fake's clock past its lifetime)."""
+        self._nonce = None
+
     def nonce(self) -> str:
         """The nonce of the last answer if unused, else a fresh one."""
         nonce, self._nonce = self._nonce, None
