@@ -191,14 +191,15 @@ class CertificateAuthority:
         if not der:
             raise problems.malformed(
                 "Error parsing certificate request: asn1: syntax error: sequence truncated")
+        if _der_outer_length(der) not in (None, len(der)):
+            # encoding/asn1's Unmarshal leaves bytes after the request, and
+            # x509.ParseCertificateRequest refuses them (crypto/x509/x509.go).
+            raise problems.malformed(
+                "Error parsing certificate request: asn1: syntax error: trailing data")
         try:
             csr = x509.load_der_x509_csr(der)
         except ValueError as exc:
             raise problems.malformed(f"Error parsing certificate request: {exc}") from None
-        if len(csr.public_bytes(serialization.Encoding.DER)) != len(der):
-            # encoding/asn1's Unmarshal leaves bytes after the request (x509.go).
-            raise problems.malformed(
-                "Error parsing certificate request: asn1: syntax error: trailing data")
         return csr
 
     def verify_csr(
@@ -213,6 +214,10 @@ class CertificateAuthority:
             public: object = csr.public_key()
         except (ValueError, UnsupportedAlgorithm):
             raise problems.bad_csr("invalid public key in CSR") from None
+        if goodkey.go_type(public) == "<nil>" and not isinstance(
+                public, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
+            # A key algorithm Go's x509 does not know (Ed448, X448) leaves the key nil.
+            raise problems.bad_csr("invalid public key in CSR")
         reason = goodkey.key_problem(
             public, blocked, goodkey.key_digest(public) if blocked else b"")
         if reason is not None:
@@ -355,3 +360,17 @@ def _ca_key_usage() -> x509.KeyUsage:
         encipher_only=False,
         decipher_only=False,
     )
+
+
+def _der_outer_length(der: bytes) -> int | None:
+    """The length of the first DER element (header and content), or None when the
+    header cannot be read (the parser then says what is wrong)."""
+    if len(der) < 2:
+        return None
+    first = der[1]
+    if first < 0x80:
+        return 2 + first
+    count = first & 0x7F
+    if count == 0 or count > 4 or len(der) < 2 + count:
+        return None
+    return 2 + count + int.from_bytes(der[2:2 + count], "big")

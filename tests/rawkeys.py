@@ -72,12 +72,22 @@ class RawRSA:
     n: int
     e: int
     d: int
+    p: int
+    q: int
 
     @classmethod
     def from_primes(cls, p: int, q: int, e: int = 65537) -> RawRSA:
         """The key ``(p*q, e)``."""
         lam = math.lcm(p - 1, q - 1)
-        return cls(p * q, e, pow(e, -1, lam))
+        return cls(p * q, e, pow(e, -1, lam), p, q)
+
+    def private_key(self) -> rsa.RSAPrivateKey:
+        """The key as ``cryptography`` holds it (its validation skipped: these keys are weak
+        on purpose), to sign CSRs with."""
+        numbers = rsa.RSAPrivateNumbers(
+            self.p, self.q, self.d, self.d % (self.p - 1), self.d % (self.q - 1),
+            pow(self.q, -1, self.p), rsa.RSAPublicNumbers(self.e, self.n))
+        return numbers.private_key(unsafe_skip_rsa_key_validation=True)
 
     def jwk(self) -> dict[str, Any]:
         """The public JWK."""
@@ -139,4 +149,5 @@ def roca_key() -> RawRSA:
 def odd_size_key(bits: int = 2560) -> RawRSA:
     """A key of ``bits`` bits (a size Boulder refuses), from OpenSSL."""
     numbers = rsa.generate_private_key(public_exponent=65537, key_size=bits).private_numbers()
-    return RawRSA(numbers.public_numbers.n, numbers.public_numbers.e, numbers.d)
+    return RawRSA(numbers.public_numbers.n, numbers.public_numbers.e, numbers.d, numbers.p,
+                  numbers.q)

@@ -15,7 +15,7 @@ TESTS = Path(__file__).resolve().parent
 def test_row_ids_are_unique_and_every_area_has_rows() -> None:
     ids = Counter(r.id for r in ROWS)
     assert [i for i, n in ids.items() if n > 1] == []
-    assert {r.area for r in ROWS} <= set(AREAS)
+    assert {r.area for r in ROWS} == set(AREAS)
 
 
 def test_every_reproduced_row_is_pinned_by_a_test() -> None:

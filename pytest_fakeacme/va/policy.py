@@ -26,6 +26,25 @@ ALLOWED_REDIRECT_CODES = (301, 302, 307, 308)
 # URLs, parsed the way Go's net/url reads them where it matters.
 
 
+#: How a failed lookup reads (bdns ``Error.Error``, bdns/problem.go:112-185): the rcode or
+#: cause, and the explanation Boulder adds to NXDOMAIN and SERVFAIL.
+DNS_FAILURE_TEXT = {
+    "nxdomain": ("NXDOMAIN", " - check that a DNS record exists for this domain"),
+    "servfail": ("SERVFAIL", " - the domain's nameservers may be malfunctioning"),
+    "refused": ("REFUSED", ""),
+    "timeout": ("query timed out", ""),
+}
+
+
+def dns_lookup_failure(how: str, name: str, rr_types: tuple[str, ...] = ("A", "AAAA")) -> str:
+    """Boulder's text for lookups of ``name`` failing ``how`` (a key of
+    :data:`DNS_FAILURE_TEXT`): one ``DNS problem: ...`` per record type, joined with ``"; "``
+    as ``getAddrs`` joins its A and AAAA errors (va/dns.go:81-83)."""
+    what, suffix = DNS_FAILURE_TEXT[how]
+    return "; ".join(f"DNS problem: {what} looking up {rr} for {name}{suffix}"
+                     for rr in rr_types)
+
+
 def split_host_port(netloc: str) -> tuple[str, str | None]:
     """``(host, port)`` of a URL's authority, the port as written (None when absent or empty,
     which Go treats alike). Unlike :attr:`urllib.parse.SplitResult.port` it never raises: a port
@@ -167,9 +186,9 @@ NOT_IANA_TLDS = frozenset({"invalid", "local", "localdomain", "internal", "lan",
 def redirect_refusal(target: str, allowed_ports: tuple[int, ...] = (80, 443)) -> str | None:
     """Which of :data:`~pytest_fakeacme.outcomes.BAD_REDIRECT_REASONS` (other than
     ``"status"``) Boulder refuses the redirect target ``target`` for, in Boulder's order
-    (``extractRequestTarget``: scheme, port, empty host, ``.well-known`` host, reserved IP,
-    TLD; then the path length); None when it follows it. Loopback addresses stand in for the
-    client's public ones, so they are not refused. A port that is not a number raises
+    (``extractRequestTarget``: scheme, port, empty host, ``.well-known`` host, a scope zone,
+    reserved IP, TLD; then the path length); None when it follows it. Loopback addresses stand
+    in for the client's public ones, so they are not refused. A port that is not a number raises
     ValueError (Go cannot parse such a ``Location`` at all)."""
     parts = urlsplit(target)
     if parts.scheme not in ("http", "https"):
@@ -189,6 +208,8 @@ def redirect_refusal(target: str, allowed_ports: tuple[int, ...] = (80, 443)) ->
         if host != "localhost" and (len(labels) < 2 or labels[-1] in NOT_IANA_TLDS):
             return "tld"
     else:
+        if "%" in host:
+            return "scope_zone"  # an IPv6 scope zone (RFCs 4007, 6874), before the address
         if not ip.is_loopback and reserved_reason(host) is not None:
             return "reserved_ip"
     if len(unquote(parts.path)) > MAX_PATH:

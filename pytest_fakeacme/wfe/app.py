@@ -314,7 +314,8 @@ class AcmeApp:
         if request.method != "GET" or route.name == "newNonce":
             response.set("Replay-Nonce", self.fe.nonces.issue())
         if route.name != "directory":
-            response.add("Link", f'<{self.fe.urls.directory}>;rel="index"')
+            # HandleFunc adds it before the handler adds its own links (wfe2/wfe.go:337-340).
+            response.add_first("Link", f'<{self.fe.urls.directory}>;rel="index"')
         if request.method != "OPTIONS":
             response.set("Cache-Control", CACHE_CONTROL)
             if request.method in route.allowed:
