@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import answers_page
 from boulder_table import AREAS, ROWS, go_format, pinning_tests, unknown_row_ids
 
 TESTS = Path(__file__).resolve().parent
@@ -42,3 +43,19 @@ def test_planned_rows_name_an_open_issue() -> None:
 def test_go_format_is_gos() -> None:
     assert go_format('a %q b', 'say "hi"\n') == 'a "say \\"hi\\"\\n" b'
     assert go_format("%d of %s, 100%%", 3, "x") == "3 of x, 100%"
+
+
+def test_the_catalogue_is_the_table_rendered() -> None:
+    # After changing a row or a test that pins one: python tests/answers_page.py
+    assert answers_page.PAGE.read_text(encoding="utf-8") == answers_page.render(TESTS)
+
+
+def test_the_catalogue_links_boulder_at_the_commit() -> None:
+    base = answers_page.BOULDER
+    assert answers_page.boulder_links("wfe2/verify.go:161-164") == (
+        f"[wfe2/verify.go:161-164]({base}wfe2/verify.go#L161-L164)")
+    assert answers_page.boulder_links("va/caa.go:98, 145-170; ra/ra.go:7") == (
+        f"[va/caa.go:98]({base}va/caa.go#L98), [145-170]({base}va/caa.go#L145-L170); "
+        f"[ra/ra.go:7]({base}ra/ra.go#L7)")
+    assert answers_page.boulder_links("grpc/pb-marshalling.go PbToRegistration") == (
+        f"[grpc/pb-marshalling.go]({base}grpc/pb-marshalling.go) PbToRegistration")
