@@ -2564,8 +2564,8 @@ ROWS_MISC = (
         "second: 58m30s with 1h5m)",
         "issuance/cert.go:125-131; test/config/ca.json:58",
         how="issue at 12:00:00.75: notBefore 11:01:30",
-        uncertain="1h5m is Boulder's test configuration; Let's Encrypt's production value is "
-                  "not published (its certificates are backdated about an hour)."),
+        uncertain="1h5m is the value in both of Boulder's test configurations (test/config "
+                  "and test/config-next); Let's Encrypt's production value is not published."),
     Row("misc-02", MISC, "A certificate's notAfter",
         "-", None,
         "(notBefore + the profile's validity - 1 s)",
