@@ -55,6 +55,27 @@ def go_quote(value: str | bytes) -> str:
     return "".join(out)
 
 
+_BASE64URL = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def go_base64_error(value: str) -> str | None:
+    """The error of Go's ``base64.RawURLEncoding.DecodeString(value)``, or None when it
+    decodes: ``illegal base64 data at input byte N`` at the first byte outside the alphabet
+    (``=`` included: raw encodings have no padding), or at a lone last byte. CR and LF are
+    skipped, as Go skips them."""
+    data = value.encode("utf-8", "surrogateescape")
+    count, last = 0, 0
+    for index, byte in enumerate(data):
+        if byte in (0x0A, 0x0D):
+            continue
+        if byte not in _BASE64URL:
+            return f"illegal base64 data at input byte {index}"
+        count, last = count + 1, index
+    if count % 4 == 1:
+        return f"illegal base64 data at input byte {last}"
+    return None
+
+
 # OpenSSL's reason for a received alert (``SSL_R_*``) to Go's text for it
 # (``crypto/tls/alert.go``), shown as ``remote error: tls: <text>``.
 _ALERTS = {

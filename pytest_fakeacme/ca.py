@@ -11,27 +11,34 @@ from __future__ import annotations
 import datetime as _dt
 import ipaddress
 import secrets
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID
 
-from . import problems
+from . import goodkey, problems
 from .model import Identifier
 from .renewal import cert_id as renewal_cert_id
 
 #: Let's Encrypt's default certificate lifetime.
 DEFAULT_VALIDITY = _dt.timedelta(days=90)
-#: Boulder backdates notBefore by an hour so clocks that run a little slow accept the cert.
-BACKDATE = _dt.timedelta(hours=1)
+#: Boulder's profiles' ``maxValidityBackdate`` in its configuration (test/config/ca.json:58,
+#: 1h5m); Let's Encrypt's production value is not published.
+MAX_VALIDITY_BACKDATE = _dt.timedelta(hours=1, minutes=5)
+#: Boulder's ``GenerateValidity`` backdates notBefore by 0.9 of it (issuance/cert.go:125-131),
+#: so that clocks that run a little slow accept the certificate: 58m30s.
+BACKDATE = MAX_VALIDITY_BACKDATE * 0.9
 
-_ALLOWED_CURVES = {"secp256r1", "secp384r1"}
-#: Go's names for curves, as Boulder's messages use them.
-_GO_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+#: Boulder's ``goodSignatureAlgorithms`` (csr/csr.go:20-31): SHA-2 with RSA or ECDSA.
+_GOOD_SIGNATURE_ALGORITHMS = frozenset({
+    SignatureAlgorithmOID.RSA_WITH_SHA256, SignatureAlgorithmOID.RSA_WITH_SHA384,
+    SignatureAlgorithmOID.RSA_WITH_SHA512, SignatureAlgorithmOID.ECDSA_WITH_SHA256,
+    SignatureAlgorithmOID.ECDSA_WITH_SHA384, SignatureAlgorithmOID.ECDSA_WITH_SHA512,
+})
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,8 @@ class Issued:
     ari_id: str = ""
     #: Alternate chains (intermediate PEMs leading to other roots).
     alternate_chains: tuple[str, ...] = ()
+    #: When it was issued (notBefore is backdated).
+    issued_at: _dt.datetime | None = None
 
 
 def _pem(cert: x509.Certificate) -> str:
@@ -191,49 +200,85 @@ class CertificateAuthority:
             cross.public_key() == self.intermediate.public_key()
         ) else (self.intermediate, self.intermediate_key)
 
-    def check_csr(
-        self, der: bytes, identifiers: Sequence[Identifier]
-    ) -> x509.CertificateSigningRequest:
-        """Parse and check a finalize CSR (RFC 8555 7.4; Boulder ``csr.VerifyCSR`` and
-        ``ra.FinalizeOrder``).
-        """
+    @property
+    def issuer_key_ids(self) -> tuple[bytes, ...]:
+        """The Subject Key Identifiers of the issuing intermediates (every chain's top
+        intermediate has the same key), which ARI certificate ids start with."""
+        ski = self.intermediate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+        return (ski.value.digest,)
+
+    def issuer_problem(self, cert: x509.Certificate) -> str | None:
+        """Why Boulder would not take ``cert`` as one of its own (wfe2/wfe.go:997-1006):
+        ``"unrecognized"`` for another issuer's name, ``"signature"`` when the issuer's key did
+        not sign it; None when it did."""
+        if cert.issuer != self.intermediate.subject:
+            return "unrecognized"
+        try:
+            cert.verify_directly_issued_by(self.intermediate)
+        except (ValueError, TypeError, InvalidSignature):
+            return "signature"
+        return None
+
+    def parse_csr(self, der: bytes) -> x509.CertificateSigningRequest:
+        """The WFE's early parse of a finalize CSR (wfe2/wfe.go:2716-2721): a malformed
+        problem with Go's error for what Go cannot parse."""
+        if not der:
+            raise problems.malformed(
+                "Error parsing certificate request: asn1: syntax error: sequence truncated")
+        if _der_outer_length(der) not in (None, len(der)):
+            # encoding/asn1's Unmarshal leaves bytes after the request, and
+            # x509.ParseCertificateRequest refuses them (crypto/x509/x509.go).
+            raise problems.malformed(
+                "Error parsing certificate request: asn1: syntax error: trailing data")
         try:
             csr = x509.load_der_x509_csr(der)
         except ValueError as exc:
             raise problems.malformed(f"Error parsing certificate request: {exc}") from None
+        return csr
+
+    def verify_csr(
+        self, csr: x509.CertificateSigningRequest, blocked: Container[bytes] = ()
+    ) -> list[Identifier]:
+        """Boulder ``csr.VerifyCSR`` (csr/csr.go:43-95) up to the policy check of its names,
+        in its order: the key (Boulder's key policy), the signature algorithm, the signature,
+        no e-mail addresses or URIs in the SAN, no IP address as the Common Name, at least
+        one identifier. Returns the identifiers (``identifier.FromCSR``). Problems are bare
+        badCSR ones; the caller adds the context."""
         try:
-            public = csr.public_key()
+            public: object = csr.public_key()
         except (ValueError, UnsupportedAlgorithm):
             raise problems.bad_csr("invalid public key in CSR") from None
-        if isinstance(public, rsa.RSAPublicKey):
-            if not 2048 <= public.key_size <= 4096:
-                raise problems.bad_csr(f"invalid public key in CSR: key size not supported: "
-                                       f"{public.key_size}")
-        elif isinstance(public, ec.EllipticCurvePublicKey):
-            if public.curve.name not in _ALLOWED_CURVES:
-                curve = _GO_CURVES.get(public.curve.name, public.curve.name)
-                raise problems.bad_csr(
-                    f"invalid public key in CSR: ECDSA curve {curve} not allowed"
-                )
-        elif isinstance(public, ed25519.Ed25519PublicKey):
-            raise problems.bad_csr("invalid public key in CSR: unsupported key type Ed25519")
-        else:
-            raise problems.bad_csr("invalid public key in CSR: unsupported key type")
+        if goodkey.go_type(public) == "<nil>" and not isinstance(
+                public, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
+            # A key algorithm Go's x509 does not know (Ed448, X448) leaves the key nil.
+            raise problems.bad_csr("invalid public key in CSR")
+        reason = goodkey.key_problem(
+            public, blocked, goodkey.key_digest(public) if blocked else b"")
+        if reason is not None:
+            raise problems.bad_csr(f"invalid public key in CSR: {reason}")
+        if csr.signature_algorithm_oid not in _GOOD_SIGNATURE_ALGORITHMS:
+            raise problems.bad_csr("signature algorithm not supported")
         try:
-            if not csr.is_signature_valid:
-                raise problems.bad_csr("invalid signature on CSR")
-        except (InvalidSignature, UnsupportedAlgorithm):
-            raise problems.bad_csr("signature algorithm not supported") from None
-        if csr.subject.get_attributes_for_oid(NameOID.EMAIL_ADDRESS):
+            good = csr.is_signature_valid
+        except (InvalidSignature, UnsupportedAlgorithm):  # pragma: no cover - allow-listed
+            good = False
+        if not good:
+            raise problems.bad_csr("invalid signature on CSR")
+        sans = _sans(csr)
+        if sans.get_values_for_type(x509.RFC822Name):
             raise problems.bad_csr("CSR contains one or more email address fields")
+        if sans.get_values_for_type(x509.UniformResourceIdentifier):
+            raise problems.bad_csr("CSR contains one or more URI fields")
+        try:
+            ipaddress.ip_address(_common_name(csr))
+        except ValueError:
+            pass
+        else:
+            raise problems.bad_csr("CSR contains IP address in Common Name")
         names = csr_identifiers(csr)
-        if any(i.type == "email" for i in names):
-            raise problems.bad_csr("CSR contains one or more email address fields")
         if not names:
             raise problems.bad_csr("at least one identifier is required")
-        if set(names) != set(identifiers):
-            raise problems.unauthorized("CSR does not specify same identifiers as Order")
-        return csr
+        return names
 
     def issue(
         self,
@@ -246,8 +291,9 @@ class CertificateAuthority:
         client_auth: bool = False,
     ) -> Issued:
         """Sign a leaf for the CSR's key naming exactly ``identifiers``."""
-        start = not_before or (now - BACKDATE)
-        end = not_after or (start + validity - _dt.timedelta(seconds=1))
+        # Truncated to the second, as Go's Truncate(time.Second) does.
+        start = not_before or (now - BACKDATE).replace(microsecond=0)
+        end = not_after or (start + validity - _dt.timedelta(seconds=1)).replace(microsecond=0)
         serial = int.from_bytes(secrets.token_bytes(16), "big") >> 1 or 1
         sans: list[x509.GeneralName] = []
         for ident in identifiers:
@@ -310,37 +356,37 @@ class CertificateAuthority:
             not_after=end,
             ari_id=renewal_cert_id(cert, self._leaf_aki),
             alternate_chains=tuple(self.alternate_chain_pems),
+            issued_at=now,
         )
 
 
-def csr_identifiers(csr: x509.CertificateSigningRequest) -> list[Identifier]:
-    """The identifiers a CSR asks for: its SANs plus a CN (Boulder counts the CN as a name)."""
-    found: list[Identifier] = []
-    for attr in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME):
-        value = attr.value if isinstance(attr.value, str) else attr.value.decode()
-        found.append(_ident_for(value.lower()))
+def _sans(csr: x509.CertificateSigningRequest) -> x509.SubjectAlternativeName:
     try:
-        ext = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        return csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
-        ext = None
+        return x509.SubjectAlternativeName([])
     except ValueError as exc:
         raise problems.bad_csr(f"CSR extensions could not be parsed: {exc}") from None
-    if ext is not None:
-        for name in ext.value:
-            if isinstance(name, x509.DNSName):
-                found.append(Identifier("dns", name.value.lower()))
-            elif isinstance(name, x509.IPAddress):
-                found.append(Identifier("ip", str(name.value)))
-            elif isinstance(name, x509.RFC822Name):
-                found.append(Identifier("email", name.value))
-    return list(dict.fromkeys(found))
 
 
-def _ident_for(value: str) -> Identifier:
-    try:
-        return Identifier("ip", str(ipaddress.ip_address(value)))
-    except ValueError:
-        return Identifier("dns", value)
+def _common_name(csr: x509.CertificateSigningRequest) -> str:
+    for attr in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME):
+        return attr.value if isinstance(attr.value, str) else attr.value.decode()
+    return ""
+
+
+def csr_identifiers(csr: x509.CertificateSigningRequest) -> list[Identifier]:
+    """Boulder ``identifier.FromCSR``: the DNS names of the SAN and the Common Name (as a DNS
+    name, whatever it looks like), and the SAN's IP addresses; lower-cased, de-duplicated,
+    sorted with DNS names first."""
+    sans = _sans(csr)
+    found = [Identifier("dns", name) for name in sans.get_values_for_type(x509.DNSName)]
+    common_name = _common_name(csr)
+    if common_name:
+        found.append(Identifier("dns", common_name))
+    found += [Identifier("ip", str(ip)) for ip in sans.get_values_for_type(x509.IPAddress)]
+    unique = {Identifier(i.type, i.value.lower()) for i in found}
+    return sorted(unique, key=lambda i: (i.type != "dns", i.value))
 
 
 def _ca_key_usage() -> x509.KeyUsage:
@@ -355,3 +401,17 @@ def _ca_key_usage() -> x509.KeyUsage:
         encipher_only=False,
         decipher_only=False,
     )
+
+
+def _der_outer_length(der: bytes) -> int | None:
+    """The length of the first DER element (header and content), or None when the
+    header cannot be read (the parser then says what is wrong)."""
+    if len(der) < 2:
+        return None
+    first = der[1]
+    if first < 0x80:
+        return 2 + first
+    count = first & 0x7F
+    if count == 0 or count > 4 or len(der) < 2 + count:
+        return None
+    return 2 + count + int.from_bytes(der[2:2 + count], "big")

@@ -32,13 +32,19 @@ class Profile:
     #: Extended key usages: ``serverAuth`` always; ``clientAuth`` as Let's Encrypt's classic
     #: profile had it.
     client_auth: bool = False
+    #: The identifier types an order may hold (Boulder's ``identifierTypes``).
+    identifier_types: tuple[str, ...] = ("dns",)
+    #: The most identifiers an order may hold (Boulder's ``maxNames``).
+    max_names: int = 100
 
 
-#: Let's Encrypt's profiles (letsencrypt.org/docs/profiles): classic 90 days, shortlived 160 h.
+#: Let's Encrypt's profiles (letsencrypt.org/docs/profiles): classic 90 days and 100 names,
+#: shortlived 160 h, 25 names, and the only one that takes IP addresses.
 DEFAULT_PROFILES: dict[str, Profile] = {
     "classic": Profile("The same profile you've been getting all along", _dt.timedelta(days=90)),
-    "tlsserver": Profile("Only what TLS servers need", _dt.timedelta(days=90)),
-    "shortlived": Profile("Short-lived certificates", _dt.timedelta(hours=160)),
+    "tlsserver": Profile("Only what TLS servers need", _dt.timedelta(days=90), max_names=25),
+    "shortlived": Profile("Short-lived certificates", _dt.timedelta(hours=160),
+                          identifier_types=("dns", "ip"), max_names=25),
 }
 
 
@@ -108,6 +114,10 @@ class Settings:
     crl_update_interval: _dt.timedelta = _dt.timedelta(hours=1)
     #: Largest request body accepted, in bytes.
     max_request_body: int = 50_000  # Boulder's limit
+    #: Apply Boulder's whole identifier policy: names must end in an ICANN public suffix
+    #: (``a.example`` and ``*.test`` are refused) and IP addresses must be outside the IANA
+    #: special-purpose registries (loopback too). False keeps the fake's leniencies for tests.
+    strict_identifiers: bool = False
 
     def validate(self) -> None:
         """Raise :class:`FakeACMEUsageError` if a value is of the wrong type or out of range."""

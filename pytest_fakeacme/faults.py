@@ -13,6 +13,7 @@ the order they were added; the first that matches a request answers it.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import random
 import threading
 from collections.abc import Callable, Iterable
@@ -20,33 +21,40 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from . import problems
+from ._gofmt import go_quote
 from .endpoints import ENDPOINTS, Endpoint
 from .errors import FakeACMEUsageError
 from .problems import AcmeProblem
 
 FaultKind = Literal["problem", "slow", "drop"]
 
-#: Let's Encrypt's rate-limit documentation, linked from every 429 (``Link: rel="help"``).
+#: Let's Encrypt's rate-limit documentation, which details link to (errors/errors.go:205-267).
 RATE_LIMIT_DOCS = "https://letsencrypt.org/docs/rate-limits/"
+#: What Boulder's 429s link to as ``rel="help"``: the same page, without the trailing slash
+#: (wfe2/wfe.go:668-670).
+RATE_LIMIT_HELP = "https://letsencrypt.org/docs/rate-limits"
 
 #: Boulder's rateLimited details by limit (``ratelimits/limiter.go``), before the suffix.
 RATE_LIMITS: dict[str, str] = {
     "new_orders": "too many new orders ({count}) from this account in the last {window}",
-    "failed_authorizations": 'too many failed authorizations ({count}) for "{name}" in the '
+    "failed_authorizations": "too many failed authorizations ({count}) for {name} in the "
     "last {window}",
-    "certificates_per_domain": 'too many certificates ({count}) already issued for "{name}" '
+    "certificates_per_domain": "too many certificates ({count}) already issued for {name} "
     "in the last {window}",
     "duplicate_certificates": "too many certificates ({count}) already issued for this exact "
     "set of identifiers in the last {window}",
     "new_registrations": "too many new registrations ({count}) from this IP address in the "
     "last {window}",
+    "new_registrations_ipv6": "too many new registrations ({count}) from this /48 subnet of "
+    "IPv6 addresses in the last {window}",
 }
 _RATE_LIMIT_ANCHORS = {
     "new_orders": "new-orders-per-account",
-    "failed_authorizations": "authorization-failures-per-hostname-per-account",
+    "failed_authorizations": "authorization-failures-per-identifier-per-account",
     "certificates_per_domain": "new-certificates-per-registered-domain",
     "duplicate_certificates": "new-certificates-per-exact-set-of-identifiers",
     "new_registrations": "new-registrations-per-ip-address",
+    "new_registrations_ipv6": "new-registrations-per-ipv6-range",
 }
 
 
@@ -201,12 +209,17 @@ class Faults:
                     "%Y-%m-%d %H:%M:%S UTC"
                 )
                 text = (
-                    RATE_LIMITS[limit].format(count=count, name=name, window=go_duration(window))
+                    RATE_LIMITS[limit].format(count=count, name=go_quote(name),
+                                              window=go_duration(window))
                     + f", retry after {when}: see {RATE_LIMIT_DOCS}#{_RATE_LIMIT_ANCHORS[limit]}"
                 )
+            # Boulder rounds the wait to the second (half away from zero) and sends neither
+            # header when that is 0 (wfe2/wfe.go:663-671).
+            seconds = math.floor(wait.total_seconds() + 0.5)
+            if seconds <= 0:
+                return problems.rate_limited(text)
             return problems.rate_limited(text).with_headers(
-                Retry_After=str(int(wait.total_seconds())),
-                Link=f'<{RATE_LIMIT_DOCS}>;rel="help"',
+                Retry_After=str(seconds), Link=f'<{RATE_LIMIT_HELP}>;rel="help"',
             )
 
         return self._add(Fault("problem", _check_endpoint(endpoint), _check_times(times),

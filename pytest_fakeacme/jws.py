@@ -29,8 +29,8 @@ import binascii
 import functools
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Container
+from dataclasses import dataclass, replace
 from typing import Any, Literal, NamedTuple, NoReturn, cast
 from urllib.parse import urlsplit
 
@@ -38,7 +38,7 @@ import josepy
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from . import problems, wire
+from . import goodkey, problems, wire
 from ._gofmt import go_quote
 from .model import Account
 from .nonces import NoncePool
@@ -58,8 +58,6 @@ UNSUPPORTED_KEY_TYPE = (
 #: RFC 7518 3.4: each ECDSA algorithm is bound to one curve.
 _EC_CURVES = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
 _ALG_FOR_CURVE = {curve: alg for alg, curve in _EC_CURVES.items()}
-#: Boulder's GoodKey policy for account keys (``goodkey.goodRSABitLen``).
-_RSA_SIZES = (2048, 3072, 4096)
 #: JWK members that only a private (or symmetric) key carries.
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 
@@ -105,12 +103,30 @@ def b64decode(value: Any, what: str) -> bytes:
         raise problems.malformed(f"JWS {what} is not valid base64url") from None
 
 
-def _b64_member(envelope: dict[str, Any], member: str) -> bytes:
-    """A base64url member of the envelope, or Boulder's parse error."""
+def raw_b64decode(value: Any) -> bytes | None:
+    """go-jose's reading of a base64url member (``base64.RawURLEncoding``): no ``=`` padding,
+    only the alphabet (Go skips CR and LF); None when it cannot be read."""
+    if not isinstance(value, str):
+        return None
+    value = value.replace("\r", "").replace("\n", "")
+    if len(value) % 4 == 1 or _BASE64URL.fullmatch(value) is None:
+        return None
     try:
-        return b64decode(envelope[member], member)
-    except AcmeProblem:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):  # pragma: no cover - the alphabet was checked
+        return None
+
+
+def _b64_member(envelope: dict[str, Any], member: str) -> bytes:
+    """A base64url member of the envelope as go-jose reads it (null or absent is empty), or
+    Boulder's parse error."""
+    value = envelope.get(member)
+    if value is None:
+        return b""
+    decoded = raw_b64decode(value)
+    if decoded is None:
         _parse_error()
+    return decoded
 
 
 def thumbprint(jwk: josepy.JWK) -> str:
@@ -166,6 +182,125 @@ class VerifiedRequest:
         return value
 
 
+@dataclass(frozen=True)
+class ParsedJWS:
+    """A JWS as Boulder's ``parseJWS`` leaves it: decoded members, the protected header, the
+    embedded key when there is one."""
+
+    envelope: dict[str, Any]
+    protected: dict[str, Any]
+    payload: bytes
+    signature: bytes
+    #: The embedded ``jwk``, parsed; None without one.
+    embedded: _KnownKey | None
+    #: The problem of an embedded key go-jose reads but Boulder cannot sign with (Ed25519),
+    #: raised when the key is used (``sigAlgorithmForKey``).
+    unusable_key: AcmeProblem | None
+
+    @property
+    def signing_input(self) -> bytes:
+        """The bytes the signature covers: the members exactly as received (RFC 7515 5.2)."""
+        protected = str(self.envelope.get("protected") or "")
+        return f"{protected}.{self.envelope['payload']}".encode("ascii")
+
+    def verifies_with(self, key: josepy.JWK) -> bool:
+        """Whether the signature verifies with ``key`` (unknown ``crit`` extensions fail, as
+        go-jose refuses to verify them)."""
+        if "crit" in self.protected:
+            return False
+        alg = josepy.JWASignature.from_json(self.protected["alg"])
+        try:
+            return bool(alg.verify(key=key.key, msg=self.signing_input, sig=self.signature))
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            return False
+
+
+def parse_envelope(body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Parse the envelope (RFC 8555 6.2: flattened JSON serialization only) and its protected
+    header; returns ``(envelope, protected)``. Checks what Boulder's ``parseJWS`` checks before
+    go-jose's algorithm check, in its order, with its details."""
+    try:
+        envelope = _loads(body)
+    except (ValueError, RecursionError):
+        _parse_error()
+    if not isinstance(envelope, dict):
+        _parse_error()
+    header = envelope.get("header")
+    if header is not None:
+        if not isinstance(header, dict) or not all(isinstance(v, str) for v in header.values()):
+            _parse_error()
+        # RFC 8555 6.2: the JWS Unprotected Header MUST NOT be used.
+        raise _malformed(
+            'JWS "header" field not allowed. All headers must be in "protected" field'
+        )
+    signatures = envelope.get("signatures")
+    if signatures is not None:
+        if not isinstance(signatures, list):
+            _parse_error()
+        if signatures:
+            raise _malformed(
+                'JWS "signatures" field not allowed. Only the "signature" field should '
+                "contain a signature"
+            )
+    # RFC 7515 7.2.1: members that are not understood are ignored, not refused. go-jose needs a
+    # payload; a missing protected header is an empty one (whose algorithm "" fails later), a
+    # missing signature an empty one ("POST JWS not signed").
+    if envelope.get("payload") is None:
+        _parse_error()
+    for member in ("protected", "payload", "signature"):
+        _b64_member(envelope, member)
+    raw = _b64_member(envelope, "protected")
+    if not raw:
+        return envelope, {}
+    try:
+        protected = _loads(raw)
+    except (ValueError, RecursionError):
+        _parse_error()
+    if not isinstance(protected, dict):
+        _parse_error()
+    # go-jose's header types; JSON null reads as absent.
+    for name in ("alg", "kid", "nonce"):
+        if protected.get(name) is not None and not isinstance(protected[name], str):
+            _parse_error()
+    if protected.get("jwk") is not None and not isinstance(protected["jwk"], dict):
+        _parse_error()
+    return envelope, protected
+
+
+def parse_jws(body: bytes) -> ParsedJWS:
+    """Boulder ``parseJWS`` (wfe2/verify.go:339-404): the envelope, the embedded key, the
+    algorithm allow-list, a public key, a signature."""
+    envelope, protected = parse_envelope(body)
+    payload = _b64_member(envelope, "payload")
+    signature = _b64_member(envelope, "signature")
+    embedded: _KnownKey | None = None
+    unusable_key: AcmeProblem | None = None
+    has_jwk = protected.get("jwk") is not None
+    not_public = has_jwk and _not_public(protected["jwk"])
+    if has_jwk and not not_public:
+        try:
+            embedded = _known_key(protected["jwk"])
+        except AcmeProblem as prob:
+            if prob.type != "badPublicKey":
+                raise
+            unusable_key = prob  # go-jose reads it; checkAlgorithm refuses it, later
+    alg_name = protected.get("alg") or ""
+    if alg_name not in problems.SUPPORTED_ALGORITHMS:
+        raise unsupported_algorithm(alg_name)
+    if not_public:
+        # go-jose reads a private or symmetric key, checks the algorithm, then refuses a key
+        # that is not public (jws.go sanitized).
+        _parse_error()
+    if not signature:
+        raise _malformed("POST JWS not signed")
+    return ParsedJWS(envelope, protected, payload, signature, embedded, unusable_key)
+
+
+#: The context Boulder puts on revokeCert's errors once it knows how the request is signed
+#: (wfe2/wfe.go:1157-1165).
+REVOKE_CONTEXT = "Unable to revoke :: "
+
+
 class JWSVerifier:
     """Verifies flattened JWS requests against the known accounts and nonces."""
 
@@ -173,87 +308,32 @@ class JWSVerifier:
         self,
         nonces: NoncePool,
         account_by_url: Callable[[str, str], Account | None],
+        blocked_keys: Callable[[], Container[bytes]] = frozenset,
     ) -> None:
         self._nonces = nonces
         self._account_by_url = account_by_url
+        self._blocked_keys = blocked_keys
 
-    def parse(self, body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Parse the envelope (RFC 8555 6.2: flattened JSON serialization only) and its
-        protected header; returns ``(envelope, protected)``. Checks what Boulder's
-        ``parseJWS`` checks, in its order, with its details."""
-        try:
-            envelope = _loads(body)
-        except (ValueError, RecursionError):
-            _parse_error()
-        if not isinstance(envelope, dict):
-            _parse_error()
-        header = envelope.get("header")
-        if header is not None:
-            if not isinstance(header, dict) or not all(
-                isinstance(v, str) for v in header.values()
-            ):
-                _parse_error()
-            # RFC 8555 6.2: the JWS Unprotected Header MUST NOT be used.
-            raise _malformed(
-                'JWS "header" field not allowed. All headers must be in "protected" field'
-            )
-        signatures = envelope.get("signatures")
-        if signatures is not None:
-            if not isinstance(signatures, list):
-                _parse_error()
-            if signatures:
-                raise _malformed(
-                    'JWS "signatures" field not allowed. Only the "signature" field should '
-                    "contain a signature"
-                )
-        # RFC 7515 7.2.1: members that are not understood are ignored, not refused.
-        for member in ("protected", "payload", "signature"):
-            if member not in envelope:
-                _parse_error()
-        raw = _b64_member(envelope, "protected")
-        try:
-            protected = _loads(raw)
-        except (ValueError, RecursionError):
-            _parse_error()
-        if not isinstance(protected, dict):
-            _parse_error()
-        # go-jose's header types; JSON null reads as absent.
-        for name in ("alg", "kid", "nonce"):
-            if protected.get(name) is not None and not isinstance(protected[name], str):
-                _parse_error()
-        if protected.get("jwk") is not None and not isinstance(protected["jwk"], dict):
-            _parse_error()
-        return envelope, protected
-
-    def verify(self, body: bytes, url: str, mode: KeyMode) -> VerifiedRequest:
+    def verify(
+        self,
+        body: bytes,
+        url: str,
+        mode: KeyMode,
+        found: Callable[[Account], None] | None = None,
+    ) -> VerifiedRequest:
         """Authenticate ``body`` as a POST to ``url``.
 
         ``mode`` says which key reference the endpoint takes (RFC 8555 6.2): ``"jwk"`` for
         newAccount (whose key must also meet the key policy), ``"kid"`` for everything an
-        account does, ``"either"`` for revokeCert.
+        account does, ``"either"`` for revokeCert (whose errors after the key reference carry
+        ``Unable to revoke :: ``). ``found`` hears of the ``kid``'s account once it is known to
+        be valid, even when a later check refuses the request.
         """
-        envelope, protected = self.parse(body)
-        payload = _b64_member(envelope, "payload")
-        signature = _b64_member(envelope, "signature")
-        embedded: _KnownKey | None = None
-        unusable_key: AcmeProblem | None = None
-        has_jwk = protected.get("jwk") is not None
-        if has_jwk:
-            try:
-                embedded = _known_key(protected["jwk"])
-            except AcmeProblem as prob:
-                if prob.type != "badPublicKey":
-                    raise
-                unusable_key = prob  # go-jose reads it; checkAlgorithm refuses it, later
-
-        alg_name = protected.get("alg") or ""
-        if alg_name not in problems.SUPPORTED_ALGORITHMS:
-            raise unsupported_algorithm(alg_name)
-        if not signature:
-            raise _malformed("POST JWS not signed")
-
+        jws = parse_jws(body)
+        protected = jws.protected
         # Boulder checkJWSAuthType / enforceJWSAuthType: an empty kid counts as none.
         has_kid = bool(protected.get("kid"))
+        has_jwk = protected.get("jwk") is not None
         if has_kid and has_jwk:
             raise _malformed("jwk and kid header fields are mutually exclusive")
         if mode == "kid" and not has_kid:
@@ -261,33 +341,57 @@ class JWSVerifier:
         if mode == "jwk" and not has_jwk:
             raise _malformed("No embedded JWK in JWS header")
         if not (has_kid or has_jwk):
-            raise problems.malformed("Unable to revoke :: Malformed JWS, no KeyID or embedded JWK")
+            raise problems.malformed(REVOKE_CONTEXT + "Malformed JWS, no KeyID or embedded JWK")
+        try:
+            return self._verify_signed(jws, url, mode, has_kid, found)
+        except AcmeProblem as prob:
+            if mode == "either" and prob.detail.startswith(JWS_CONTEXT):
+                raise replace(prob, detail=REVOKE_CONTEXT + prob.detail[len(JWS_CONTEXT):]
+                              ) from None
+            raise
 
+    def _verify_signed(
+        self,
+        jws: ParsedJWS,
+        url: str,
+        mode: KeyMode,
+        has_kid: bool,
+        found: Callable[[Account], None] | None,
+    ) -> VerifiedRequest:
+        """Boulder ``validJWSForAccount`` / ``validSelfAuthenticatedJWS``: the key, the
+        algorithm against it, the signature, the nonce, the url, the payload."""
+        protected = jws.protected
         account: Account | None = None
         if has_kid:
             account = self._lookup_account(protected["kid"], url)
+            if found is not None:
+                found(account)
             known = _known_key(account.jwk)
         else:
-            if unusable_key is not None:
-                raise unusable_key
-            assert embedded is not None
-            known = embedded
+            if jws.unusable_key is not None:
+                raise jws.unusable_key
+            assert jws.embedded is not None
+            known = jws.embedded
         key = known.key
-        check_alg_matches_key(alg_name, key, protected.get("jwk") if has_jwk else None,
+        check_alg_matches_key(protected["alg"], key, None if has_kid else protected["jwk"],
                               expected=known.alg)
-
-        if "crit" in protected:
-            # go-jose refuses to verify a JWS with critical extensions it does not know.
+        if not jws.verifies_with(key):
             raise _malformed("JWS verification error")
-        alg = josepy.JWASignature.from_json(alg_name)
-        signing_input = (envelope["protected"] + "." + envelope["payload"]).encode("ascii")
-        try:
-            good = alg.verify(key=key.key, msg=signing_input, sig=signature)
-        except (ValueError, TypeError, UnsupportedAlgorithm):
-            good = False
-        if not good:
-            raise _malformed("JWS verification error")
+        self._after_signature(protected, jws.payload, url)
+        if mode == "jwk":
+            # validSelfAuthenticatedPOST applies the key policy after everything else.
+            check_key_policy(key, self._blocked_keys())
+        return VerifiedRequest(
+            protected=protected,
+            payload=jws.payload,
+            account=account,
+            jwk=dict(known.public_json),
+            thumbprint=known.thumbprint,
+        )
 
+    def _after_signature(self, protected: dict[str, Any], payload: bytes, url: str) -> None:
+        """Boulder ``validJWSForKey`` after the signature: the nonce, the ``url``, a payload
+        that is empty or JSON."""
         nonce = protected.get("nonce") or ""
         if not nonce or not self._nonces.redeem(nonce):
             # Boulder replaces every badNonce detail by this one sentence.
@@ -310,18 +414,6 @@ class JWSVerifier:
             # Go unmarshals into struct{}: an object or null, nothing else.
             if value is not None and not isinstance(value, dict):
                 raise _malformed("Request payload did not parse as JSON")
-
-        if mode == "jwk":
-            # validSelfAuthenticatedPOST applies the key policy after everything else.
-            check_key_policy(key)
-
-        return VerifiedRequest(
-            protected=protected,
-            payload=payload,
-            account=account,
-            jwk=dict(known.public_json),
-            thumbprint=known.thumbprint,
-        )
 
     def _lookup_account(self, kid: str, url: str) -> Account:
         """Boulder ``lookupJWK``: the account a ``kid`` names, which must exist and be valid."""
@@ -392,6 +484,19 @@ def _parsed_key(items: tuple[tuple[str, Any], ...]) -> _KnownKey:
     return _known(parse_jwk(dict(items)))
 
 
+def _not_public(jwk_json: Any) -> bool:
+    """A JWK go-jose reads but refuses to take from a header: a private or symmetric key."""
+    return isinstance(jwk_json, dict) and (
+        jwk_json.get("kty") == "oct"
+        or (jwk_json.get("kty") in ("RSA", "EC", "OKP")
+            and any(m in jwk_json for m in _PRIVATE_MEMBERS))
+    )
+
+
+#: The members go-jose decodes as ``byteBuffer`` (RawURLEncoding: padding refused).
+_KEY_MEMBERS = ("n", "e", "x", "y")
+
+
 def parse_jwk(jwk_json: Any) -> josepy.JWK:
     """A public josepy key from a JWK JSON object, as go-jose reads an embedded ``jwk``.
 
@@ -406,6 +511,8 @@ def parse_jwk(jwk_json: Any) -> josepy.JWK:
         raise problems.bad_public_key(JWS_CONTEXT + UNSUPPORTED_KEY_TYPE)
     if kty not in ("RSA", "EC") or any(m in jwk_json for m in _PRIVATE_MEMBERS):
         _parse_error()
+    if any(m in jwk_json and raw_b64decode(jwk_json[m]) is None for m in _KEY_MEMBERS):
+        _parse_error()
     try:
         key = cast(josepy.JWK, josepy.JWK.from_json(jwk_json))
     except (josepy.DeserializationError, ValueError, TypeError, KeyError, AttributeError,
@@ -417,19 +524,11 @@ def parse_jwk(jwk_json: Any) -> josepy.JWK:
     return key
 
 
-def check_key_policy(key: josepy.JWK) -> None:
-    """Boulder's GoodKey policy for account keys: RSA 2048, 3072 or 4096 bits; ECDSA P-256,
-    P-384 or P-521. Anything else is ``badPublicKey``."""
+def check_key_policy(key: josepy.JWK, blocked: Container[bytes] = ()) -> None:
+    """Boulder's GoodKey policy for account keys (:mod:`pytest_fakeacme.goodkey`, Let's
+    Encrypt's ``LetsEncryptCPS``): anything else is ``badPublicKey``."""
     public = _unwrap(key)
-    reason: str | None = None
-    if isinstance(public, rsa.RSAPublicKey):
-        if public.key_size not in _RSA_SIZES:
-            reason = f"key size not supported: {public.key_size}"
-    elif isinstance(public, ec.EllipticCurvePublicKey):
-        if public.curve.name not in _ALG_FOR_CURVE:
-            reason = f"ECDSA curve {public.curve.name} not allowed"
-    else:  # pragma: no cover - parse_jwk only builds RSA and EC keys
-        reason = "unsupported key type"
+    reason = goodkey.key_problem(public, blocked, goodkey.key_digest(public) if blocked else b"")
     if reason is not None:
         raise problems.bad_public_key(JWS_CONTEXT + "invalid request signing key: " + reason)
 

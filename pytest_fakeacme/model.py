@@ -135,6 +135,8 @@ class Certificate:
     replaced_by: str | None = None
     #: Alternate chains (RFC 8555 7.4.2), each served at ``<cert URL>/<n>``.
     alternate_chains: tuple[str, ...] = ()
+    #: When it was issued (its notBefore is backdated); None: at its notBefore.
+    issued_at: _dt.datetime | None = None
 
     @property
     def fullchain_pem(self) -> str:

@@ -306,6 +306,7 @@ BAD_REDIRECT_REASONS: Mapping[str, str] = {
     "port": "an explicit port other than 80 or 443",
     "empty_host": "a target without a host",
     "well_known_host": "a host ending in .well-known (a missing '/')",
+    "scope_zone": "an IPv6 address with a scope zone (e.g. [fe80::1%25eth0])",
     "tld": "a host not under an IANA-registered top-level domain",
     "reserved_ip": "a bare IP address in a reserved block (e.g. 10.0.0.1)",
     "too_long": "a path longer than 2000 bytes",
@@ -422,7 +423,9 @@ def persist_txt(*records: str) -> Outcome:
 ALPN_CERT_VARIANTS: Mapping[str, str] = {
     "not_self_signed": "the certificate is not self-signed",
     "missing_extension": "no acmeIdentifier (1.3.6.1.5.5.7.1.31) extension",
-    "duplicate_extension": "an extension appears twice",
+    "missing_san": "no subjectAltName (2.5.29.17) extension",
+    "duplicate_extension": "an extension appears twice (Go's TLS client refuses to parse "
+    "such a certificate)",
     "wrong_san": "the SAN is not exactly the identifier",
     "not_critical": "the acmeIdentifier extension is not critical",
     "malformed_extension": "the acmeIdentifier value is not a 32-byte OCTET STRING",

@@ -119,6 +119,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   default="boulder")
     parser.addini("fake_acme_va_default", "Default VA outcome: real, valid, ...", default="real")
     group.addoption(
+        "--fake-acme-strict-identifiers",
+        action="store_true",
+        default=None,
+        help="Apply Let's Encrypt's whole identifier policy (public suffixes, IANA address "
+        "blocks): no a.example, no loopback addresses",
+    )
+    parser.addini("fake_acme_strict_identifiers", "Default of the strict_identifiers setting "
+                  "(like --fake-acme-strict-identifiers)", type="bool", default=False)
+    group.addoption(
         "--fake-acme-fault",
         metavar="FAULT",
         action="append",
@@ -246,11 +255,15 @@ def _option(config: pytest.Config, name: str) -> str:
 
 
 def _defaults(config: pytest.Config) -> tuple[Settings, Outcome]:
-    """The configured settings (flavor, unused scripts) and VA default, checked (a fresh
-    outcome on each call)."""
+    """The configured settings (flavor, unused scripts, strict identifiers) and VA default,
+    checked (a fresh outcome on each call)."""
+    strict = config.getoption("fake_acme_strict_identifiers")
+    if strict is None:
+        strict = bool(config.getini("fake_acme_strict_identifiers"))
     try:
         settings = Settings().copy(flavor=_option(config, "fake_acme_flavor"),
-                                   unused_scripts=config.getini("fake_acme_unused_scripts"))
+                                   unused_scripts=config.getini("fake_acme_unused_scripts"),
+                                   strict_identifiers=strict)
         return settings, by_name(_option(config, "fake_acme_va_default"))
     except FakeACMEUsageError as exc:
         raise pytest.UsageError(f"pytest-fakeacme: {exc}") from None
@@ -272,7 +285,8 @@ def _fault_specs(config: pytest.Config) -> list[str]:
 def _new_fake(config: pytest.Config) -> FakeACME:
     settings, va_default = _defaults(config)
     return FakeACME(flavor=settings.flavor, va_default=va_default,
-                    unused_scripts=settings.unused_scripts)
+                    unused_scripts=settings.unused_scripts,
+                    strict_identifiers=settings.strict_identifiers)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,8 @@ production: for example ``connection``, ``dns`` and ``tls`` carry 400, ``unautho
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -54,6 +56,8 @@ KNOWN_TYPES = frozenset(
     }
 )
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 #: The JWS algorithms the fake verifies; listed in badSignatureAlgorithm problems (RFC 8555 6.2).
 SUPPORTED_ALGORITHMS = ("RS256", "ES256", "ES384", "ES512")
 
@@ -95,6 +99,15 @@ class AcmeProblem(Exception):  # noqa: N818 - the RFC's word for it is "problem"
             body["subproblems"] = [sub.to_json() for sub in self.subproblems]
         body.update(self.extra)
         return body
+
+    def to_bytes(self) -> bytes:
+        """The document as Boulder writes it (web/send_error.go): Go's ``json.Encoder`` with a
+        two-space indent and no HTML escaping, its trailing newline trimmed."""
+        text = json.dumps(self.to_json(), indent=2, ensure_ascii=False)
+        # Go escapes these two even with SetEscapeHTML(false); Python leaves them raw.
+        text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        # Go writes invalid UTF-8 (here: lone surrogates) as U+FFFD.
+        return _SURROGATE.sub("\ufffd", text).encode("utf-8")
 
     def with_headers(self, **headers: str) -> AcmeProblem:
         """A copy that also sends ``headers`` (keyword names use ``_`` for ``-``)."""

@@ -24,6 +24,9 @@ from .store import Store
 
 #: Seconds in the Retry-After of a renewalInfo answer (Boulder: 6 hours).
 RETRY_AFTER = 6 * 60 * 60
+#: What a drill's renewalInfo answers link to as ``explanationURL``: Boulder sends an incident's
+#: URL for the certificates it covers (wfe2/wfe.go:2219), and nothing for a certificate that is
+#: merely revoked (wfe2/wfe.go:2230).
 EXPLANATION_URL = "https://letsencrypt.org/docs/integration-guide/#ari-renewal-information"
 
 
@@ -59,16 +62,22 @@ class Window:
 
 
 def simple_window(cert: Certificate) -> Window:
-    """Boulder's window: two thirds through the validity, one hundredth of it either side."""
-    validity = cert.not_after - cert.not_before
-    ideal = cert.not_after - validity / 3
-    spread = validity / 100
-    return Window(ideal - spread, ideal + spread)
+    """Boulder's ``RenewalInfoSimple`` (core/objects.go:454-468): from issuance to one second
+    after notAfter, renew a third of it before the end (half, under ten days), give or take a
+    hundredth; both ends truncated to the second."""
+    issued = cert.issued_at or cert.not_before
+    validity = cert.not_after + _dt.timedelta(seconds=1) - issued
+    offset = validity / 3 if validity >= _dt.timedelta(days=10) else validity / 2
+    ideal = cert.not_after - offset
+    margin = validity / 100
+    return Window((ideal - margin).replace(microsecond=0), (ideal + margin).replace(microsecond=0))
 
 
 def immediate_window(now: _dt.datetime) -> Window:
-    """A window in the past: renew now."""
-    return Window(now - _dt.timedelta(hours=1), now - _dt.timedelta(minutes=30))
+    """Boulder's ``RenewalInfoImmediate`` (core/objects.go:476-485): a window in the past,
+    from an hour ago, half an hour long: renew now."""
+    start = (now - _dt.timedelta(hours=1)).replace(microsecond=0)
+    return Window(start, start + _dt.timedelta(minutes=30))
 
 
 @dataclass
@@ -238,6 +247,12 @@ class RenewalControl:
             self._forced.clear()
             self._verbatim.clear()
             self._drills.clear()
+
+    def explanation(self, cert: Certificate) -> str | None:
+        """The ``explanationURL`` for ``cert``: a drill's, when one covers it."""
+        with self._lock:
+            drilled = any(cert.ari_id in d.certificates for d in self._drills)
+        return EXPLANATION_URL if drilled else None
 
     def window(self, cert: Certificate, now: _dt.datetime) -> Window:
         """What ARI suggests for ``cert`` at ``now``."""

@@ -65,6 +65,9 @@ class Store:
             self.authorizations: dict[str, Authorization] = {}
             self.certificates: dict[str, Certificate] = {}
             self.certificates_by_serial: dict[int, str] = {}
+            #: Digests (``goodkey.key_digest``) of keys revoked for key compromise, which
+            #: Boulder then refuses for accounts and certificates (its blockedKeys table).
+            self.blocked_keys: set[bytes] = set()
             # Indexes for newOrder's reuse lookups, which would otherwise scan every object
             # the fake holds: ~0.8 us per held issuance per newOrder (benchmarks/README.md).
             self._authzs_by_key: dict[tuple[str, Identifier, bool], list[Authorization]] = {}

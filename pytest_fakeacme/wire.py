@@ -92,14 +92,18 @@ def directory(urls: Urls, meta: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def account(acct: Account, urls: Urls) -> dict[str, Any]:
-    """An account object (RFC 8555 7.1.2)."""
+def account(acct: Account, urls: Urls, flavor: str = "rfc") -> dict[str, Any]:
+    """An account object (RFC 8555 7.1.2). The boulder flavor's is Let's Encrypt's: key,
+    createdAt and status only (Boulder no longer stores contacts, and lists no orders:
+    core/objects.go:84-101, grpc/pb-marshalling.go ``PbToRegistration``)."""
     body: dict[str, Any] = {
         "status": acct.status,
-        "orders": urls.account_orders(acct.id),
         "key": acct.jwk,
         "createdAt": rfc3339(acct.created),
     }
+    if flavor == "boulder":
+        return body
+    body["orders"] = urls.account_orders(acct.id)
     if acct.contact:
         body["contact"] = list(acct.contact)
     if acct.terms_agreed:

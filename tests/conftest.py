@@ -41,7 +41,7 @@ def responder(_session_responder: Responder, fake_acme: FakeACME) -> Iterator[Re
 def acme_client(fake_acme: FakeACME) -> AcmeTestClient:
     """A registered account (ES256) on the fake, driven by certbot's acme library."""
     client = AcmeTestClient(fake_acme)
-    client.register(email="tester@example.com")
+    client.register(email="tester@a.example")
     return client
 
 

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from pytest_fakeacme import FakeACME
+from pytest_fakeacme import FakeACME, outcomes
 
 JOSE_JSON = "application/jose+json"
 PROBLEM_JSON = "application/problem+json"
@@ -157,6 +157,10 @@ class RawClient:
         assert response.status_code == 200, response.text
         return response.headers["Replay-Nonce"]
 
+    def forget_nonce(self) -> None:
+        """Drop the last answer's nonce (after moving the fake's clock past its lifetime)."""
+        self._nonce = None
+
     def nonce(self) -> str:
         """The nonce of the last answer if unused, else a fresh one."""
         nonce, self._nonce = self._nonce, None
@@ -278,12 +282,16 @@ class RawClient:
         self.kid = response.headers["Location"]
         return response
 
-    def new_order(self, *names: str) -> requests.Response:
-        """newOrder for DNS names (or IP addresses); asserts 201."""
+    def new_order(self, *names: str, profile: str | None = None) -> requests.Response:
+        """newOrder for DNS names (or IP addresses, which Let's Encrypt takes in the
+        ``shortlived`` profile only); asserts 201."""
         identifiers = [
             {"type": "ip" if _is_ip(n) else "dns", "value": n} for n in names
         ]
-        response = self.post(self.url("newOrder"), {"identifiers": identifiers})
+        payload: dict[str, Any] = {"identifiers": identifiers}
+        if profile is not None:
+            payload["profile"] = profile
+        response = self.post(self.url("newOrder"), payload)
         assert response.status_code == 201, response.text
         return response
 
@@ -329,3 +337,35 @@ def assert_problem(
     if detail is not None:
         assert body["detail"] == detail, body
     return body
+
+
+def validate_all(client: RawClient, order: dict[str, Any], fake: FakeACME) -> None:
+    """Make every pending authorization of ``order`` valid (the VA finds what it expects)."""
+    fake.va.default = outcomes.valid()
+    for authz in client.authorizations(order):
+        if authz["status"] != "pending":
+            continue
+        kind = "dns-01" if authz.get("wildcard") else "http-01"
+        assert client.post(challenge_of(authz, kind)["url"], {}).status_code == 200
+
+
+def ready_order(client: RawClient, fake: FakeACME, *names: str) -> tuple[str, dict[str, Any]]:
+    """A ready order for ``names``: its URL and body."""
+    created = client.new_order(*names)
+    url, order = created.headers["Location"], created.json()
+    validate_all(client, order, fake)
+    body = client.post_as_get(url).json()
+    assert body["status"] == "ready", body
+    return url, body
+
+
+def issued(client: RawClient, fake: FakeACME, *names: str,
+           csr_key: Any = None) -> tuple[str, dict[str, Any]]:
+    """An order for ``names`` finalized and valid (the certificate for ``csr_key``, default a
+    fresh P-256 key): its URL and body."""
+    url, order = ready_order(client, fake, *names)
+    finalized = client.finalize(order, make_csr(names, csr_key))
+    assert finalized.status_code == 200, finalized.text
+    body = client.post_as_get(url).json()
+    assert body["status"] == "valid", body
+    return url, body

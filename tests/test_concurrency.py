@@ -520,25 +520,35 @@ def test_the_va_dials_a_name_beyond_loopback_only_when_allowed(
         )
 
 
-def test_the_va_does_not_dial_an_ip_identifier_outside_loopback(own_fake: FakeACME) -> None:
-    # Found by this file: the fence covered names and redirects, not IP identifiers.
-    # 0.0.0.0 is not a loopback address, yet Linux delivers a connection to it locally, to
-    # whatever listens on 127.0.0.1: so the check is safe, and a VA that dials it shows up as a
-    # connection waiting on this listener (it would dial 192.0.2.1 just as well).
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", own_fake.http01_port))
-        listener.listen(8)
-        listener.setblocking(False)
-        client = AcmeTestClient(own_fake)
-        client.register()
-        order = client.acme.new_order(make_ip_csr("0.0.0.0"))  # an IP identifier (RFC 8738)
-        client.answer_http01(order)
-        (authz,) = own_fake.authorizations  # waits for the attempt
+def test_the_va_does_not_dial_an_ip_identifier_outside_loopback(
+    own_fake: FakeACME, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by this file: the fence covered names and redirects, not IP identifiers. The
+    # address is a public one, as Let's Encrypt's policy refuses every IANA special-purpose
+    # block (policy/pa.go:347-369; 0.0.0.0, which this test once used, is one of them); a
+    # guard on connect() keeps anything from leaving this machine should the fence regress.
+    dialed: list[Any] = []
+    connect = socket.socket.connect
 
-        with pytest.raises(BlockingIOError):
-            listener.accept()  # nobody dialed
+    def guarded(sock: socket.socket, address: Any) -> None:
+        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
+            dialed.append(address)
+            raise OSError("the test's guard: no connection beyond loopback")
+        connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    client = AcmeTestClient(own_fake)
+    client.register()
+    order = client.acme.new_order(make_ip_csr("198.51.99.1"), profile="shortlived")
+    client.answer_http01(order)
+    (authz,) = own_fake.authorizations  # waits for the attempt
+
+    assert dialed == []
     assert authz.status == "invalid"
     (chall,) = authz.challenges
     assert chall.error is not None
     assert "not a loopback address" in chall.error.detail, chall.error.detail
     assert "allow_non_loopback" in chall.error.detail
+    with pytest.raises(messages.Error, match=r"\[RFC1122\], Section 3.2.1.3: "
+                       r'"This host on this network"'):
+        client.acme.new_order(make_ip_csr("0.0.0.0"), profile="shortlived")

@@ -26,8 +26,11 @@ def _client(fake: FakeACME) -> MiniClient:
 def _order(fake: FakeACME, *names: str, client: MiniClient | None = None
            ) -> tuple[MiniClient, dict[str, Any], list[dict[str, Any]]]:
     client = client or _client(fake)
-    order = client.post(client.directory["newOrder"], {"identifiers": [
-        {"type": "ip" if n[0].isdigit() else "dns", "value": n} for n in names]}).json()
+    payload: dict[str, Any] = {"identifiers": [
+        {"type": "ip" if n[0].isdigit() else "dns", "value": n} for n in names]}
+    if any(n[0].isdigit() for n in names):
+        payload["profile"] = "shortlived"  # the only profile that allows IP addresses
+    order = client.post(client.directory["newOrder"], payload).json()
     authzs = [client.post(url, None).json() for url in order["authorizations"]]
     return client, order, authzs
 

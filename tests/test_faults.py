@@ -61,7 +61,8 @@ def test_rate_limited_carries_boulders_headers_and_detail(
     answer = fake_acme.journal.requests("newOrder")[0]
     assert answer.status == 429
     assert answer.headers["Retry-After"] == "5400"
-    assert '<https://letsencrypt.org/docs/rate-limits/>;rel="help"' in answer.headers["Link"]
+    # No trailing slash: Boulder's sendError links the page so (wfe2/wfe.go:668-670).
+    assert '<https://letsencrypt.org/docs/rate-limits>;rel="help"' in answer.headers["Link"]
 
 
 def test_server_error_is_500_with_retry_after_60(

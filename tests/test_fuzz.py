@@ -166,6 +166,12 @@ def _check(answer: Answer, method: str, config: pytest.Config) -> None:
     """The fuzz properties, for one answer."""
     body = answer.body[:400]
     assert answer.status < 500, f"{answer.status} answer: {body!r}"
+    if answer.status == 404 and answer.headers.get("Content-Type", "").startswith("text/plain"):
+        # A path no ACME resource serves: Boulder's Index answers Go's http.NotFound, outside
+        # HandleFunc, so with no problem document and no nonce (wfe2/wfe.go:500-505).
+        assert answer.body in (b"404 page not found\n", b""), body
+        robustness_summary(config).add("fuzz_examples")
+        return
     if method == "POST":
         assert answer.headers.get("Replay-Nonce"), f"no Replay-Nonce: {dict(answer.headers)}"
     if 400 <= answer.status < 500:

@@ -41,7 +41,7 @@ def test_certbot_dns_rfc2136_gets_a_wildcard(fake_acme: FakeACME, tmp_path: Path
     )
     creds.chmod(0o600)
     result = subprocess.run(
-        [certbot, "certonly", "--non-interactive", "--agree-tos", "-m", "ops@example.com",
+        [certbot, "certonly", "--non-interactive", "--agree-tos", "-m", "ops@a.example",
          "--server", fake_acme.directory_url, "--dns-rfc2136",
          "--dns-rfc2136-credentials", str(creds), "--dns-rfc2136-propagation-seconds", "0",
          "-d", "*.example.com", "--config-dir", str(tmp_path / "conf"),
@@ -64,7 +64,7 @@ def test_lego_rfc2136_gets_a_wildcard(fake_acme: FakeACME, tmp_path: Path) -> No
     assert fake_acme.dns.address is not None
     host, port = fake_acme.dns.address
     result = subprocess.run(
-        [lego, "--server", fake_acme.directory_url, "--email", "ops@example.com",
+        [lego, "--server", fake_acme.directory_url, "--email", "ops@a.example",
          "--accept-tos", "--dns", "rfc2136", "--dns.resolvers", f"{host}:{port}",
          "--dns.disable-cp", "--domains", "*.example.com", "--path", str(tmp_path), "run"],
         env=_env(

@@ -39,7 +39,7 @@ pytestmark = pytest.mark.interop
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = "www.example.com"
-EMAIL = "ops@example.com"
+EMAIL = "ops@a.example"
 #: Every variable through which a client could pick up trust from this machine; each client
 #: gets exactly one of them, pointing at the fake's bundle.
 TRUST_VARIABLES = (

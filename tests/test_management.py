@@ -196,8 +196,11 @@ def test_faults_clock_dns_terms_eab_settings_and_reset(fake_acme: FakeACME, mgmt
     kid = mgmt.post("/eab", {}).json()["kid"]
     assert kid.startswith("kid-")
     assert mgmt.post("/settings", {"flavor": "rfc"}).json() == {"flavor": "rfc"}
+    mgmt.post("/settings", {"strict_identifiers": True})
+    assert fake_acme.settings.strict_identifiers is True
     mgmt.post("/reset")
     assert fake_acme.flavor == "boulder"
+    assert fake_acme.settings.copy().strict_identifiers is False  # a copy: mypy narrowed it
     assert fake_acme.terms.version == 1
     assert dns.lookup_txt("_acme-challenge.a.example") == []
 

@@ -11,6 +11,7 @@ import os
 
 import pytest
 
+from pytest_fakeacme import FakeACME
 from pytest_fakeacme.plugin import (
     ENV_CA_BUNDLE,
     ENV_DIRECTORY_URL,
@@ -578,6 +579,43 @@ def test_acme_directory_option_points_elsewhere_and_starts_no_fake(
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*SETUP    F acme_directory_url*"])
     result.stdout.no_fnmatch_line("*SETUP*fake_acme*")
+
+
+# strict_identifiers: option and ini key
+
+
+@pytest.mark.parametrize(
+    ("args", "ini"),
+    [
+        pytest.param(["--fake-acme-strict-identifiers"], None, id="option"),
+        pytest.param([], "fake_acme_strict_identifiers = true\n", id="ini"),
+    ],
+)
+def test_strict_identifiers_by_option_or_ini_key(
+    pytester: pytest.Pytester, args: list[str], ini: str | None
+) -> None:
+    if ini is not None:
+        pytester.makeini("[pytest]\n" + ini)
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_configured(fake_acme):
+            assert fake_acme.settings.strict_identifiers is True
+
+        @pytest.mark.fake_acme(strict_identifiers=False)
+        def test_marker_overrides(fake_acme):
+            assert fake_acme.settings.strict_identifiers is False
+
+        def test_reset_returns_to_configured(fake_acme):
+            assert fake_acme.settings.strict_identifiers is True
+        """
+    )
+    pytester.runpytest(*args).assert_outcomes(passed=3)
+
+
+def test_strict_identifiers_is_off_by_default(fake_acme: FakeACME) -> None:
+    assert fake_acme.settings.strict_identifiers is False
 
 
 # Default flavor and VA outcome: options and ini keys

@@ -153,6 +153,7 @@ def test_every_url_follows_the_host_the_client_used(fake_acme: FakeACME) -> None
     assert all(url.startswith(base) for url in order.json()["authorizations"])
 
 
+@pytest.mark.fake_acme(default_profile="shortlived")  # the profile that allows IP addresses
 def test_the_fakes_own_tls_alpn01_responder_answers_an_ip_identifier(
     fake_acme: FakeACME, acme_client: AcmeTestClient
 ) -> None:

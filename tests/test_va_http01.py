@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from boulder_table import expect, reproduces
 from client import URN, AcmeTestClient, Info, http_record, validate
 from pytest_fakeacme import FakeACME
 from pytest_fakeacme.va.http01 import USER_AGENT
@@ -121,6 +122,8 @@ def test_a_short_body_is_a_read_error(
 
     result.failed("unauthorized", 403,
                   "127.0.0.1: Error reading HTTP response body: unexpected EOF")
+    assert result.error is not None
+    expect("h01-04", result.error, "127.0.0.1", "unexpected EOF")
 
 
 def test_a_body_that_stalls_is_a_read_error(
@@ -137,20 +140,22 @@ def test_a_body_that_stalls_is_a_read_error(
 # Broken servers.
 
 
-@pytest.mark.parametrize(("raw", "reason"), [
-    (b"this is not HTTP\r\n\r\n", "Error getting validation data"),
-    (b"", "Error getting validation data"),
+@pytest.mark.parametrize(("raw", "row_id"), [
+    (b"this is not HTTP\r\n\r\n", "h01-12"),
+    (b"", "h01-12"),
     # An HTTP/2 server's SETTINGS frame where the status line should be.
-    (b"\x00\x00\x12\x04\x00\x00\x00\x00\x00" + b"\x00" * 18, "Server is speaking HTTP/2 over HTTP"),
+    (b"\x00\x00\x12\x04\x00\x00\x00\x00\x00" + b"\x00" * 18, "h01-11"),
 ], ids=["garbage", "closed-without-answer", "http2-settings"])
 def test_non_http_answers(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder, raw: bytes,
-    reason: str,
+    row_id: str,
 ) -> None:
     result = validate(fake_acme, acme_client, NAME,
                       setup=lambda i: responder.set(i.path, Behaviour(raw=raw)))
 
-    result.failed("connection", 400, f"127.0.0.1: Fetching {result.info.url}: {reason}")
+    assert result.error is not None
+    expect(row_id, result.error, "127.0.0.1", result.info.url)
+    result.invalid()
 
 
 def test_a_stalled_server_times_out_after_connect(
@@ -373,10 +378,11 @@ def test_ipv6_failure_after_connecting_does_not_fall_back(
 
     result.failed("unauthorized", 403, f"::1: Invalid response from {result.info.url}: 404")
     assert result.records == [record(result.info.url, "::1", port=fake_acme.http01_port,
-                                     resolved=["127.0.0.1", "::1"])]
+                                     resolved=["::1", "127.0.0.1"])]  # va/dns.go:86
     assert responder.seen == []
 
 
+@reproduces("h01-34", "h01-39")
 def test_refused_ipv6_falls_back_to_ipv4(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
@@ -387,7 +393,7 @@ def test_refused_ipv6_falls_back_to_ipv4(
                       setup=lambda i: responder.serve(i.token, i.key_authz))
 
     result.passed()
-    both = ["127.0.0.1", "::1"]
+    both = ["::1", "127.0.0.1"]  # AAAA first: getAddrs (va/dns.go:86)
     port = fake_acme.http01_port
     assert result.records == [record(result.info.url, "::1", port=port, resolved=both),
                               record(result.info.url, "127.0.0.1", port=port, resolved=both)]
@@ -442,6 +448,21 @@ def test_a_dial_error_on_a_redirect_hop_replays_over_ipv4_as_boulder_does(
     result.failed("connection", 400, f"127.0.0.1: Fetching {target}: Redirect loop detected")
     assert [(r["url"], r["addressUsed"]) for r in result.records] == [
         (result.info.url, "::1"), (target, "127.0.0.2"), (result.info.url, "127.0.0.1")]
+
+
+def test_a_redirect_target_whose_dns_fails(
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
+) -> None:
+    fake_acme.dns.fail("other.example", "nxdomain")
+    result = validate(fake_acme, acme_client, NAME, setup=lambda i: responder.redirect(
+        i.path, "http://other.example/x"))
+
+    assert result.error is not None
+    nxdomain = " for other.example - check that a DNS record exists for this domain"
+    expect("h01-33", result.error, "127.0.0.1", "http://other.example/x",
+           f"NXDOMAIN looking up A{nxdomain}; DNS problem: NXDOMAIN looking up AAAA{nxdomain}")
+    result.invalid()
+    assert result.records == [record(result.info.url, port=fake_acme.http01_port)]
 
 
 def test_redirect_to_a_public_address_is_not_followed(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
+import ipaddress
 import socket
 import ssl
 import tempfile
@@ -20,7 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from client import TLSALPN01, AcmeTestClient, Info, answer, pick_challenge, validate
+from boulder_table import expect, reproduces
+from client import TLSALPN01, AcmeTestClient, Info, answer, make_ip_csr, pick_challenge, validate
 from pytest_fakeacme import FakeACME
 
 ACME_ID = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31")
@@ -28,7 +30,7 @@ ACME_ID = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31")
 
 def validation_cert(
     name: str, digest: bytes, *, critical: bool = True, san: str | None = None,
-    extension: bool = True,
+    extension: bool = True, ip: bool = False,
 ) -> tuple[bytes, bytes]:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "acme-tls")])
@@ -41,7 +43,9 @@ def validation_cert(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(hours=1))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(san or name)]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address(name)) if ip else x509.DNSName(san or name)]),
+            critical=False)
     )
     if extension:
         builder = builder.add_extension(
@@ -62,6 +66,7 @@ class TlsResponder:
         self.listener = socket.create_server(("127.0.0.1", port))
         self.context: ssl.SSLContext | None = None
         self.handshakes = 0
+        self.server_names: list[str | None] = []
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
@@ -73,6 +78,11 @@ class TlsResponder:
             ctx.load_cert_chain(str(Path(tmp) / "c.pem"), str(Path(tmp) / "k.pem"))
         if alpn:
             ctx.set_alpn_protocols(["acme-tls/1"])
+
+        def note_sni(_sock: object, server_name: str | None, _ctx: object) -> None:
+            self.server_names.append(server_name)
+
+        ctx.sni_callback = note_sni
         self.context = ctx
 
     def _serve(self) -> None:
@@ -197,3 +207,69 @@ def test_nothing_listening_is_connection_refused(
     assert (error["type"], error["detail"]) == (
         "urn:ietf:params:acme:error:connection", "127.0.0.1: Connection refused"
     )
+
+
+# Addresses (va/tlsalpn.go:105-139): the first AAAA, then on any error the first A.
+
+
+def _listening_on_ipv6(port: int) -> bool:
+    try:
+        with socket.create_server(("::1", port), family=socket.AF_INET6):
+            return True
+    except OSError:
+        return False
+
+
+def test_no_ipv4_fallback_is_malformed(
+    fake_acme: FakeACME, acme_client: AcmeTestClient
+) -> None:
+    if not _listening_on_ipv6(fake_acme.tls_alpn01_port):
+        pytest.skip("::1 cannot be bound here")
+    fake_acme.dns.add_aaaa("a.example", "::1")  # nothing listens there
+
+    result = validate(fake_acme, acme_client, "a.example", TLSALPN01)
+
+    assert result.error is not None
+    expect("alpn-16", result.error, "a.example", "::1")
+    assert [r["addressUsed"] for r in result.records] == ["::1"]
+
+
+@reproduces("alpn-17", "h01-39")
+def test_a_failing_ipv6_address_falls_back_to_the_first_ipv4_one(
+    fake_acme: FakeACME, acme_client: AcmeTestClient, tls_responder: TlsResponder
+) -> None:
+    if not _listening_on_ipv6(fake_acme.tls_alpn01_port):
+        pytest.skip("::1 cannot be bound here")
+    fake_acme.dns.add_aaaa("a.example", "::1")  # nothing listens there
+    fake_acme.dns.add_a("a.example", "127.0.0.1")
+
+    def present(info: Info) -> None:
+        digest = hashlib.sha256(info.key_authz.encode()).digest()
+        tls_responder.use(*validation_cert("a.example", digest))
+
+    result = validate(fake_acme, acme_client, "a.example", TLSALPN01, setup=present)
+
+    result.passed()
+    assert result.records == [{
+        "hostname": "a.example", "port": str(fake_acme.tls_alpn01_port),
+        "addressesResolved": ["::1", "127.0.0.1"], "addressUsed": "127.0.0.1",
+        "addressesTried": ["::1"],
+    }]
+
+
+@reproduces("alpn-18")
+def test_the_sni_of_an_ip_identifier_is_its_reverse_name(
+    fake_acme: FakeACME, acme_client: AcmeTestClient, tls_responder: TlsResponder
+) -> None:
+    order = acme_client.acme.new_order(make_ip_csr("127.0.0.1"), profile="shortlived")
+    challb = pick_challenge(order.authorizations[0], TLSALPN01)
+    token = challb.to_partial_json()["token"]
+    key_authz = f"{token}.{jose.b64encode(acme_client.key.thumbprint()).decode()}"
+    tls_responder.use(*validation_cert("127.0.0.1", hashlib.sha256(key_authz.encode()).digest(),
+                                       ip=True))
+
+    answer(acme_client, challb)
+
+    assert acme_client.read(order.authorizations[0].uri)["status"] == "valid"
+    # Go's crypto/tls sends the reverse name without its trailing dot.
+    assert tls_responder.server_names == ["1.0.0.127.in-addr.arpa"]

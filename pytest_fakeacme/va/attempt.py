@@ -68,10 +68,10 @@ class AttemptContext:
 
     @property
     def resolved(self) -> list[str]:
-        """``addressesResolved`` as Boulder lists it: the A records, then the AAAA records
-        (``bdns`` ``LookupHost``)."""
+        """``addressesResolved`` as Boulder lists it: the AAAA records, then the A records
+        (``getAddrs``, va/dns.go:86)."""
         addresses = list(self.addresses) or [self.address]
-        return [a for a in addresses if ":" not in a] + [a for a in addresses if ":" in a]
+        return [a for a in addresses if ":" in a] + [a for a in addresses if ":" not in a]
 
     @property
     def host_for_url(self) -> str:

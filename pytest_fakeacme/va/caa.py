@@ -46,8 +46,10 @@ def _parse(value: str) -> tuple[str, dict[str, str]] | None:
 
 def _permits(records: list[CAARecord], ctx: CAAContext) -> bool:
     for record in records:
-        if record.flags & 128 and record.tag.lower() not in _KNOWN_TAGS:
-            return False  # an unknown critical property (RFC 8659 4.1)
+        # RFC 8659 4.1's critical bit is 128; Boulder also takes 1 for it, as many record
+        # owners misread the RFC (va/caa.go:214-222).
+        if record.flags & (128 | 1) and record.tag.lower() not in _KNOWN_TAGS:
+            return False  # an unknown critical property
     issuewild = [r for r in records if r.tag.lower() == "issuewild"]
     relevant = issuewild if ctx.wildcard and issuewild else [
         r for r in records if r.tag.lower() == "issue"

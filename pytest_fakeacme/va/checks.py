@@ -17,6 +17,7 @@ from ..outcomes import Outcome
 from . import caa
 from .attempt import AttemptContext, Finding
 from .http01 import Http01Prober
+from .policy import dns_lookup_failure
 from .render import render
 from .tlsalpn01 import TlsAlpn01Prober
 
@@ -129,10 +130,10 @@ class Checks:
             if how == "timeout":
                 return outcomes.dns_timeout()
             if how == "refused":
-                looked = [("TXT", ctx.txt_name)] if ctx.challenge_type in DNS_TYPES else [
-                    ("A", ctx.hostname), ("AAAA", ctx.hostname)]
-                return outcomes.problem("dns", "; ".join(
-                    f"DNS problem: REFUSED looking up {rr} for {n}" for rr, n in looked), 400)
+                detail = (dns_lookup_failure(how, ctx.txt_name, ("TXT",))
+                          if ctx.challenge_type in DNS_TYPES
+                          else dns_lookup_failure(how, ctx.hostname))
+                return outcomes.problem("dns", detail, 400)
         return None
 
     def _probe_dns_persist(self, ctx: AttemptContext) -> Outcome:

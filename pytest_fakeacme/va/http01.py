@@ -33,6 +33,7 @@ from .policy import (
     MAX_REDIRECTS,
     REDIRECT_CODES,
     default_port,
+    dns_lookup_failure,
     redirect_refusal,
     split_host_port,
     trim_right_space,
@@ -185,9 +186,19 @@ class Http01Prober:
                 refused = self._check_redirect(ctx, chain, target, location, status)
                 if refused is not None:
                     return Observation(refused, records, address)
-                next_address = self._address_for(urlsplit(target).hostname or "")
+                host = urlsplit(target).hostname or ""
+                how = self._lookup_failure(host)
+                if how is not None:
+                    # newHTTPValidationTarget's lookup fails in CheckRedirect: no record for
+                    # the hop, the DNS error named after the raw Location (va/http.go:578-583).
+                    return Observation(
+                        outcomes.problem("dns", f"{address}: Fetching {location}: "
+                                                f"{dns_lookup_failure(how, host)}", 400),
+                        records,
+                        address,
+                    )
+                next_address = self._address_for(host)
                 if next_address is None:
-                    host = urlsplit(target).hostname
                     return Observation(
                         outcomes.problem(
                             "serverInternal",
@@ -213,14 +224,21 @@ class Http01Prober:
             return Observation(outcomes.wrong_body(body), records, address)
 
     def _resolved(self, host: str, address: str) -> list[str]:
-        # addressesResolved: the A records, then the AAAA records (bdns LookupHost).
+        # addressesResolved: the AAAA records, then the A records (getAddrs, va/dns.go:86).
         try:
             ipaddress.ip_address(host)
             return [host]
         except ValueError:
             pass
         v6, v4 = self._dns.lookup_addresses(host)
-        return v4 + v6 or [address]
+        return v6 + v4 or [address]
+
+    def _lookup_failure(self, host: str) -> str | None:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return self._dns.failure(host)
+        return None
 
     def _address_for(self, host: str) -> str | None:
         try:

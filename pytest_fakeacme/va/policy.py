@@ -26,6 +26,25 @@ ALLOWED_REDIRECT_CODES = (301, 302, 307, 308)
 # URLs, parsed the way Go's net/url reads them where it matters.
 
 
+#: How a failed lookup reads (bdns ``Error.Error``, bdns/problem.go:112-185): the rcode or
+#: cause, and the explanation Boulder adds to NXDOMAIN and SERVFAIL.
+DNS_FAILURE_TEXT = {
+    "nxdomain": ("NXDOMAIN", " - check that a DNS record exists for this domain"),
+    "servfail": ("SERVFAIL", " - the domain's nameservers may be malfunctioning"),
+    "refused": ("REFUSED", ""),
+    "timeout": ("query timed out", ""),
+}
+
+
+def dns_lookup_failure(how: str, name: str, rr_types: tuple[str, ...] = ("A", "AAAA")) -> str:
+    """Boulder's text for lookups of ``name`` failing ``how`` (a key of
+    :data:`DNS_FAILURE_TEXT`): one ``DNS problem: ...`` per record type, joined with ``"; "``
+    as ``getAddrs`` joins its A and AAAA errors (va/dns.go:81-83)."""
+    what, suffix = DNS_FAILURE_TEXT[how]
+    return "; ".join(f"DNS problem: {what} looking up {rr} for {name}{suffix}"
+                     for rr in rr_types)
+
+
 def split_host_port(netloc: str) -> tuple[str, str | None]:
     """``(host, port)`` of a URL's authority, the port as written (None when absent or empty,
     which Go treats alike). Unlike :attr:`urllib.parse.SplitResult.port` it never raises: a port
@@ -86,7 +105,7 @@ def trim_right_space(body: bytes) -> bytes:
 
 
 # Boulder iana/data/iana-{ipv4,ipv6}-special-registry-1.csv (Address Block, Name, RFC with runs
-# of white space collapsed), plus the multicast blocks iana/ip.go adds; most specific first.
+# of white space collapsed, footnotes dropped), which iana/ip.go reads; most specific first.
 _IANA_SPECIAL = (
     ("0.0.0.0/8", '"This network"', "[RFC791], Section 3.2"),
     ("0.0.0.0/32", '"This host on this network"', "[RFC1122], Section 3.2.1.3"),
@@ -106,6 +125,7 @@ _IANA_SPECIAL = (
     ("192.31.196.0/24", "AS112-v4", "[RFC7535]"),
     ("192.52.193.0/24", "AMT", "[RFC7450]"),
     ("192.88.99.0/24", "Deprecated (6to4 Relay Anycast)", "[RFC7526]"),
+    ("192.88.99.2/32", "6a44-relay anycast address", "[RFC6751]"),
     ("192.168.0.0/16", "Private-Use", "[RFC1918]"),
     ("192.175.48.0/24", "Direct Delegation AS112 Service", "[RFC7534]"),
     ("198.18.0.0/15", "Benchmarking", "[RFC2544]"),
@@ -124,7 +144,7 @@ _IANA_SPECIAL = (
     ("2001::/32", "TEREDO", "[RFC4380] [RFC8190]"),
     ("2001:1::1/128", "Port Control Protocol Anycast", "[RFC7723]"),
     ("2001:1::2/128", "Traversal Using Relays around NAT Anycast", "[RFC8155]"),
-    ("2001:1::3/128", "DNS-SD Service Registration Protocol Anycast", "[RFC-ietf-dnssd-srp-25]"),
+    ("2001:1::3/128", "DNS-SD Service Registration Protocol Anycast", "[RFC9665]"),
     ("2001:2::/48", "Benchmarking", "[RFC5180][RFC Errata 1752]"),
     ("2001:3::/32", "AMT", "[RFC7450]"),
     ("2001:4:112::/48", "AS112-v6", "[RFC7535]"),
@@ -138,8 +158,6 @@ _IANA_SPECIAL = (
     ("5f00::/16", "Segment Routing (SRv6) SIDs", "[RFC9602]"),
     ("fc00::/7", "Unique-Local", "[RFC4193] [RFC8190]"),
     ("fe80::/10", "Link-Local Unicast", "[RFC4291]"),
-    ("224.0.0.0/4", "Multicast Addresses", "[RFC3171]"),
-    ("ff00::/8", "Multicast Addresses", "[RFC4291]"),
 )
 _RESERVED = sorted(
     ((ipaddress.ip_network(block), f"{rfc}: {name}") for block, name, rfc in _IANA_SPECIAL),
@@ -168,9 +186,9 @@ NOT_IANA_TLDS = frozenset({"invalid", "local", "localdomain", "internal", "lan",
 def redirect_refusal(target: str, allowed_ports: tuple[int, ...] = (80, 443)) -> str | None:
     """Which of :data:`~pytest_fakeacme.outcomes.BAD_REDIRECT_REASONS` (other than
     ``"status"``) Boulder refuses the redirect target ``target`` for, in Boulder's order
-    (``extractRequestTarget``: scheme, port, empty host, ``.well-known`` host, reserved IP,
-    TLD; then the path length); None when it follows it. Loopback addresses stand in for the
-    client's public ones, so they are not refused. A port that is not a number raises
+    (``extractRequestTarget``: scheme, port, empty host, ``.well-known`` host, a scope zone,
+    reserved IP, TLD; then the path length); None when it follows it. Loopback addresses stand
+    in for the client's public ones, so they are not refused. A port that is not a number raises
     ValueError (Go cannot parse such a ``Location`` at all)."""
     parts = urlsplit(target)
     if parts.scheme not in ("http", "https"):
@@ -190,6 +208,8 @@ def redirect_refusal(target: str, allowed_ports: tuple[int, ...] = (80, 443)) ->
         if host != "localhost" and (len(labels) < 2 or labels[-1] in NOT_IANA_TLDS):
             return "tld"
     else:
+        if "%" in host:
+            return "scope_zone"  # an IPv6 scope zone (RFCs 4007, 6874), before the address
         if not ip.is_loopback and reserved_reason(host) is not None:
             return "reserved_ip"
     if len(unquote(parts.path)) > MAX_PATH:

@@ -33,6 +33,7 @@ from .attempt import AttemptContext, Finding, default_records, http_record
 from .policy import (
     MAX_BODY,
     MAX_REDIRECTS,
+    dns_lookup_failure,
     reserved_reason,
     split_host_port,
     trim_right_space,
@@ -150,6 +151,7 @@ _DEFAULT_REDIRECT_TARGETS = {
     "well_known_host": "http://{host}.well-known/acme-challenge/{token}",
     "tld": "http://invalid.invalid/.well-known/acme-challenge/{token}",
     "reserved_ip": "http://10.0.0.1/.well-known/acme-challenge/{token}",
+    "scope_zone": "http://[fe80::1%25eth0]/.well-known/acme-challenge/{token}",
     "too_long": "http://{host}/" + "a" * 2001,
 }
 
@@ -174,6 +176,7 @@ def _redirect_text(reason: str, target: str) -> str:
             f"Invalid host in redirect target {go_quote(host)}. Check webserver "
             "config for missing '/' in redirect target."
         ),
+        "scope_zone": lambda: "Invalid host in redirect target: contains scope zone",
         "tld": lambda: "Invalid host in redirect target, must end in IANA registered TLD",
         "reserved_ip": lambda: "Invalid host in redirect target: " + (
             reserved_reason(host) or "IP address is in a reserved address block"
@@ -198,19 +201,15 @@ def _bad_redirect(job: _Job) -> problems.AcmeProblem:
 _PERSIST_LOOKUP = "Retrieving TXT records for DNS-PERSIST-01 challenge: "
 
 
-def _dns_lookup(what: str, suffix: str) -> Render:
+def _dns_lookup(how: str) -> Render:
     # Boulder bdns: "DNS problem: <what> looking up <type> for <name><suffix>"; A and AAAA are
-    # looked up in parallel and both errors are joined with "; " (bdns LookupHost).
+    # looked up in parallel and both errors are joined with "; " (getAddrs).
     def render(job: _Job) -> problems.AcmeProblem:
         ctx = job.ctx
         if ctx.challenge_type in DNS_TYPES:
             prefix = _PERSIST_LOOKUP if ctx.challenge_type == DNS_PERSIST_01 else ""
-            return problems.dns(
-                f"{prefix}DNS problem: {what} looking up TXT for {ctx.txt_name}{suffix}")
-        return problems.dns("; ".join(
-            f"DNS problem: {what} looking up {rr} for {ctx.hostname}{suffix}"
-            for rr in ("A", "AAAA")
-        ))
+            return problems.dns(prefix + dns_lookup_failure(how, ctx.txt_name, ("TXT",)))
+        return problems.dns(dns_lookup_failure(how, ctx.hostname))
     return render
 
 
@@ -261,8 +260,8 @@ _ALPN_REASONS = {
     "not_self_signed": "Received certificate which is not self-signed.",
     "missing_extension": "Received certificate with unexpected extensions: "
     + go_quote(f"Required extension OID {_ACME_IDENTIFIER_OID} is not present"),
-    "duplicate_extension": "Received certificate with unexpected extensions: "
-    + go_quote(f"Extension OID {_ACME_IDENTIFIER_OID} seen twice"),
+    "missing_san": "Received certificate with unexpected extensions: "
+    + go_quote("Required extension OID 2.5.29.17 is not present"),
     "not_critical": "Received certificate with acmeValidationV1 extension that is not Critical.",
     "malformed_extension": "Received certificate with malformed acmeValidationV1 extension "
     "value.",
@@ -278,11 +277,16 @@ def _alpn_bad_cert(job: _Job) -> problems.AcmeProblem:
     if variant == "plain_http":
         # A tls.RecordHeaderError reading "HTTP/": detailedError's malformed branch.
         return problems.malformed(f"{job.address}: Server only speaks HTTP, not TLS")
+    if variant == "duplicate_extension":
+        # Go's TLS client (1.19 on) refuses to parse such a certificate and ends the handshake;
+        # detailedError has nothing better to say (va/tlsalpn_test.go:768-807).
+        return problems.connection(f"{job.address}: Error getting validation data")
     if variant == "wrong_san":
         names = params.get("names") or f"wrong.{ctx.hostname}"
+        why = params.get("why") or "identifier does not match expected identifier"
         reason = (
             f"Received certificate with unexpected identifiers ({go_quote(names)}): "
-            + go_quote("identifier does not match expected identifier")
+            + go_quote(why)
         )
     elif variant == "wrong_digest":
         expected = hashlib.sha256(ctx.key_authorization.encode()).hexdigest()
@@ -350,15 +354,9 @@ RENDERERS: Mapping[str, Renderer] = {
     "redirect_loop": Renderer(_redirect_loop),
     "too_many_redirects": Renderer(_too_many_redirects),
     "bad_redirect": Renderer(_bad_redirect),
-    "dns_nxdomain": Renderer(
-        _dns_lookup("NXDOMAIN", " - check that a DNS record exists for this domain"),
-        name_failed=True,
-    ),
-    "dns_servfail": Renderer(
-        _dns_lookup("SERVFAIL", " - the domain's nameservers may be malfunctioning"),
-        name_failed=True,
-    ),
-    "dns_timeout": Renderer(_dns_lookup("query timed out", ""), name_failed=True),
+    "dns_nxdomain": Renderer(_dns_lookup("nxdomain"), name_failed=True),
+    "dns_servfail": Renderer(_dns_lookup("servfail"), name_failed=True),
+    "dns_timeout": Renderer(_dns_lookup("timeout"), name_failed=True),
     "no_addresses": Renderer(_no_addresses, name_failed=True),
     "txt_missing": Renderer(_txt_missing),
     "txt_wrong": Renderer(_txt_wrong),

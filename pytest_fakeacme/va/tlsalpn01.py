@@ -62,34 +62,61 @@ def _self_signed(cert: x509.Certificate) -> bool:
     return True
 
 
+def _alt_names(cert: x509.Certificate, san: x509.SubjectAlternativeName) -> str:
+    """Boulder ``certAltNames``: the CN and every SAN entry, lower-cased, de-duplicated,
+    sorted, joined by ", "."""
+    names = [str(a.value) for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
+    for kind in (x509.DNSName, x509.RFC822Name, x509.IPAddress, x509.UniformResourceIdentifier):
+        names += [str(v) for v in san.get_values_for_type(kind)]
+    return ", ".join(sorted({n.lower() for n in names}))
+
+
+def _san_problem(san: x509.SubjectAlternativeName, ctx: AttemptContext) -> str | None:
+    """Boulder ``checkExpectedSAN`` (va/tlsalpn.go): exactly the one identifier, then the
+    extension's exact bytes."""
+    dns_names = san.get_values_for_type(x509.DNSName)
+    addresses = san.get_values_for_type(x509.IPAddress)
+    expected: x509.GeneralName
+    if ctx.identifier.type == "ip":
+        if len(addresses) != 1 or dns_names:
+            return "wrong number of identifiers"
+        if addresses[0] != ipaddress.ip_address(ctx.hostname):
+            return "identifier does not match expected identifier"
+        expected = x509.IPAddress(ipaddress.ip_address(ctx.hostname))
+    else:
+        if len(dns_names) != 1 or addresses:
+            return "wrong number of identifiers"
+        if dns_names[0].lower() != ctx.hostname.lower():
+            return "identifier does not match expected identifier"
+        expected = x509.DNSName(ctx.hostname)
+    if san.public_bytes() != x509.SubjectAlternativeName([expected]).public_bytes():
+        return "SAN extension does not match expected bytes"
+    return None
+
+
 def check_certificate(der: bytes, ctx: AttemptContext) -> Outcome:
-    """The outcome of Boulder's certificate checks on the responder's certificate."""
+    """The outcome of Boulder's certificate checks on the responder's certificate, in its
+    order: self-signed; no extension twice, acmeIdentifier and subjectAltName present; the
+    SAN exactly the identifier; the acmeIdentifier critical and holding the digest."""
     try:
         cert = x509.load_der_x509_certificate(der)
-    except ValueError:
-        return _variant("malformed_extension")
-    if not _self_signed(cert):
-        return _variant("not_self_signed")
-    try:
+        if not _self_signed(cert):
+            return _variant("not_self_signed")
         extensions = cert.extensions
-    except ValueError:  # cryptography refuses duplicate extensions outright
+    except ValueError:
+        # Go's TLS client refuses to parse the certificate (a duplicate extension, say) and
+        # ends the handshake (va/tlsalpn_test.go:768-807).
         return _variant("duplicate_extension")
-    names: list[str] = [
-        str(a.value) for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-    ]
-    try:
-        san = extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        san = None
-    if san is not None:
-        names += [str(n.value) for n in san]
-    sans = [str(n.value) for n in san] if san is not None else []
-    if sans != [ctx.hostname]:
-        return _variant("wrong_san", names=", ".join(names))
-    try:
-        acme_ext = extensions.get_extension_for_oid(ACME_IDENTIFIER_OID)
-    except x509.ExtensionNotFound:
+    oids = [e.oid for e in extensions]
+    if ACME_IDENTIFIER_OID not in oids:
         return _variant("missing_extension")
+    if x509.SubjectAlternativeName.oid not in oids:
+        return _variant("missing_san")
+    san = extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    why = _san_problem(san, ctx)
+    if why is not None:
+        return _variant("wrong_san", names=_alt_names(cert, san), why=why)
+    acme_ext = extensions.get_extension_for_oid(ACME_IDENTIFIER_OID)
     if not acme_ext.critical:
         return _variant("not_critical")
     value = acme_ext.value

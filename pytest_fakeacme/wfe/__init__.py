@@ -13,29 +13,40 @@ from . import accounts, authz, directory, lifecycle, orders
 from .app import AcmeApp, Route
 from .common import Frontend
 
+# Methods as Boulder registers them (wfe2/wfe.go Handler): the resources that take GET also take
+# POST (POST-as-GET, or a plain POST for renewalInfo) and answer 405 with "Allow: GET, POST,
+# HEAD"; the others take POST only. The terms pages and newAuthz (off unless
+# ``pre_authorization``) are the fake's; the orders list is RFC 8555's (7.1.2.1).
 ROUTES = (
-    Route("/directory", "directory", directory.directory, ("GET",), None),
+    Route("/directory", "directory", directory.directory, ("GET", "POST"),
+          post_as_get_only=True),
     Route("/terms/<version>", "terms", directory.terms, ("GET",), None),
     Route("/terms-agreement/<version>", "termsAgreement", directory.terms_agreement, ("GET",),
           None),
-    Route("/acme/new-nonce", "newNonce", directory.new_nonce, ("GET", "HEAD"), None),
+    Route("/acme/new-nonce", "newNonce", directory.new_nonce, ("GET", "POST"),
+          post_as_get_only=True),
     Route("/acme/new-acct", "newAccount", accounts.new_account, ("POST",), "jwk"),
-    Route("/acme/acct/<account_id>", "account", accounts.account),
+    Route("/acme/acct/<account_id>", "account", accounts.account, requester=True),
     Route("/acme/acct/<account_id>/orders", "orders", accounts.account_orders,
           post_as_get_only=True),
-    Route("/acme/new-order", "newOrder", orders.new_order),
+    Route("/acme/new-order", "newOrder", orders.new_order, requester=True),
     Route("/acme/new-authz", "newAuthz", orders.new_authz),
-    Route("/acme/order/<order_id>", "order", orders.order, post_as_get_only=True),
-    Route("/acme/finalize/<order_id>", "finalize", orders.finalize),
-    Route("/acme/cert/<cert_id>", "certificate", orders.certificate, post_as_get_only=True),
-    Route("/acme/cert/<cert_id>/<chain>", "certificate", orders.certificate,
+    Route("/acme/order/<order_id>", "order", orders.order, ("GET", "POST"),
+          post_as_get_only=True),
+    Route("/acme/finalize/<order_id>", "finalize", orders.finalize, requester=True),
+    Route("/acme/cert/<cert_id>", "certificate", orders.certificate, ("GET", "POST"),
+          post_as_get_only=True),
+    Route("/acme/cert/<cert_id>/<chain>", "certificate", orders.certificate, ("GET", "POST"),
           post_as_get_only=True),
     Route("/acme/revoke-cert", "revokeCert", lifecycle.revoke_cert, ("POST",), "either"),
-    Route("/acme/key-change", "keyChange", lifecycle.key_change),
-    Route("/acme/renewal-info/<cert_id>", "renewalInfo", lifecycle.renewal_info, ("GET",),
-          None),
-    Route("/acme/authz/<authz_id>", "authorization", authz.authorization),
-    Route("/acme/chall/<authz_id>/<challenge_id>", "challenge", authz.challenge),
+    Route("/acme/key-change", "keyChange", lifecycle.key_change, requester=True),
+    Route("/acme/renewal-info/", "renewalInfo", lifecycle.renewal_info, ("GET", "POST"), None),
+    Route("/acme/renewal-info/<cert_id>", "renewalInfo", lifecycle.renewal_info,
+          ("GET", "POST"), None),
+    Route("/acme/authz/<authz_id>", "authorization", authz.authorization, ("GET", "POST"),
+          requester=True),
+    Route("/acme/chall/<authz_id>/<challenge_id>", "challenge", authz.challenge,
+          ("GET", "POST"), lookup=authz.find_challenge, requester=True),
 )
 
 

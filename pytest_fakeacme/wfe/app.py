@@ -1,11 +1,16 @@
 """The web front end: routing, the rules every request obeys, and problem rendering.
 
-Per-request ACME rules live here, once, rather than in handlers (Pebble's ``HandleFunc``):
-- RFC 8555 6.5: a fresh ``Replay-Nonce`` on every POST answer, errors included, and on newNonce;
-- RFC 8555 7.1: ``Link: <directory>;rel="index"`` on every resource but the directory;
-- RFC 8555 6.2: POSTs are ``application/jose+json`` (else 415), JWS verified before a handler
-  runs, ``url`` bound to the request URL;
-- RFC 8555 6.3: resources are read by POST-as-GET; a GET of one is 405;
+Per-request ACME rules live here, once, rather than in handlers, as Boulder's ``HandleFunc``
+(``wfe2/wfe.go``) applies them to every ACME resource:
+- a fresh ``Replay-Nonce`` on every answer to a request that is not a GET (errors, HEAD and
+  OPTIONS included), and on newNonce (RFC 8555 6.5);
+- ``Link: <directory>;rel="index"`` on every resource but the directory (RFC 8555 7.1);
+- ``Cache-Control: public, max-age=0, no-cache`` on every answer but OPTIONS;
+- a method the resource does not serve is 405 with ``Allow``; OPTIONS answers ``Allow`` (and
+  CORS preflight headers);
+- POSTs are ``application/jose+json`` exactly (else 400 malformed), JWS verified before a
+  handler runs, ``url`` bound to the request URL (RFC 8555 6.2, 6.4);
+- a path that is no ACME resource gets Go's plain-text 404, as Boulder's ``Index`` sends it;
 - every error is an ``application/problem+json`` from :mod:`pytest_fakeacme.problems`; an
   exception in the fake itself becomes ``serverInternal`` and is kept for the test to re-raise.
 """
@@ -19,7 +24,7 @@ import json
 import re
 import socket
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +33,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from .. import problems
 from ..journal import KEPT_HEADERS, Exchange
 from ..jws import KeyMode, VerifiedRequest
+from ..model import Account
 from ..problems import AcmeProblem
 from ..transport import FRAMING_KEY
 from .common import Call, Frontend, Handler, Reply
@@ -45,6 +51,24 @@ _BODY_KEY = "pytest_fakeacme.body"
 #: Where the faults that fired for a request wait for the journal (in the WSGI environ).
 _FAULT_KEY = "pytest_fakeacme.fault"
 PROBLEM_JSON = "application/problem+json"
+#: Boulder's ``addNoCacheHeader`` (wfe2/wfe.go): on every answer but OPTIONS, newNonce included
+#: (its ``no-store`` is set after the status is written, so it never reaches the wire).
+CACHE_CONTROL = "public, max-age=0, no-cache"
+#: Boulder's CORS headers (wfe2/wfe.go ``setCORSHeaders``) for an allowed ``Origin``.
+_CORS = (
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Headers", "Content-Type"),
+    ("Access-Control-Expose-Headers", "Link, Replay-Nonce, Location, Retry-After"),
+    ("Access-Control-Max-Age", "86400"),
+)
+#: Go's ``http.NotFound``, which Boulder's ``Index`` sends for a path no handler serves.
+_GO_NOT_FOUND = b"404 page not found\n"
+_INDEX_PAGE = (
+    "<html>\n\t\t<body>\n\t\t\tThis is an <a href=\"https://tools.ietf.org/html/rfc8555\">ACME"
+    "</a>\n\t\t\tCertificate Authority running <a href=\"https://github.com/pytest-fakeacme/"
+    "pytest-fakeacme\">pytest-fakeacme</a>.\n\t\t\tJSON directory is available at <a href="
+    "\"/directory\">/directory</a>.\n\t\t</body>\n\t</html>\n\t"
+)
 
 
 def _retry_after_as_date(fe: Frontend, response: Answer) -> None:
@@ -67,10 +91,11 @@ def _json_bytes(body: Any) -> bytes:
 
 @dataclass(frozen=True)
 class Route:
-    """A resource: its path, the directory name journal entries use, its handler, how a POST
-    to it authenticates (``None`` for resources that take no POST), and whether it is read by
-    POST-as-GET only (a payload is refused before the handler runs: Boulder's
-    ``validPOSTAsGETForAccount``)."""
+    """A resource: its path, the directory name journal entries use, its handler, the methods
+    it serves (HEAD comes with GET), how a POST to it authenticates (``None``: it takes no
+    JWS), whether it is read by POST-as-GET only (a payload is refused before the handler
+    runs: Boulder's ``validPOSTAsGETForAccount``), and a ``lookup`` that runs before the JWS
+    is checked (Boulder finds a challenge before it verifies the request)."""
 
     path: str
     name: str
@@ -78,6 +103,15 @@ class Route:
     methods: tuple[str, ...] = ("POST",)
     key_mode: KeyMode | None = "kid"
     post_as_get_only: bool = False
+    lookup: Callable[[Frontend, Call], None] | None = None
+    #: Whether the answer names the signing account in ``Boulder-Requester`` once it is known
+    #: (the handlers that call Boulder's ``addRequesterHeader``).
+    requester: bool = False
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        """Boulder's ``Allow`` list: the methods in registration order, HEAD after GET's."""
+        return self.methods + (("HEAD",) if "GET" in self.methods else ())
 
 
 class AcmeApp:
@@ -88,10 +122,11 @@ class AcmeApp:
         # A few anchored regular expressions: werkzeug's routing Map compiles Python code per
         # rule at every start-up, and these paths need none of its features.
         # Each with its literal prefix, which rules most routes out without the regex.
+        # No trailing slash: Go's ServeMux sends "/acme/new-order/" to the index (a 404).
         self._patterns = [
             (
                 r.path.split("<", 1)[0].rstrip("/") if "<" in r.path else r.path,
-                re.compile("^" + re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", r.path) + "/?$"),
+                re.compile("^" + re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", r.path) + "$"),
                 r,
             )
             for r in routes
@@ -101,6 +136,8 @@ class AcmeApp:
         for prefix, pattern, route in self._patterns:
             if not path.startswith(prefix):
                 continue
+            if route.name == "newAuthz" and not self.fe.settings.pre_authorization:
+                continue  # Let's Encrypt serves no newAuthz: an unknown path
             found = pattern.match(path)
             if found is not None:
                 return route, found.groupdict()
@@ -129,23 +166,17 @@ class AcmeApp:
             if framing is not None:
                 raise problems.malformed(f"Unable to read the request: {framing}")
             if route is None:
-                raise problems.not_found("Resource not found")
+                response = _index(request)
+                self._journal_line(exchange, request, None, None, response, None)
+                return response
             if fe.settings.require_user_agent and not request.environ.get("HTTP_USER_AGENT"):
                 # Pebble 2.10's HandleFunc; Boulder accepts such requests.
                 raise problems.malformed("All requests MUST include a User-Agent header")
-            allowed = route.methods + (("HEAD",) if "GET" in route.methods else ())
-            if request.method not in allowed:
-                # The route stays known, so the journal can say what was asked for.
-                raise problems.method_not_allowed().with_headers(Allow=", ".join(sorted(allowed)))
-            self._inject_faults(request, route)
             call = Call(request=request, url=self._request_url(request), args=dict(args))
-            if request.method == "POST":
-                call.jws = self._authenticate(fe, request, call.url, route)
-            reply = route.handler(fe, call)
-            response = self._render(reply)
+            response = self._serve(fe, request, route, call)
         except AcmeProblem as prob:
             failure = prob
-            response = self._render_problem(prob)
+            response = _render_problem(prob)
         except DroppedConnection:
             # Nothing reaches the client; the journal notes status 0.
             response = Answer(0, b"", None)
@@ -154,12 +185,28 @@ class AcmeApp:
         except Exception as exc:  # any bug must reach the test, not kill the server
             self.fe.errors.report(exc)
             failure = problems.server_internal(problems.internal_error_detail(exc))
-            response = self._render_problem(failure)
-        self._common_headers(fe, request, response, route)
+            response = _render_problem(failure)
+        self._common_headers(fe, request, response, route, call)
         if fe.settings.retry_after_format == "date":
             _retry_after_as_date(fe, response)
         self._journal_line(exchange, request, route, call, response, failure)
         return response
+
+    def _serve(self, fe: Frontend, request: HttpRequest, route: Route, call: Call) -> Answer:
+        """What Boulder's ``HandleFunc`` does around a handler: OPTIONS, the method check,
+        CORS, then (the fake's) faults, the pre-JWS lookup, the JWS, and the handler."""
+        if request.method == "OPTIONS":
+            return _options(request, route)
+        if request.method not in route.allowed:
+            # The route stays known, so the journal can say what was asked for.
+            raise problems.method_not_allowed().with_headers(Allow=", ".join(route.allowed))
+        self._inject_faults(request, route)
+        if route.lookup is not None:
+            route.lookup(fe, call)
+        if request.method == "POST" and route.key_mode is not None:
+            call.jws = self._authenticate(fe, request, call, route)
+        reply = route.handler(fe, call)
+        return _render(reply)
 
     def _journal_line(
         self,
@@ -177,9 +224,9 @@ class AcmeApp:
                 found.setdefault(name, []).append(value)
         headers = {name: ", ".join(found[name]) for name in KEPT_HEADERS if name in found}
         account = call.jws.account if call is not None and call.jws is not None else None
-        if call is None and request.method == "POST" and _BODY_KEY not in request.environ:
+        if request.method == "POST" and _BODY_KEY not in request.environ:
             # Refused before the JWS was read (a fault, an unknown path): the journal still
-            # shows what the client sent. (With a call, _authenticate tried: never twice.)
+            # shows what the client sent. (_authenticate marks a body it tried to read.)
             self._read_body(request)
         exchange.lead(
             "request",
@@ -230,18 +277,20 @@ class AcmeApp:
         query = request.query_string.decode("latin-1")
         return f"{request.scheme}://{request.host}{request.path}" + (f"?{query}" if query else "")
 
-    def _authenticate(self, fe: Frontend, request: HttpRequest, url: str, route: Route
+    def _authenticate(self, fe: Frontend, request: HttpRequest, call: Call, route: Route
                       ) -> VerifiedRequest:
         # Boulder's wfe2/verify.go validPOSTRequest, in its order and words.
         prefix = "Unable to validate JWS :: "
-        content_type = (request.mimetype or "").lower()
-        if not content_type:
-            raise problems.unsupported_media_type(
+        # Boulder checks that the header is present, then compares its raw value: parameters
+        # (a charset) or another case are refused too (wfe2/verify.go:161-168).
+        content_type = request.environ.get("CONTENT_TYPE")
+        if content_type is None:
+            raise problems.malformed(
                 prefix + 'No Content-Type header on POST. Content-Type must be '
                 '"application/jose+json"'
             )
-        if content_type != JOSE_JSON:
-            raise problems.unsupported_media_type(
+        if content_type.strip() != JOSE_JSON:
+            raise problems.malformed(
                 prefix + 'Invalid Content-Type header on POST. Content-Type must be '
                 '"application/jose+json"'
             )
@@ -256,6 +305,7 @@ class AcmeApp:
         # werkzeug stops reading one byte past the limit, chunked bodies included, so an
         # oversized body is refused without being read into memory.
         request.max_content_length = limit + 1
+        request.environ[_BODY_KEY] = b""  # tried once: the journal never reads it again
         try:
             body = request.get_data()
         except RequestEntityTooLarge:
@@ -268,8 +318,12 @@ class AcmeApp:
         if len(body) > limit:
             raise problems.unauthorized(prefix + "request body too large")
         assert route.key_mode is not None
+
+        def found(account: Account) -> None:
+            call.requester = account.id
+
         # The verifier refuses accounts that are not valid (Boulder: before the signature).
-        verified = self.fe.jws.verify(body, url, route.key_mode)
+        verified = self.fe.jws.verify(body, call.url, route.key_mode, found)
         if route.post_as_get_only and not verified.post_as_get:
             # Boulder validPOSTAsGETForAccount: after the JWS checks, before the resource.
             raise problems.malformed(
@@ -290,32 +344,90 @@ class AcmeApp:
             )
         return verified
 
-    def _render(self, reply: Reply) -> Answer:
-        if isinstance(reply.body, (dict, list)):
-            data = _json_bytes(reply.body)
-        elif isinstance(reply.body, str):
-            data = reply.body.encode("utf-8")
-        else:
-            data = bytes(reply.body or b"")
-        response = Answer(reply.status, data, reply.content_type)
-        for key, value in reply.headers.items():
-            response.set(key, value)
-        for url, rel in reply.links:
-            response.add("Link", f'<{url}>;rel="{rel}"')
-        return response
-
-    def _render_problem(self, prob: AcmeProblem) -> Answer:
-        response = Answer(prob.status, _json_bytes(prob.to_json()), PROBLEM_JSON)
-        for key, value in prob.headers.items():
-            response.set(key, value)
-        return response
-
     def _common_headers(
-        self, fe: Frontend, request: HttpRequest, response: Answer, route: Route | None
+        self, fe: Frontend, request: HttpRequest, response: Answer, route: Route | None,
+        call: Call | None,
     ) -> None:
-        is_directory = route is not None and route.name == "directory"
-        if request.method == "POST" or (route is not None and route.name == "newNonce"):
+        """What Boulder's ``HandleFunc`` sets before the handler runs, so every answer of the
+        resource carries it, errors included."""
+        if route is None:
+            return
+        if request.method != "GET" or route.name == "newNonce":
             response.set("Replay-Nonce", self.fe.nonces.issue())
-            response.set("Cache-Control", "no-store")
-        if not is_directory:
-            response.add("Link", f'<{fe.urls.directory}>;rel="index"')
+        if route.name != "directory":
+            # HandleFunc adds it before the handler adds its own links (wfe2/wfe.go:337-340).
+            response.add_first("Link", f'<{fe.urls.directory}>;rel="index"')
+        if request.method != "OPTIONS":
+            response.set("Cache-Control", CACHE_CONTROL)
+            if request.method in route.allowed:
+                # Set before the handler runs, so on its errors too (wfe2/wfe.go:361).
+                _cors(request, response, None)
+        if route.requester and call is not None and call.requester is not None:
+            response.set("Boulder-Requester", call.requester)
+
+
+def _index(request: HttpRequest) -> Answer:
+    """Boulder's ``Index`` (wfe2/wfe.go): a page at ``/``, 405 for other methods there,
+    and Go's plain-text 404 elsewhere (its problem Content-Type is set after the body is
+    written, so it never reaches the wire). None of ``HandleFunc``'s headers."""
+    if request.path != "/":
+        response = Answer(404, _GO_NOT_FOUND, "text/plain; charset=utf-8")
+        response.set("X-Content-Type-Options", "nosniff")
+        return response
+    if request.method != "GET":
+        response = _render_problem(problems.method_not_allowed())
+        response.set("Allow", "GET")
+        return response
+    response = Answer(200, _INDEX_PAGE.encode("utf-8"), "text/html")
+    response.set("Cache-Control", CACHE_CONTROL)
+    return response
+
+
+def _options(request: HttpRequest, route: Route) -> Answer:
+    """Boulder's ``Options``: 200, ``Allow``, and the CORS preflight headers when the
+    method asked about is served."""
+    response = Answer(200, b"", None)
+    allowed = ", ".join(route.allowed)
+    response.set("Allow", allowed)
+    asked = request.environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD") or "GET"
+    if asked in route.allowed:
+        _cors(request, response, allowed)
+    return response
+
+
+
+
+
+def _render(reply: Reply) -> Answer:
+    if isinstance(reply.body, (dict, list)):
+        data = _json_bytes(reply.body)
+    elif isinstance(reply.body, str):
+        data = reply.body.encode("utf-8")
+    else:
+        data = bytes(reply.body or b"")
+    response = Answer(reply.status, data, reply.content_type)
+    for key, value in reply.headers.items():
+        response.set(key, value)
+    for url, rel in reply.links:
+        response.add("Link", f'<{url}>;rel="{rel}"')
+    return response
+
+
+def _render_problem(prob: AcmeProblem) -> Answer:
+    response = Answer(prob.status, prob.to_bytes(), PROBLEM_JSON)
+    for key, value in prob.headers.items():
+        response.set(key, value)
+    return response
+
+
+def _cors(request: HttpRequest, response: Answer, methods: str | None) -> None:
+    # Boulder setCORSHeaders with allowOrigins ["*"] (its test configuration; Let's
+    # Encrypt's own is not published): only for requests that carry an Origin.
+    if not request.environ.get("HTTP_ORIGIN"):
+        return
+    for name, value in _CORS[:1]:
+        response.set(name, value)
+    if methods is not None:
+        response.set("Access-Control-Allow-Methods", methods)
+    for name, value in _CORS[1:]:
+        response.set(name, value)

@@ -1,10 +1,11 @@
 """Authorizations and challenges (RFC 8555 7.5): reads, deactivation, and the challenge POST
-that asks the VA to validate."""
+that asks the VA to validate. Boulder also serves both to a plain GET, without the owner
+check (``wfe2/wfe.go`` ``Authorization``, ``Challenge``)."""
 
 from __future__ import annotations
 
 from .. import problems, wire
-from ..model import Authorization
+from ..model import Authorization, Status
 from .common import Call, Frontend, Reply
 
 
@@ -31,19 +32,23 @@ def _retry_after(fe: Frontend, reply: Reply, processing: bool) -> Reply:
 
 
 def authorization(fe: Frontend, call: Call) -> Reply:
-    """POST-as-GET of an authorization, or ``{"status": "deactivated"}`` (7.5.2).
+    """An authorization, by GET, POST-as-GET, or ``{"status": "deactivated"}`` (7.5.2).
 
-    Boulder's order (``wfe2.Authorization``): the authorization exists, has not expired,
-    belongs to the account; then a payload must ask for deactivation."""
+    Boulder's order (``wfe2.Authorization``): the JWS, then the authorization exists, has not
+    expired, belongs to the account; then a payload must ask for deactivation. The answer has
+    no ``Location``."""
     authz = _find_authz(fe, call, "No such authorization")
-    assert call.jws is not None
-    owner = authz.account_id == call.account.id
+    signed = call.jws is not None
+    owner = not signed or authz.account_id == call.account.id
+    post_as_get = not signed or (call.jws is not None and call.jws.post_as_get)
     # A deactivation request is not a poll; a read by another account is not one either.
-    fe.reads.apply_due([authz.id], poll=owner and call.jws.post_as_get)
+    fe.reads.apply_due([authz.id], poll=owner and post_as_get)
     _check_not_expired(fe, authz)
     if not owner:
         raise problems.unauthorized("Account ID doesn't match ID for authorization")
-    if not call.jws.post_as_get:
+    shown_status: Status | None = None
+    if not post_as_get:
+        assert call.jws is not None
         try:
             payload = call.jws.json()
         except problems.AcmeProblem:
@@ -54,31 +59,43 @@ def authorization(fe: Frontend, call: Call) -> Reply:
         if status != "deactivated":
             raise problems.malformed("Invalid status value")
         with fe.store.lock:
-            if authz.status_at(fe.clock.now()) not in ("pending", "valid"):
-                raise problems.malformed(
-                    "Error deactivating authorization :: only valid and pending authorizations "
-                    "can be deactivated"
-                )
-            fe.store.deactivate_authorization(authz)
+            if authz.status_at(fe.clock.now()) in ("pending", "valid"):
+                fe.store.deactivate_authorization(authz)
+        # Boulder's SA changes only valid and pending authorizations (sa/sa.go:451-469), and
+        # the WFE shows the authorization deactivated whatever its stored status
+        # (wfe2/wfe.go:1562-1565): an invalid one is answered "deactivated", and stays invalid.
+        shown_status = "deactivated"
     state = fe.reads.show_authorization(authz, shown_by="authorization answer")
     with fe.store.lock:
-        body = wire.authorization(authz, state, fe.urls)
+        body = wire.authorization(authz, shown_status or state, fe.urls)
         processing = any(c.status == "processing" for c in authz.challenges)
-    return _retry_after(fe, Reply(200, body, {"Location": fe.urls.authz(authz.id)}), processing)
+    return _retry_after(fe, Reply(200, body), processing)
+
+
+def find_challenge(fe: Frontend, call: Call) -> None:
+    """Boulder looks the challenge up before it verifies the request (wfe2/wfe.go:1187-1243):
+    an unknown authorization or challenge, or an expired authorization, is a 404 whatever
+    the JWS says, and leaves its nonce unused."""
+    authz = _find_authz(fe, call, "No such challenge")
+    with fe.store.lock:
+        found = authz.challenge(call.args["challenge_id"]) is not None
+    if not found:
+        raise problems.not_found("No such challenge")
+    _check_not_expired(fe, authz)
 
 
 def challenge(fe: Frontend, call: Call) -> Reply:
-    """POST to a challenge: ``{}`` starts validation (7.5.1); POST-as-GET reads it.
+    """A challenge: ``{}`` starts validation (7.5.1); GET and POST-as-GET read it.
 
     Boulder: the answer is 200 with the challenge still ``pending`` (``processing`` in the rfc
-    flavor) and ``Link: <authz>;rel="up"``; the result shows at the next read. A challenge
-    that is no longer listed (after an attempt only the attempted one remains) is 404
-    ``No such challenge``, as is one of an authorization that does not exist.
+    flavor), ``Location`` and ``Link: <authz>;rel="up"``; the result shows at the next read.
+    A challenge that is no longer listed (after an attempt only the attempted one remains) is
+    404 ``No such challenge``, as is one of an authorization that does not exist.
     """
     authz = _find_authz(fe, call, "No such challenge")
-    assert call.jws is not None
-    start = not call.jws.post_as_get
-    owner = authz.account_id == call.account.id
+    signed = call.jws is not None
+    start = call.jws is not None and not call.jws.post_as_get
+    owner = not signed or authz.account_id == call.account.id
     fe.reads.apply_due([authz.id], poll=owner and not start)
     with fe.store.lock:
         found = authz.challenge(call.args["challenge_id"]) is not None
@@ -88,6 +105,7 @@ def challenge(fe: Frontend, call: Call) -> Reply:
     if not owner:
         raise problems.unauthorized("User account ID doesn't match account ID in authorization")
     if start:
+        assert call.jws is not None
         try:
             call.jws.json()  # Boulder only checks that the body is JSON: "{}" is the norm.
         except problems.AcmeProblem:

@@ -11,9 +11,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import problems, wire
+from .._gofmt import go_base64_error
 from ..ca import CertificateAuthority
 from ..core import Core
-from ..jws import JWSVerifier, VerifiedRequest
+from ..jws import JWSVerifier, VerifiedRequest, b64decode
 from ..model import Account, Certificate
 from .http import HttpRequest
 
@@ -26,7 +27,8 @@ class Reply:
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
     links: list[tuple[str, str]] = field(default_factory=list)
-    content_type: str = "application/json"
+    #: None for an answer with no body and no Content-Type (newNonce, revokeCert).
+    content_type: str | None = "application/json"
 
 
 @dataclass
@@ -37,6 +39,9 @@ class Call:
     url: str
     args: dict[str, str]
     jws: VerifiedRequest | None = None
+    #: The id of the account the JWS's ``kid`` named, once the verifier found it valid (even
+    #: if a later check refuses the request): Boulder's ``Boulder-Requester`` header.
+    requester: str | None = None
 
     @property
     def account(self) -> Account:
@@ -65,7 +70,7 @@ class Frontend:
         self.terms = core.terms
         self.eab = core.eab
         self.ari = core.ari
-        self.jws = JWSVerifier(self.nonces, self.account_by_url)
+        self.jws = JWSVerifier(self.nonces, self.account_by_url, lambda: self.store.blocked_keys)
 
     def account_by_url(self, kid: str, request_url: str) -> Account | None:
         """The account a ``kid`` names, under the scheme and host of ``request_url``."""
@@ -88,14 +93,39 @@ class Frontend:
 Handler = Callable[[Frontend, Call], Reply]
 
 
-def cert_by_ari_id(fe: Frontend, ari_id: str) -> Certificate:
-    """The certificate an RFC 9773 certificate identifier names (404 when none does)."""
-    if ari_id.count(".") != 1:
+def ari_serial(fe: Frontend, cert_id: str, context: str) -> int:
+    """The serial an RFC 9773 certificate identifier names, read as Boulder's
+    ``parseARICertID`` reads it (wfe2/wfe.go:2765-2793), with its problems under ``context``."""
+    parts = cert_id.split(".")
+    if len(parts) != 2 or not parts[0] or not parts[1]:
+        raise problems.malformed(f"{context} :: Invalid path")
+    failure = go_base64_error(parts[0])
+    if failure is not None:
         raise problems.malformed(
-            "Malformed certificate ID: must be base64url(AKI).base64url(serial)"
+            f"{context} :: Authority Key Identifier was not base64url-encoded or contained "
+            f"padding: {failure}"
         )
+    if b64decode(parts[0], "AKI") not in fe.ca.issuer_key_ids:
+        raise problems.not_found(
+            f"{context} :: path contained an Authority Key Identifier that did not match a "
+            "known issuer"
+        )
+    failure = go_base64_error(parts[1])
+    if failure is not None:
+        raise problems.not_found(
+            f"{context} :: serial number was not base64url-encoded or contained padding: "
+            f"{failure}"
+        )
+    return int.from_bytes(b64decode(parts[1], "serial"), "big")
+
+
+def cert_by_serial(fe: Frontend, serial: int) -> Certificate | None:
+    """The certificate with this serial, if the fake issued one."""
     with fe.store.lock:
-        for cert in fe.store.certificates.values():
-            if cert.ari_id == ari_id:
-                return cert
-    raise problems.not_found("Certificate not found")
+        cert_id = fe.store.certificates_by_serial.get(serial)
+        return fe.store.certificates.get(cert_id) if cert_id else None
+
+
+def go_serial(serial: int) -> str:
+    """Boulder's ``core.SerialToString``: 36 hex digits."""
+    return f"{serial:036x}"

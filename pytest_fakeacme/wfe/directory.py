@@ -2,32 +2,48 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
+
 from .. import wire
 from .common import Call, Frontend, Reply
+
+#: What Boulder's random directory entry points at (wfe2/wfe.go ``randomDirKeyExplanationLink``).
+RANDOM_ENTRY_LINK = (
+    "https://community.letsencrypt.org/t/adding-random-entries-to-the-directory/33417"
+)
 
 TERMS_TEXT = "pytest-fakeacme test terms of service: this CA issues only for tests.\n"
 
 
 def directory(fe: Frontend, call: Call) -> Reply:
-    """GET /directory: every endpoint, and ``meta`` (RFC 8555 7.1.1)."""
+    """The directory (RFC 8555 7.1.1), by GET or POST-as-GET: every endpoint, ``meta``, and
+    Boulder's random entry (a key of 11 random characters, fresh at each answer, so that
+    clients do not hard-code the set of keys)."""
     meta: dict[str, object] = {
         "termsOfService": fe.urls.terms(fe.terms.version),
         "website": "https://github.com/pytest-fakeacme/pytest-fakeacme",
         "caaIdentities": [fe.settings.caa_identity],
-        "externalAccountRequired": fe.settings.external_account_required,
     }
+    if fe.settings.external_account_required:
+        # RFC 8555 7.1.1; Let's Encrypt never requires a binding, so never sends the member.
+        meta["externalAccountRequired"] = True
     if fe.settings.profiles:
         meta["profiles"] = {name: p.description for name, p in fe.settings.profiles.items()}
     body = wire.directory(fe.urls, meta)
     if fe.settings.pre_authorization:
         body["newAuthz"] = fe.urls.endpoint("newAuthz")
+    # Boulder core.RandomString(8): base64url of eight random bytes.
+    key = base64.urlsafe_b64encode(secrets.token_bytes(8)).rstrip(b"=").decode("ascii")
+    body[key] = RANDOM_ENTRY_LINK
     return Reply(200, body)
 
 
 def new_nonce(fe: Frontend, call: Call) -> Reply:
-    """HEAD answers 200, GET 204 (RFC 8555 7.2); the nonce header is added by the app."""
+    """GET answers 204, HEAD and POST-as-GET 200 (RFC 8555 7.2), with no body and no
+    Content-Type; the nonce header is added by the app."""
     status = 204 if call.request.method == "GET" else 200
-    return Reply(status, b"", content_type="text/plain")
+    return Reply(status, b"", content_type=None)
 
 
 def terms(fe: Frontend, call: Call) -> Reply:

@@ -142,8 +142,6 @@ class Answer:
         self.body = body
         self.headers: list[tuple[str, str]] = []
         if content_type is not None:
-            if content_type.startswith("text/") and "charset" not in content_type:
-                content_type += "; charset=utf-8"
             self.headers.append(("Content-Type", content_type))
 
     def set(self, name: str, value: str) -> None:
@@ -155,6 +153,14 @@ class Answer:
     def add(self, name: str, value: str) -> None:
         """Add a header, keeping others of the same name (``Link`` repeats, RFC 8288)."""
         self.headers.append((name, value))
+
+    def add_first(self, name: str, value: str) -> None:
+        """Add a header before the others of the same name (a header Boulder adds before its
+        handler runs goes out before the ones the handler adds)."""
+        lowered = name.lower()
+        at = next((i for i, (key, _) in enumerate(self.headers) if key.lower() == lowered),
+                  len(self.headers))
+        self.headers.insert(at, (name, value))
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         """Answer as a WSGI application. HEAD gets the headers a GET would (RFC 9110 9.3.2),

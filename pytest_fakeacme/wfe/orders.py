@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import secrets
+from dataclasses import replace
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from .. import problems, wire
 from .._gofmt import go_quote
-from ..jws import b64decode, known_key
+from ..jws import known_key, raw_b64decode
 from ..model import (
     DNS_01,
     DNS_ACCOUNT_01,
@@ -23,12 +25,12 @@ from ..model import (
     Identifier,
     Order,
 )
-from .common import Call, Frontend, Reply, cert_by_ari_id
+from .common import Call, Frontend, Reply, ari_serial, cert_by_serial, go_serial
 from .identifiers import (
-    MAX_IDENTIFIERS,
     check_identifiers,
     check_type_and_value,
     normalize_identifiers,
+    wildcard_overlap,
 )
 
 _UNMARSHAL_NEW_ORDER = "Unable to unmarshal NewOrder request body"
@@ -83,35 +85,55 @@ def _parse_time(payload: dict[str, Any], key: str) -> _dt.datetime | None:
         raise problems.malformed(f"{key} is out of range: {go_quote(value)}") from None
 
 
+def _go_member(payload: dict[str, Any], name: str) -> Any:
+    """A member as Go's ``encoding/json`` finds a struct field: the exact key, else the last
+    key that matches without regard to case."""
+    if name in payload:
+        return payload[name]
+    found = None
+    for key, value in payload.items():
+        if key.lower() == name.lower():
+            found = value
+    return found
+
+
 def _new_order_payload(call: Call) -> dict[str, Any]:
-    """The newOrder payload with Go's types (``json.Unmarshal`` into Boulder's struct)."""
+    """The newOrder payload with Go's types (``json.Unmarshal`` into Boulder's struct, whose
+    fields match keys in any case: wfe2/wfe.go:2368-2380)."""
     assert call.jws is not None
     try:
         payload = call.jws.json()
     except problems.AcmeProblem:
         raise problems.malformed(_UNMARSHAL_NEW_ORDER) from None
-    raw = payload.get("identifiers")
+    read = {name: _go_member(payload, name)
+            for name in ("identifiers", "notBefore", "notAfter", "profile", "replaces")}
+    raw = read["identifiers"]
     if raw is not None and (
         not isinstance(raw, list)
-        or not all(
-            isinstance(item, dict)
-            and all(item.get(k) is None or isinstance(item[k], str) for k in ("type", "value"))
-            for item in raw
-        )
+        or not all(isinstance(item, dict) for item in raw)
     ):
         raise problems.malformed(_UNMARSHAL_NEW_ORDER)
-    for key in ("notBefore", "notAfter", "profile", "replaces"):
-        if payload.get(key) is not None and not isinstance(payload[key], str):
+    if raw is not None:
+        read["identifiers"] = raw = [
+            {"type": _go_member(item, "type"), "value": _go_member(item, "value")} for item in raw
+        ]
+        if not all(item[k] is None or isinstance(item[k], str) for item in raw
+                   for k in ("type", "value")):
             raise problems.malformed(_UNMARSHAL_NEW_ORDER)
-    return payload
+    for key in ("notBefore", "notAfter", "profile", "replaces"):
+        if read[key] is not None and not isinstance(read[key], str):
+            raise problems.malformed(_UNMARSHAL_NEW_ORDER)
+    return read
 
 
 def new_order(fe: Frontend, call: Call) -> Reply:
     """POST newOrder: an order for the identifiers, with an authorization for each (7.4).
 
-    The checks are Boulder's ``NewOrder``, in its order: payload types, at least one
-    identifier, notBefore/notAfter (boulder flavor), identifier types and empty values,
-    normalization, well-formedness (every bad identifier reported), size, profile."""
+    The checks are Boulder's, in its order (wfe2/wfe.go ``NewOrder``, then ra/ra.go
+    ``NewOrder``): payload types, at least one identifier, notBefore/notAfter (boulder
+    flavor), identifier types and empty values, normalization, well-formedness (every bad
+    identifier reported), ``replaces``, the profile's name; then the profile's size and
+    identifier types, and a name that a wildcard in the order already covers."""
     payload = _new_order_payload(call)
     raw = payload.get("identifiers") or []
     if not raw:
@@ -124,25 +146,60 @@ def new_order(fe: Frontend, call: Call) -> Reply:
     for item in raw:
         check_type_and_value(item)
     identifiers = normalize_identifiers(raw)
-    check_identifiers(identifiers)
-    if len(identifiers) > MAX_IDENTIFIERS:
-        raise problems.malformed(
-            f"Error creating new order :: Order cannot contain more than {MAX_IDENTIFIERS} "
-            "identifiers"
-        )
+    check_identifiers(identifiers, fe.settings.strict_identifiers)
     not_before = _parse_time(payload, "notBefore")
     not_after = _parse_time(payload, "notAfter")
     if not_before and not_after and not_after <= not_before:
         raise problems.malformed("notAfter must be after notBefore")
+    replaces = payload.get("replaces") or None
+    replaced_serial = None
+    if replaces is not None:
+        replaced_serial = check_replaces(fe, call.account.id, replaces, identifiers)
     profile = payload.get("profile") or None
     if profile is not None and profile not in fe.settings.profiles:
-        # Boulder validateCertificateProfileName.
+        # Boulder validateCertificateProfileName: no context (wfe2/wfe.go:2306-2317, 2486-2491).
         raise problems.problem(
             "invalidProfile", f"profile name {go_quote(profile)} not recognized", 400
         )
-    replaces = payload.get("replaces") or None
-    if replaces is not None:
-        check_replaces(fe, call.account.id, replaces)
+    _check_profile(fe, profile, identifiers)
+    wildcard_overlap(identifiers)
+    return _create_order(fe, call, identifiers, profile, replaces, replaced_serial,
+                         not_before, not_after)
+
+
+def _check_profile(fe: Frontend, name: str | None, identifiers: list[Identifier]) -> None:
+    """The RA's profile rules (ra/ra.go:2116-2137): at most ``max_names`` identifiers, of
+    the types the profile takes."""
+    profile = fe.settings.profiles.get(name or fe.settings.default_profile or "")
+    if profile is None:
+        return
+    if len(identifiers) > profile.max_names:
+        raise problems.malformed(
+            f"Error creating new order :: Order cannot contain more than {profile.max_names} "
+            "identifiers"
+        )
+    for ident in identifiers:
+        if ident.type not in profile.identifier_types:
+            shown = "Default profile" if name is None else f"Profile {go_quote(name)}"
+            kind = "IP address" if ident.type == "ip" else "DNS"
+            raise problems.rejected_identifier(
+                f"Error creating new order :: {shown} does not permit {kind} identifiers. "
+                "See available profiles at https://letsencrypt.org/docs/profiles/."
+            )
+
+
+def _create_order(
+    fe: Frontend,
+    call: Call,
+    identifiers: list[Identifier],
+    profile: str | None,
+    replaces: str | None,
+    replaced_serial: int | None,
+    not_before: _dt.datetime | None,
+    not_after: _dt.datetime | None,
+) -> Reply:
+    """The order (or a pending or ready one of the same identifiers, reused as Boulder does)
+    and its authorizations (valid ones reused)."""
     now = fe.clock.now()
     account = call.account
     with fe.store.lock:
@@ -175,44 +232,91 @@ def new_order(fe: Frontend, call: Call) -> Reply:
             replaces=replaces,
         )
         fe.store.add_order(order, created)
-        if replaces is not None:
-            for cert in fe.store.certificates.values():
-                if cert.ari_id == replaces:
-                    cert.replaced_by = order.id
+        replaced = cert_by_serial(fe, replaced_serial) if replaced_serial is not None else None
+        if replaced is not None:
+            replaced.replaced_by = order.id
     return _order_reply(fe, order, "newOrder answer", 201)
 
 
-def check_replaces(fe: Frontend, account_id: str, ari_id: str) -> None:
-    """newOrder's ``replaces`` (RFC 9773 5): a certificate of this account, not yet replaced."""
-    try:
-        cert = cert_by_ari_id(fe, ari_id)
-    except problems.AcmeProblem:
-        raise problems.malformed(
-            f"Error creating new order :: while checking the replaced certificate {ari_id}: "
-            "certificate not found"
-        ) from None
-    if cert.account_id != account_id:
-        raise problems.unauthorized(
-            "Error creating new order :: the certificate being replaced was not issued to "
-            "this account"
-        )
-    if cert.replaced_by is not None:
+def check_replaces(fe: Frontend, account_id: str, ari_id: str,
+                   identifiers: list[Identifier]) -> int:
+    """newOrder's ``replaces`` (RFC 9773 5) as Boulder's ``validateReplacementOrder`` checks
+    it (wfe2/wfe.go:2162-2304): a certificate id, no live replacement order yet, the account's
+    certificate, an identifier in common. Returns the replaced serial."""
+    context = "Could not validate ARI 'replaces' field"
+    serial = ari_serial(fe, ari_id, context)
+    cert = cert_by_serial(fe, serial)
+    if cert is not None and _replacement_is_live(fe, cert):
         raise problems.problem(
             "alreadyReplaced",
-            f"Error creating new order :: cannot indicate an order replaces certificate with "
-            f"serial {cert.serial:036x}, which already has a replacement order",
+            f"{context} :: cannot indicate an order replaces certificate with serial "
+            f"{go_quote(go_serial(serial))}, which already has a replacement order",
             409,
         )
+    if cert is None:
+        raise problems.not_found(
+            f"{context} :: request included `replaces` field, but no current certificate with "
+            f"serial {go_quote(go_serial(serial))} exists"
+        )
+    if cert.account_id != account_id:
+        raise problems.unauthorized(
+            f"{context} :: requester account did not request the certificate being replaced by "
+            "this order"
+        )
+    leaf = x509.load_pem_x509_certificate(cert.pem.encode("ascii"))
+    if not any(_verify_hostname(leaf, ident) for ident in identifiers):
+        raise problems.malformed(
+            f"{context} :: identifiers in this order do not match any identifiers in the "
+            "certificate being replaced"
+        )
+    return serial
 
 
-def _own_order(fe: Frontend, call: Call) -> Order:
+def _replacement_is_live(fe: Frontend, cert: Certificate) -> bool:
+    """Boulder ``ReplacementOrderExists`` (sa/saro.go:819-875): a replacement order that is
+    pending, ready, processing or valid, and not expired."""
+    order = fe.store.orders.get(cert.replaced_by or "")
+    if order is None:
+        return False
+    now = fe.clock.now()
+    if order.expires <= now and order.certificate_id is None:
+        return False
+    return fe.store.status_of(order, now) in ("pending", "ready", "processing", "valid")
+
+
+def _verify_hostname(leaf: x509.Certificate, ident: Identifier) -> bool:
+    """Go's ``x509.Certificate.VerifyHostname``: an IP SAN equal to an IP identifier; a DNS
+    SAN equal to the name (case aside), or a ``*.`` SAN covering its first label."""
+    try:
+        names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    if ident.type == "ip":
+        return any(str(ip) == ident.value for ip in names.get_values_for_type(x509.IPAddress))
+    value = ident.value.lower()
+    for name in names.get_values_for_type(x509.DNSName):
+        name = name.lower()
+        if name == value:
+            return True
+        if name.startswith("*.") and "*" not in value and value.split(".", 1)[-1] == name[2:] \
+                and "." in value:
+            return True
+    return False
+
+
+def _own_order(fe: Frontend, call: Call, finalizing: bool = False) -> Order:
+    """The order the URL names, which must be the signer's (a plain GET, which Boulder also
+    serves, has no signer and no owner check)."""
     order_id = call.args["order_id"]
     order = fe.store.orders.get(order_id)
     if order is None:
         raise problems.not_found(f"No order for ID {order_id}")
-    if order.account_id != call.account.id:
-        # Boulder pretends another account's order does not exist.
-        raise problems.not_found(f"No order found for account ID {call.account.id}")
+    if call.jws is not None and order.account_id != call.account.id:
+        # Boulder pretends another account's order does not exist. A read names the account
+        # in the order's URL, which is the order's owner (wfe2/wfe.go:2594-2605); finalize
+        # names the signer (2677-2682).
+        named = call.account.id if finalizing else order.account_id
+        raise problems.not_found(f"No order found for account ID {named}")
     return order
 
 
@@ -233,47 +337,44 @@ def order(fe: Frontend, call: Call) -> Reply:
 
 
 def _csr_der(call: Call) -> bytes:
-    """The finalize payload's ``csr`` (Boulder's ``core.RawCertificateRequest``)."""
+    """The finalize payload's ``csr`` (Boulder's ``core.RawCertificateRequest``: a string,
+    trailing ``=`` trimmed, base64url without padding)."""
     assert call.jws is not None
     unmarshal = problems.malformed("Error unmarshaling finalize order request")
     try:
         payload = call.jws.json()
     except problems.AcmeProblem:
         raise unmarshal from None
-    csr_b64 = payload.get("csr")
+    csr_b64 = _go_member(payload, "csr")
     if csr_b64 is None:
         return b""
+    decoded = raw_b64decode(csr_b64.rstrip("=")) if isinstance(csr_b64, str) else None
+    if decoded is None:
+        raise unmarshal
+    return decoded
+
+
+_FINALIZING = "Error finalizing order :: "
+
+
+def _checked_csr(fe: Frontend, call: Call, order: Order) -> x509.CertificateSigningRequest:
+    """The RA's ``validateFinalizeRequest`` (ra/ra.go:1021-1110) after the WFE's parse: the
+    CSR's own checks, its names against the policy, their count and the order's, the key
+    against the account's."""
+    csr = fe.ca.parse_csr(_csr_der(call))
     try:
-        return b64decode(csr_b64, "csr")
-    except problems.AcmeProblem:
-        raise unmarshal from None
-
-
-def finalize(fe: Frontend, call: Call) -> Reply:
-    """POST to finalize: check the CSR, issue (7.4). Answers ``processing`` with Retry-After
-    (Boulder's async finalization); the next read shows ``valid``.
-
-    Boulder's order: the order must be the account's and ``ready`` (orderNotReady), the
-    payload must carry a CSR that parses (malformed), then the RA checks it (badCSR), its
-    identifiers against the order's (unauthorized) and its key against the account key
-    (malformed), all under ``Error finalizing order :: ``. A refused CSR leaves the order
-    ``ready``."""
-    order = _own_order(fe, call)
-    fe.reads.apply_due(order.authorization_ids, poll=False)
-    now = fe.clock.now()
-    state = fe.store.status_of(order, now)
-    if state != "ready":
-        raise problems.order_not_ready(
-            f"Order's status ({go_quote(state)}) is not acceptable for finalization"
-        )
-    der = _csr_der(call)
-    try:
-        csr = fe.ca.check_csr(der, order.identifiers)
+        names = fe.ca.verify_csr(csr, fe.store.blocked_keys)
+        # VerifyCSR ends with the policy's WillingToIssue (csr/csr.go:90-93).
+        check_identifiers(names, fe.settings.strict_identifiers)
     except problems.AcmeProblem as prob:
-        if prob.type == "malformed":
-            raise  # the WFE's own parse error, not prefixed
-        raise prob.prefixed("Error finalizing order :: ") from None
-    _recheck_caa(fe, order, now)
+        raise _finalizing(prob) from None
+    profile = fe.settings.profiles.get(order.profile or fe.settings.default_profile or "")
+    most = profile.max_names if profile is not None else len(order.identifiers)
+    if not 1 <= len(names) <= most:
+        raise problems.unauthorized(
+            f"{_FINALIZING}CSR identifier count is not at minimum 1 or at maximum {most}")
+    if names != sorted(set(order.identifiers), key=lambda i: (i.type != "dns", i.value)):
+        raise problems.unauthorized(_FINALIZING + "CSR does not specify same identifiers as Order")
     account_spki = known_key(call.account.jwk).key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -282,8 +383,40 @@ def finalize(fe: Frontend, call: Call) -> Reply:
     )
     if csr_spki == account_spki:
         raise problems.malformed(
-            "Error finalizing order :: certificate public key must be different than account key"
+            _FINALIZING + "certificate public key must be different than account key")
+    return csr
+
+
+def _finalizing(prob: problems.AcmeProblem) -> problems.AcmeProblem:
+    """``Error finalizing order :: `` before the detail, and before each subproblem's (Boulder
+    ``web.ProblemDetailsForError``, web/probs.go:96-101). The WFE's identifier context is the
+    newOrder one; the RA's has none."""
+    context = "Invalid identifiers requested :: "
+    subs = tuple(replace(sub, detail=_FINALIZING + sub.detail.removeprefix(context))
+                 for sub in prob.subproblems)
+    return replace(prob, detail=_FINALIZING + prob.detail.removeprefix(context),
+                   subproblems=subs)
+
+
+def finalize(fe: Frontend, call: Call) -> Reply:
+    """POST to finalize: check the CSR, issue (7.4). Answers ``processing`` with Retry-After
+    (Boulder's async finalization); the next read shows ``valid``.
+
+    Boulder's order: the order must be the account's and ``ready`` (orderNotReady), the
+    payload must carry a CSR that parses (malformed), then the RA checks it (badCSR), its
+    names (rejectedIdentifier), their number and the order's (unauthorized), its key against
+    the account key (malformed), and CAA again for old authorizations (caa), all under
+    ``Error finalizing order :: ``. A refused CSR leaves the order ``ready``."""
+    order = _own_order(fe, call, finalizing=True)
+    fe.reads.apply_due(order.authorization_ids, poll=False)
+    now = fe.clock.now()
+    state = fe.store.status_of(order, now)
+    if state != "ready":
+        raise problems.order_not_ready(
+            f"Order's status ({go_quote(state)}) is not acceptable for finalization"
         )
+    csr = _checked_csr(fe, call, order)
+    _recheck_caa(fe, order, now)
     with fe.store.lock:
         # A concurrent finalize may have won (Boulder: orderNotReady "processing").
         state = fe.store.status_of(order, now)
@@ -319,6 +452,7 @@ def finalize(fe: Frontend, call: Call) -> Reply:
         not_after=issued.not_after,
         ari_id=issued.ari_id,
         alternate_chains=issued.alternate_chains,
+        issued_at=issued.issued_at,
     )
     with fe.store.lock:
         if fe.settings.async_finalize:
@@ -333,28 +467,32 @@ CAA_RECHECK_AFTER = _dt.timedelta(hours=7)
 
 
 def _recheck_caa(fe: Frontend, order: Order, now: _dt.datetime) -> None:
-    """Boulder ``ra.checkOrderAuthorizations``/``recheckCAA``: CAA again at finalize for every
-    authorization validated more than 7 hours ago (a reused one, typically)."""
+    """Boulder ``ra.checkAuthorizationsCAA``/``recheckCAA`` (ra/ra.go:690-840): CAA again at
+    finalize for every DNS authorization validated more than 7 hours ago (a reused one,
+    typically). Whatever the VA found becomes a caa problem, ``rechecking caa: <detail>``;
+    several are subproblems under one."""
     failures: list[problems.AcmeProblem] = []
     for authz in fe.store.authzs_of(order):
         validated = authz.challenges[0].validated if authz.challenges else None
-        if validated is None or now - validated <= CAA_RECHECK_AFTER:
+        if authz.identifier.type != "dns" or validated is None or (
+                now - validated <= CAA_RECHECK_AFTER):
             continue
         found = fe.va.recheck_caa(authz, fe.urls.account(authz.account_id))
         if found is not None:
+            # Boulder keeps a wildcard's "*." in the authorization's stored identifier.
             ident = ("*." if authz.wildcard else "") + authz.identifier.value
             failures.append(problems.problem(
-                found.type, found.detail, found.status,
+                "caa", f"{_FINALIZING}rechecking caa: {found.detail}", 403,
                 identifier={"type": authz.identifier.type, "value": ident},
             ))
     if len(failures) == 1:
-        raise problems.caa("Error finalizing order :: rechecking caa: " + failures[0].detail)
+        raise problems.caa(failures[0].detail)
     if failures:
         first = failures[0].identifier or {}
         raise problems.problem(
             "caa",
-            f"Error finalizing order :: Rechecking CAA for {go_quote(first.get('value', ''))} "
-            f"and {len(failures) - 1} more identifiers failed. Refer to sub-problems for more "
+            f"{_FINALIZING}Rechecking CAA for {go_quote(first.get('value', ''))} and "
+            f"{len(failures) - 1} more identifiers failed. Refer to sub-problems for more "
             "information",
             403,
             subproblems=failures,
@@ -362,26 +500,26 @@ def _recheck_caa(fe: Frontend, order: Order, now: _dt.datetime) -> None:
 
 
 def certificate(fe: Frontend, call: Call) -> Reply:
-    """POST-as-GET of a certificate chain: ``application/pem-certificate-chain`` (7.4.2)."""
+    """A certificate chain, by POST-as-GET or GET: ``application/pem-certificate-chain``
+    (7.4.2). ``/<n>`` picks chain ``n`` (0 is the default one), as Boulder numbers them."""
+    index = call.args.get("chain")
+    chosen = 0
+    if index is not None:
+        # Boulder strconv.Atoi, before the serial is looked at (wfe2/wfe.go:1729-1736).
+        if not re.fullmatch(r"[+-]?[0-9]{1,18}", index) or int(index) < 0:
+            raise problems.malformed("Chain ID must be a non-negative integer")
+        chosen = int(index)
     cert = fe.store.certificates.get(call.args["cert_id"])
     if cert is None:
         raise problems.not_found("Certificate not found")
-    if cert.account_id != call.account.id:
+    if call.jws is not None and cert.account_id != call.account.id:
         raise problems.unauthorized("Account in use did not issue specified certificate")
-    chain = cert.chain_pem
-    index = call.args.get("chain")
-    if index is not None:
-        # RFC 8555 7.4.2: alternate chains, each named by a Link rel="alternate".
-        if not re.fullmatch(r"[0-9]{1,3}", index) or not 1 <= int(index) <= len(
-            cert.alternate_chains
-        ):
-            raise problems.not_found("Certificate chain not found")
-        chain = cert.alternate_chains[int(index) - 1]
+    chains = [cert.chain_pem, *cert.alternate_chains]
+    if chosen >= len(chains):
+        raise problems.not_found("Unknown issuance chain")
     base = fe.urls.certificate(cert.id)
-    links = [(f"{base}/{n}", "alternate")
-             for n in range(len(cert.alternate_chains) + 1) if str(n or "") != (index or "")]
-    links = [(url.removesuffix("/0"), rel) for url, rel in links]
-    return Reply(200, cert.pem + chain, content_type="application/pem-certificate-chain",
+    links = [(f"{base}/{n}", "alternate") for n in range(len(chains)) if n != chosen]
+    return Reply(200, cert.pem + chains[chosen], content_type="application/pem-certificate-chain",
                  links=links)
 
 
@@ -400,7 +538,7 @@ def new_authz(fe: Frontend, call: Call) -> Reply:
     if ident.is_wildcard:
         # RFC 8555 7.4.1: a wildcard identifier cannot be pre-authorized.
         raise problems.malformed("Wildcard identifiers cannot be pre-authorized")
-    check_identifiers([ident])
+    check_identifiers([ident], fe.settings.strict_identifiers)
     now = fe.clock.now()
     with fe.store.lock:
         authz = new_authorization(fe, call.account.id, ident, now)
