@@ -30,6 +30,7 @@ from typing import Any
 import pluggy
 import pytest
 
+from . import report as html_report
 from . import reporting
 from .config import Settings
 from .errors import (
@@ -43,6 +44,7 @@ from .fake import FakeACME
 from .faults import Faults
 from .outcomes import Outcome, by_name
 from .va.scripts import unused_message
+from .views import CertificateView
 
 ENV_DIRECTORY_URL = "FAKE_ACME_DIRECTORY_URL"
 ENV_CA_BUNDLE = "FAKE_ACME_CA_BUNDLE"
@@ -67,6 +69,10 @@ _USED_KEY = pytest.StashKey[FakeACME]()
 #: Set once the test's fake is prepared (reset, configured), by the ``fake_acme`` fixture or
 #: for a test that uses only the environment: one preparation and one teardown per test.
 _PREPARED_KEY = pytest.StashKey[bool]()
+#: The certificates a test was issued, kept at teardown for its report page.
+_CERTIFICATES_KEY = pytest.StashKey[list[CertificateView]]()
+#: The test's outcome so far, for its report page: "failed" once any phase failed.
+_OUTCOME_KEY = pytest.StashKey[str]()
 
 #: Where pytest's and pluggy's code lives: with the package's own, the frames that are not the
 #: user's when a usage error is shown.
@@ -151,6 +157,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="Write the transcript of every test that used fake_acme to DIR/<test id>.txt",
     )
+    group.addoption(
+        "--fake-acme-report",
+        metavar="DIR",
+        default=None,
+        help="Write an HTML page for every test that used the fake (its conversation as a "
+        "sequence diagram, its transcript, its certificates) and DIR/index.html, failing "
+        "tests first",
+    )
+    parser.addini("fake_acme_report", "Directory of the HTML report (like --fake-acme-report)",
+                  default="")
     parser.addini("fake_acme_unused_scripts", "Outcomes scripted and never used when a test "
                   "ends: warn (default), error or ignore", default="warn")
 
@@ -403,6 +419,8 @@ def _fresh(fake: FakeACME, request: pytest.FixtureRequest) -> Iterator[FakeACME]
         # started, not as the last test left it).
         item.stash[_ENTRIES_KEY] = list(fake.journal)
         item.stash[_UNUSED_KEY] = fake.va.scripted()
+        if _report_dir(item.config) is not None and fake.running:
+            item.stash[_CERTIFICATES_KEY] = fake.certificates
         fake.reset()
 
 
@@ -457,6 +475,7 @@ def pytest_runtest_makereport(
     fake = item.stash.get(_USED_KEY, None)
     if fake is None:
         return
+    _report_page(item, fake, report)
     folder = item.config.getoption("fake_acme_transcript_dir")
     if folder and report.when == "teardown":
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid).strip("_") + ".txt"
@@ -476,6 +495,51 @@ def pytest_runtest_makereport(
         fake.va.scripted() if unused is None else unused, ca_bundle)
     if text:
         report.sections.append(("fake-acme transcript", text))
+
+
+def _report_dir(config: pytest.Config) -> Path | None:
+    """Where ``--fake-acme-report`` (or the ini key) puts the HTML report, if anywhere."""
+    folder = _option(config, "fake_acme_report")
+    return Path(folder) if folder else None
+
+
+def _report_page(item: pytest.Item, fake: FakeACME, report: pytest.TestReport) -> None:
+    """Follow the test's outcome through its phases; write its page after its teardown."""
+    folder = _report_dir(item.config)
+    if folder is None:
+        return
+    so_far = item.stash.get(_OUTCOME_KEY, "")
+    if report.failed:
+        item.stash[_OUTCOME_KEY] = "failed"
+    elif report.skipped and so_far != "failed":
+        item.stash[_OUTCOME_KEY] = "skipped"
+    elif report.when == "call" and not so_far:
+        item.stash[_OUTCOME_KEY] = "passed"
+    if report.when != "teardown":
+        return
+    entries = _entries(item, fake)
+    certificates: list[CertificateView] = item.stash.get(_CERTIFICATES_KEY, [])
+    html_report.write_test(
+        folder, item.nodeid, item.stash.get(_OUTCOME_KEY, "passed"), entries,
+        fake.journal.transcript(verbose=True, entries=entries), certificates,
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write the report's index once every test's page is written: by the process that saw
+    every test (the xdist controller, or the only process)."""
+    folder = _report_dir(session.config)
+    if folder is not None and not hasattr(session.config, "workerinput"):
+        folder.mkdir(parents=True, exist_ok=True)
+        html_report.write_index(folder)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Say where the report is."""
+    folder = _report_dir(config)
+    if folder is not None and not hasattr(config, "workerinput"):
+        index = folder / html_report.INDEX
+        terminalreporter.write_line(f"pytest-fakeacme report: {index.resolve()}")
 
 
 def _entries(item: pytest.Item, fake: FakeACME) -> list[Any]:

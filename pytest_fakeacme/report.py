@@ -129,6 +129,7 @@ def write_index(folder: Path) -> Path:
             f"</table></section>")
     index = folder / INDEX
     index.write_text(_page("pytest-fakeacme report",
-                           f"{len(found)} tests used the fake, {failed} failed", body),
+                           f"{len(found)} test{'' if len(found) == 1 else 's'} used the "
+                           f"fake, {failed} failed", body),
                      encoding="utf-8")
     return index

@@ -4,7 +4,8 @@ raw-JWS client."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -12,6 +13,13 @@ from client import AcmeTestClient
 from jwsclient import RawClient
 from pytest_fakeacme import FakeACME
 from responder import Responder
+from tools import require_binary
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 @pytest.fixture(autouse=True)
@@ -20,6 +28,29 @@ def _no_ca_bundle_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # must trust exactly the fake's bundle, whatever the machine's environment says.
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    """Headless Chromium (Debian's) driven by Selenium with Debian's chromedriver. In CI
+    (``CI`` set) a missing browser fails the test; elsewhere it skips."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    require_binary(CHROMIUM)
+    require_binary(CHROMEDRIVER)
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--window-size=1280,1400",
+                 f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 from acme import errors
-from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -25,31 +23,8 @@ from client import AcmeTestClient
 from pytest_fakeacme import FakeACME, outcomes
 from pytest_fakeacme.management import PlainServer
 from responder import Responder
-from tools import require_binary
 
 pytestmark = pytest.mark.interop
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    require_binary(CHROMIUM)
-    require_binary(CHROMEDRIVER)
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1280,1400",
-                 f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
 
 @pytest.fixture
 def page_url(fake_acme: FakeACME) -> Iterator[str]:
