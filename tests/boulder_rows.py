@@ -1589,7 +1589,9 @@ ROWS_FINALIZE = (
         _F + "OCSP must-staple extension is no longer available: see "
              "https://letsencrypt.org/2024/12/05/ending-ocsp",
         "ra/ra.go:996-1014, 1059-1063",
-        planned="issue 19: the Must-Staple refusal"),
+        how="a CSR with the TLS Feature extension status_request (RFC 7633)",
+        note="Checked before the CSR's own checks; only the exact value SEQUENCE { INTEGER 5 } "
+             "is refused, the order stays ready."),
     Row("csr-01", FIN, "A CSR key of a type Boulder refuses (Ed25519, X25519, DSA)",
         "badCSR", 400,
         _CSR + ": unsupported key type %T",
