@@ -23,9 +23,10 @@ from pytest_fakeacme import FakeACME
 
 def csr(names: Sequence[str] = ("a.example",), key: Any = None, *, common_name: str | None = None,
         extra: Sequence[x509.GeneralName] = (), email_attribute: bool = False,
-        rsa_padding: padding.PSS | None = None) -> bytes:
+        rsa_padding: padding.PSS | None = None,
+        extensions: Sequence[x509.ExtensionType] = ()) -> bytes:
     """A DER CSR: ``names`` in the SAN (and the first as CN unless ``common_name`` says
-    otherwise), signed by ``key`` (default a fresh P-256 key)."""
+    otherwise) and ``extensions``, signed by ``key`` (default a fresh P-256 key)."""
     key = key or ec.generate_private_key(ec.SECP256R1())
     attributes = []
     cn = names[0] if common_name is None and names else common_name
@@ -43,6 +44,8 @@ def csr(names: Sequence[str] = ("a.example",), key: Any = None, *, common_name: 
     sans += extra
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    for extension in extensions:
+        builder = builder.add_extension(extension, critical=False)
     algorithm = None if isinstance(key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)) \
         else hashes.SHA256()
     return builder.sign(key, algorithm, rsa_padding=rsa_padding).public_bytes(
@@ -131,6 +134,33 @@ def test_csr_contents(raw: RawClient, ready: dict[str, Any]) -> None:
     expect("csr-17", finalize(raw, ready, csr(["b.example"])))
     expect("csr-17", finalize(raw, ready, csr(["a.example"], common_name="c.example")))
     expect("csr-18", finalize(raw, ready, make_csr(["a.example"], raw.key)))
+
+
+_MUST_STAPLE = x509.TLSFeature([x509.TLSFeatureType.status_request])
+
+
+def test_a_csr_asking_for_must_staple_is_refused(raw: RawClient, ready: dict[str, Any]) -> None:
+    # ra/ra.go:1059-1063: refused in the RA before the CSR's own checks, so even a CSR that
+    # would fail them (here, an e-mail address in the SAN: csr-10) gets this answer.
+    expect("fin-11", finalize(raw, ready, csr(extensions=[_MUST_STAPLE])))
+    expect("fin-11", finalize(raw, ready, csr(extra=[x509.RFC822Name("a@a.example")],
+                                              extensions=[_MUST_STAPLE])))
+    # The refusal leaves the order ready: the same order then issues for a CSR without it.
+    answer = finalize(raw, ready, csr())
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "valid"
+
+
+@pytest.mark.parametrize("features", [[], [x509.TLSFeatureType.status_request_v2]],
+                         ids=["no-tls-feature", "status_request_v2-only"])
+def test_a_csr_without_must_staple_issues(raw: RawClient, ready: dict[str, Any],
+                                          features: list[x509.TLSFeatureType]) -> None:
+    # Boulder refuses only the exact status_request value (ra/ra.go:1006-1009).
+    extensions = [x509.TLSFeature(features)] if features else []
+    answer = finalize(raw, ready, csr(extensions=extensions))
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "valid"
 
 
 @reproduces("csr-11")

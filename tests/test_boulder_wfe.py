@@ -579,3 +579,29 @@ def test_directory_random_entry(raw: RawClient, fake_acme: FakeACME) -> None:
                 "meta"}
     assert set(first) - {keys[0]} == standard
     assert set(first["meta"]) == {"termsOfService", "caaIdentities", "profiles", "website"}
+
+
+@reproduces("hdr-19")
+def test_a_host_with_port_443_or_80_names_the_fake_without_it(raw: RawClient,
+                                                              fake_acme: FakeACME) -> None:
+    # web/context.go:182-183: ":443" then ":80" are trimmed from Host whatever the scheme,
+    # before the directory's URLs are built and before the JWS url is compared.
+    plain = raw.get(fake_acme.directory_url).json()
+    base = fake_acme.directory_url.removesuffix("/directory")
+    host = base.removeprefix("https://")
+    name = host.rsplit(":", 1)[0]
+    for port in ("443", "80"):
+        shown = raw.get(fake_acme.directory_url, headers={"Host": f"{name}:{port}"}).json()
+        assert shown["newNonce"] == plain["newNonce"].replace(base, f"https://{name}")
+        assert shown["newOrder"] == plain["newOrder"].replace(base, f"https://{name}")
+    # The negative: any other port stays in the URLs.
+    kept = raw.get(fake_acme.directory_url, headers={"Host": f"{name}:8443"}).json()
+    assert kept["newNonce"] == plain["newNonce"].replace(base, f"https://{name}:8443")
+    # A JWS whose url has no port is the URL of a request sent with Host name:443.
+    fresh, new_account = RawClient(fake_acme), plain["newAccount"]
+    protected = fresh.protected(new_account,
+                                header_url=new_account.replace(base, f"https://{name}"))
+    made = fresh.send(new_account, fresh.envelope(protected, fresh.payload_bytes(
+        {"termsOfServiceAgreed": True})), headers={"Host": f"{name}:443"})
+    assert made.status_code == 201, made.text
+    assert made.headers["Location"].startswith(f"https://{name}/")

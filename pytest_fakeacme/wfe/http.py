@@ -48,7 +48,8 @@ class HttpRequest:
     @property
     def host(self) -> str:
         """``host[:port]`` as the client named it, default port left out (werkzeug's
-        ``get_host``)."""
+        ``get_host``), and ``:443`` then ``:80`` trimmed whatever the scheme, as Boulder trims
+        them before it builds URLs or checks a JWS ``url`` (web/context.go:169-183)."""
         name = self.environ.get("SERVER_NAME")
         server: tuple[str, int | None] | None = None
         if name is not None:
@@ -56,7 +57,8 @@ class HttpRequest:
                 server = (name, int(self.environ.get("SERVER_PORT", "")))
             except ValueError:
                 server = (name, None)
-        return get_host(self.scheme, self.environ.get("HTTP_HOST"), server)
+        host = get_host(self.scheme, self.environ.get("HTTP_HOST"), server)
+        return host.removesuffix(":443").removesuffix(":80")
 
     @property
     def query_string(self) -> bytes:

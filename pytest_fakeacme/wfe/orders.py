@@ -357,11 +357,32 @@ def _csr_der(call: Call) -> bytes:
 _FINALIZING = "Error finalizing order :: "
 
 
+# RFC 7633 id-pe-tlsfeature with the value SEQUENCE { INTEGER 5 } (status_request): Boulder's
+# containsMustStaple compares the OID and the DER value exactly (ra/ra.go:996-1014).
+_TLS_FEATURE = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.24")
+_MUST_STAPLE = bytes([0x30, 0x03, 0x02, 0x01, 0x05])
+
+
+def _asks_must_staple(csr: x509.CertificateSigningRequest) -> bool:
+    """Whether the CSR requests the OCSP Must-Staple extension, as Boulder tests it."""
+    try:
+        extensions = list(csr.extensions)
+    except (ValueError, x509.DuplicateExtension):  # the CSR checks that follow refuse these
+        return False
+    return any(ext.oid == _TLS_FEATURE and ext.value.public_bytes() == _MUST_STAPLE
+               for ext in extensions)
+
+
 def _checked_csr(fe: Frontend, call: Call, order: Order) -> x509.CertificateSigningRequest:
     """The RA's ``validateFinalizeRequest`` (ra/ra.go:1021-1110) after the WFE's parse: the
     CSR's own checks, its names against the policy, their count and the order's, the key
     against the account's."""
     csr = fe.ca.parse_csr(_csr_der(call))
+    if _asks_must_staple(csr):
+        # Refused before VerifyCSR, in the RA (ra/ra.go:1059-1063).
+        raise problems.unauthorized(
+            _FINALIZING + "OCSP must-staple extension is no longer available: see "
+            "https://letsencrypt.org/2024/12/05/ending-ocsp")
     try:
         names = fe.ca.verify_csr(csr, fe.store.blocked_keys)
         # VerifyCSR ends with the policy's WillingToIssue (csr/csr.go:90-93).
