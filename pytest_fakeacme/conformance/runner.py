@@ -22,7 +22,6 @@ from typing import Any
 from ..diagram import sequence_svg
 from ..errors import FakeACMEUsageError, ScriptError
 from ..fake import FakeACME
-from ..journal import Entry
 from .cases import CASES, Case, Scenario
 from .clients import CallableClient, Client, ClientFunction, CommandClient, Http01Mode
 from .results import CaseResult, Finding, RunRecord, Scorecard
@@ -227,14 +226,13 @@ class Battery:
         scenario.setup(stage)
         runs: list[RunRecord] = []
         starts: list[int] = []
-        entries: list[Entry] = []
         for number in range(1, scenario.runs + 1):
             if number > 1:
                 if runs[-1].timed_out:
                     break
                 assert scenario.between is not None
                 scenario.between(stage)
-            starts.append(len(list(fake.journal)))
+            starts.append(max((e.seq for e in fake.journal), default=0))
             target = Target(fake.directory_url, fake.ca_bundle, stage.domain, fake.http01_port,
                             webroot, workdir, number, self._sleep(fake))
             runs.append(self.client.run(target, self.timeout))

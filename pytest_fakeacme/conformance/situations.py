@@ -178,7 +178,8 @@ class Observed:
     runs: list[RunRecord]
     #: Every journal entry of the case, oldest first.
     entries: list[Entry]
-    #: Index in :attr:`entries` where each run began.
+    #: For each run, the sequence number of the last journal entry before it began (a
+    #: journal that dropped old entries keeps its numbering).
     starts: list[int]
     fake: FakeACME
     kept: dict[str, Any] = field(default_factory=dict)
@@ -190,8 +191,9 @@ class Observed:
 
     def run_entries(self, index: int) -> list[Entry]:
         """The journal entries of one run (0-based)."""
-        end = self.starts[index + 1] if index + 1 < len(self.starts) else len(self.entries)
-        return self.entries[self.starts[index]:end]
+        after = self.starts[index]
+        until = self.starts[index + 1] if index + 1 < len(self.starts) else None
+        return [e for e in self.entries if e.seq > after and (until is None or e.seq <= until)]
 
     def requests(self, endpoint: str | None = None, entries: Sequence[Entry] | None = None
                  ) -> list[Entry]:
