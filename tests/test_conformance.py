@@ -65,7 +65,7 @@ def test_a_good_client_passes_every_case(scenario: str) -> None:
     assert card.verdicts() == expected, _explain(card)
     for result in card.results:
         if result.verdict == "pass":
-            assert result.evidence or "nonce" in result.id, result.id
+            assert result.evidence, result.id
             assert result.transcript.startswith("--- run 1: (Python client)")
             assert result.diagram.startswith("<svg")
 
@@ -190,7 +190,7 @@ def test_a_run_is_stopped_at_the_timeout_with_its_children(tmp_path: Path) -> No
     assert result.verdict == "fail"
     assert result.reason == "the client was still running at the timeout"
     assert result.runs[0].timed_out
-    assert result.runs[0].seconds < 10
+    assert result.runs[0].seconds < 30  # stopped, not waited for
     # The whole process group was stopped: the shell's child too (gone, or a zombie that
     # nothing has reaped yet).
     stat = Path(f"/proc/{int(pid_file.read_text())}/stat")

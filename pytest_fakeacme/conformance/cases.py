@@ -386,7 +386,9 @@ def _nonce_reuse(observed: Observed) -> Finding:
         return failed(f"sent {len(again)} nonces more than once",
                       *(f"{line(e)}   <- nonce {e.jws.nonce}" for e in sent[:8]
                         if e.jws is not None))
-    return passed(f"every nonce was sent once ({len(signed)} signed requests)")
+    return passed(f"every nonce was sent once ({len(signed)} signed requests)",
+                  *(f"{line(e)}   <- nonce {e.jws.nonce}" for e in signed[:4]
+                    if e.jws is not None))
 
 
 def _nonce_economy(observed: Observed) -> Finding:
@@ -405,7 +407,9 @@ def _nonce_economy(observed: Observed) -> Finding:
     if wasted:
         return warned(f"fetched a new nonce {len(wasted)} times while it held an unused one "
                       "from the previous answer", *wasted[:6])
-    return passed(f"took its nonces from the answers (newNonce asked {fetched} times)")
+    asked = observed.requests("newNonce")
+    return passed(f"took its nonces from the answers (newNonce asked {fetched} times)",
+                  *lines(asked, limit=4))
 
 
 # Account, terms, chains, extensions -------------------------------------------------------

@@ -62,8 +62,8 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--junit-xml", type=Path, metavar="PATH",
                         help="write a JUnit XML report")
     parser.add_argument("--workdir", type=Path, metavar="DIR",
-                        help="keep the cases' working directories here (default: a temporary "
-                        "directory, removed afterwards)")
+                        help="keep the cases' working directories in DIR, an empty one "
+                        "(default: a temporary directory, removed afterwards)")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     # Not "command": the entry point's subparsers keep the subcommand's name there.
     parser.add_argument("client_command", nargs=argparse.REMAINDER, metavar="-- CMD",
@@ -96,7 +96,7 @@ def _client(args: argparse.Namespace) -> tuple[CommandClient, str]:
         raise FakeACMEUsageError("give --client NAME or -- CMD ...")
     renew = tuple(shlex.split(args.renew_command)) if args.renew_command else None
     mode = http01_mode(command, args.http01)
-    return CommandClient(" ".join(command[:1]), tuple(command), mode, renew), ""
+    return CommandClient(Path(command[0]).name, tuple(command), mode, renew), ""
 
 
 def list_cases(out: TextIO) -> None:
