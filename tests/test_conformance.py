@@ -22,14 +22,17 @@ import brokenclient
 from pytest_fakeacme import FakeACME
 from pytest_fakeacme.conformance import (
     CASES,
+    Battery,
     CallableClient,
     CommandClient,
     Scorecard,
     Stage,
+    Target,
     reports,
     run_battery,
 )
 from pytest_fakeacme.conformance.cli import http01_mode
+from pytest_fakeacme.demo import MiniClient
 from pytest_fakeacme.faults import Faults
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,7 +122,7 @@ def test_retry_after_evidence_says_how_long_the_client_waited() -> None:
                        cases=["order-retry-after"], virtual_time=True)
     result = card.result("order-retry-after")
     assert result.reason == "ignored Retry-After: came back early after every one of 3 answers"
-    assert any("s later, Retry-After asked 2 s" in e for e in result.evidence)
+    assert any("s later, Retry-After asked 3 s" in e for e in result.evidence)
 
 
 def test_the_html_transport_fault_waits_for_the_fake_to_have_it() -> None:
@@ -134,8 +137,6 @@ def test_the_html_transport_fault_waits_for_the_fake_to_have_it() -> None:
 
 
 def test_stage_hooks_fire_once_and_are_removed(fake_acme: FakeACME) -> None:
-    from pytest_fakeacme.demo import MiniClient
-
     original = fake_acme.store.listener
     stage = Stage(fake_acme, "a.example")
     seen: list[str] = []
@@ -283,3 +284,38 @@ def test_the_junit_report_marks_skips_and_keeps_warnings_as_passes() -> None:
     assert (out.text or "").startswith("warn: ")
     html_case = next(c for c in suite.iter("testcase") if c.get("name") == "html-502")
     assert (html_case.find("skipped") is not None) == bool(UNAVAILABLE)
+
+
+def test_a_python_client_past_its_timeout_does_not_reach_the_next_case() -> None:
+    import threading
+
+    release, stray_done = threading.Event(), threading.Event()
+    stray: list[str] = []
+
+    def stuck_once(target: Target) -> int | None:
+        if not release.is_set() and not stray:
+            stray.append("stuck")
+            release.wait(30)  # outlives its timeout, then talks to the fake it was given
+            try:
+                MiniClient(target.directory_url, target.ca_bundle)
+                stray.append("reached the fake")
+            except OSError as exc:
+                stray.append(type(exc).__name__)
+            finally:
+                stray_done.set()
+            return 0
+        if not release.is_set():
+            release.set()  # the next case is under way: let the stray client try now
+            stray_done.wait(30)
+        return brokenclient.run(target, brokenclient.Switches())
+
+    card = Battery(CallableClient(stuck_once, "stuck", virtual_time=True),
+                   cases=["happy-path", "renewal-info"], timeout=2).run()
+    assert card.verdicts() == {"happy-path": "fail", "renewal-info": "pass"}, _explain(card)
+    assert card.result("happy-path").reason == "the client was still running at the timeout"
+    # The stuck client's fake was stopped: its late request reached nothing.
+    assert stray[0] == "stuck"
+    assert stray[1] != "reached the fake"
+    directory_reads = [line for line in card.result("renewal-info").transcript.splitlines()
+                       if "GET  directory" in line]
+    assert len(directory_reads) == 2  # its own two runs, nothing else

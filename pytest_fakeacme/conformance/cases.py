@@ -254,9 +254,12 @@ def _transport_fault(observed: Observed) -> Finding:
 
 # Polling ----------------------------------------------------------------------------------
 
-#: Seconds of Retry-After in the polling scenarios: short, since a subprocess client sleeps
-#: in real time.
+#: Seconds of Retry-After on a processing challenge (rfc flavor): short, since a subprocess
+#: client sleeps in real time.
 POLL_WAIT = 2
+#: Seconds of Retry-After on a processing order: Boulder's own (wfe2/wfe.go orderRetryAfter),
+#: which leaves a client that polls every second well apart from one that waits.
+ORDER_WAIT = 3
 
 
 def _pending_for_polls(stage: Stage) -> None:
@@ -312,7 +315,7 @@ def _authz_retry_after(observed: Observed) -> Finding:
 
 
 def _finalize_processing(stage: Stage) -> None:
-    stage.fake.configure(finalize_processing_polls=2, finalize_retry_after=POLL_WAIT)
+    stage.fake.configure(finalize_processing_polls=2, finalize_retry_after=ORDER_WAIT)
 
 
 def _order_retry_after(observed: Observed) -> Finding:
@@ -589,7 +592,7 @@ CASES: tuple[Case, ...] = (
          "waits the Retry-After before reading the order again",
          "RFC 8555 §7.4; Boulder wfe2/wfe.go (orderRetryAfter)",
          Scenario("order-retry-after", f"After finalize the order shows processing with "
-                  f"Retry-After: {POLL_WAIT} for two more reads.", _finalize_processing),
+                  f"Retry-After: {ORDER_WAIT} for two more reads.", _finalize_processing),
          _order_retry_after),
     Case("order-invalid-midway", "The order turns invalid while processing",
          "stops polling, exits non-zero and shows the order's error",

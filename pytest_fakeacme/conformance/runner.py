@@ -191,8 +191,6 @@ class Battery:
         finally:
             stage.undo()
         seconds = time.monotonic() - started
-        if observed.last.timed_out and observed.last.argv is None:
-            fakes.discard(scenario.fake_options)
         script_error: ScriptError | None = None
         try:
             fake.check()  # a bug in the fake stops the battery; it must not judge a client
@@ -211,6 +209,9 @@ class Battery:
                 case.id, case.title, finding.verdict, finding.reason, finding.evidence,
                 case.source, case.good, scenario.name, seconds, tuple(observed.runs),
                 transcript, diagram))
+        if observed.last.timed_out and observed.last.argv is None:
+            # A Python client still running: whatever it sends next must reach no other case.
+            fakes.discard(scenario.fake_options)
         return results
 
     def _sleep(self, fake: FakeACME) -> Callable[[float], None]:
