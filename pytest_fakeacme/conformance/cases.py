@@ -471,9 +471,11 @@ def _alternate(observed: Observed) -> Finding:
     done = judges.issuance(observed, "the certificate had an alternate chain")
     if done.verdict != "pass":
         return done
-    chains = [e for e in observed.requests("certificate") if e.url.rstrip("/")[-2:] == "/1"]
-    also = f"; it fetched the alternate chain too ({len(chains)} reads)" if chains else ""
-    return passed(done.reason + also, *done.evidence)
+    reads = [e for e in observed.requests("certificate") if e.status == 200]
+    # An alternate chain's URL is the certificate's with "/<n>" after it (Link: rel=alternate).
+    chains = [e for e in reads if any(e.url.startswith(o.url + "/") for o in reads)]
+    also = "; it fetched the alternate chain too" if chains else ""
+    return passed(done.reason + also, *done.evidence, *lines(chains, limit=2))
 
 
 def _extensions(stage: Stage) -> None:
