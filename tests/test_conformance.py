@@ -19,7 +19,7 @@ from xml.etree import ElementTree
 import pytest
 
 import brokenclient
-from pytest_fakeacme import FakeACME
+from pytest_fakeacme import FakeACME, problems
 from pytest_fakeacme.conformance import (
     CASES,
     Battery,
@@ -319,3 +319,26 @@ def test_a_python_client_past_its_timeout_does_not_reach_the_next_case() -> None
     directory_reads = [line for line in card.result("renewal-info").transcript.splitlines()
                        if "GET  directory" in line]
     assert len(directory_reads) == 2  # its own two runs, nothing else
+
+
+def test_a_domain_with_502_in_it_is_not_the_client_naming_the_status(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    if not hasattr(Faults, "html_error"):
+        # Until the fake has faults.html_error: a 502 problem answer on the same terms
+        # (endpoint, times), so that the case's judgement can be exercised.
+        def html_error(self: Faults, status: int, *, endpoint: str | None = None,
+                       times: int | None = 1) -> object:
+            return self.problem(problems.problem("serverInternal", "upstream failure", status),
+                                endpoint=endpoint, times=times)
+
+        monkeypatch.setattr(Faults, "html_error", html_error, raising=False)
+
+    def terse(target: Target) -> int:
+        brokenclient.run(target, brokenclient.Switches(quiet=True))
+        print(f"no certificate for {target.domain} in {target.workdir}")
+        return 1
+
+    card = run_battery(CallableClient(terse, "terse"), cases=["html-502"])
+    result = card.result("html-502")
+    assert (result.verdict, result.reason) == (
+        "warn", "exited 1 without saying the server answered 502")

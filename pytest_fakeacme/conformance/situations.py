@@ -216,6 +216,17 @@ class Observed:
             return True
         return " ".join(text.split()) in " ".join(output.split())
 
+    def output_matching(self, pattern: str) -> str | None:
+        """The first line of the last run's output that matches the regular expression
+        ``pattern`` once the case's domain and scenario name are taken out of it (a domain
+        such as ``html-502.example``, or a working directory named after the scenario, must
+        not count as the client naming a status 502)."""
+        scenario = self.domain.split(".", 1)[0]
+        for text in self.last.output.splitlines():
+            if re.search(pattern, text.replace(self.domain, "").replace(scenario, "")):
+                return text.strip()
+        return None
+
     def output_line(self, text: str) -> str:
         """The first output line that shows ``text`` (or a part of it), for evidence."""
         probe = text[:60]
