@@ -8,7 +8,7 @@ and judges it from its exit status, its output and the journal of the conversati
 
 From Python (a client inside pytest)::
 
-    from pytest_fakeacme.conformance import run_battery
+    from pytest_fakeacme.conformance import reports, run_battery
 
     def my_client(target):           # target: directory_url, ca_bundle, domain, webroot, ...
         ...                          # return an exit status, or raise
