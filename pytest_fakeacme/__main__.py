@@ -1,5 +1,5 @@
-"""Command line: ``python -m pytest_fakeacme demo`` and ``python -m pytest_fakeacme serve``
-(also the ``pytest-fakeacme`` script).
+"""Command line: ``python -m pytest_fakeacme demo``, ``python -m pytest_fakeacme serve`` and
+``python -m pytest_fakeacme conformance`` (also the ``pytest-fakeacme`` script).
 
 ``serve`` is a drop-in for Pebble plus pebble-challtestsrv: the same default ports, both
 management APIs, and Pebble's environment knobs where they map (docs/pebble-compat.md).
@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
         "they map.",
     )
     _serve_options(serve)
+    from .conformance.cli import add_parser
+
+    add_parser(commands)
     return parser
 
 
@@ -236,6 +239,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "conformance":
+        from .conformance.cli import run as conformance
+
+        return conformance(args)
     from .demo import run
 
     return run(sys.stdout)

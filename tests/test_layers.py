@@ -20,7 +20,8 @@ PACKAGE = ROOT / "pytest_fakeacme"
 #: The facade; only the entry points (and the package's own ``__init__``) may import it.
 FACADE = "pytest_fakeacme.fake"
 FACADE_USERS = {"pytest_fakeacme", "pytest_fakeacme.plugin", "pytest_fakeacme.__main__",
-                "pytest_fakeacme.demo"}
+                "pytest_fakeacme.demo", "pytest_fakeacme.conformance.runner",
+                "pytest_fakeacme.conformance.situations"}
 MAX_CLASS_LINES = 250
 MAX_FUNCTION_LINES = 100
 

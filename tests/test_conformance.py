@@ -1,0 +1,340 @@
+"""The conformance battery (``pytest_fakeacme.conformance``) judged against a small client whose
+manners can be broken one switch at a time (tests/brokenclient.py): without switches it passes
+every case; each switch makes the cases that watch that manner fail or warn, and only those.
+Then the command line (a subprocess client, the exit status, the three report files), the
+runner's environment and placeholders, its timeout, and the reports' shapes.
+
+The real clients' scorecards are tests/test_conformance_clients.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+import brokenclient
+from pytest_fakeacme import FakeACME
+from pytest_fakeacme.conformance import (
+    CASES,
+    Battery,
+    CallableClient,
+    CommandClient,
+    Scorecard,
+    Stage,
+    Target,
+    reports,
+    run_battery,
+)
+from pytest_fakeacme.conformance.cli import http01_mode
+from pytest_fakeacme.demo import MiniClient
+from pytest_fakeacme.faults import Faults
+
+ROOT = Path(__file__).resolve().parent.parent
+BROKEN = [sys.executable, str(ROOT / "tests" / "brokenclient.py")]
+#: Cases that cannot run on this version of the fake (html-502 needs faults.html_error).
+UNAVAILABLE = {c.id for c in CASES if c.unavailable()}
+
+
+def _scenarios() -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for case in CASES:
+        grouped.setdefault(case.scenario.name, []).append(case.id)
+    return grouped
+
+
+def _explain(card: Scorecard) -> str:
+    return reports.table(card, width=160)
+
+
+def test_the_battery_has_25_cases_or_more_each_with_a_source() -> None:
+    assert len(CASES) >= 25
+    assert len({c.id for c in CASES}) == len(CASES)
+    for case in CASES:
+        assert all((case.title, case.good, case.source)), case.id
+        assert any(word in case.source for word in ("RFC", "Let's Encrypt", "Boulder")), case.id
+
+
+@pytest.mark.parametrize("scenario", list(_scenarios()))
+def test_a_good_client_passes_every_case(scenario: str) -> None:
+    ids = _scenarios()[scenario]
+    card = run_battery(brokenclient.client(), cases=ids, timeout=30, virtual_time=True)
+    expected = {i: "skip" if i in UNAVAILABLE else "pass" for i in ids}
+    assert card.verdicts() == expected, _explain(card)
+    for result in card.results:
+        if result.verdict == "pass":
+            assert result.evidence, result.id
+            assert result.transcript.startswith("--- run 1: (Python client)")
+            assert result.diagram.startswith("<svg")
+
+
+#: Switch -> the verdicts it must produce (cases not named here are not run for it).
+BROKEN_MANNERS: dict[str, dict[str, str]] = {
+    "exit_zero": {"invalid-http-404": "fail", "rate-limited": "fail",
+                  "order-invalid-midway": "fail", "happy-path": "pass"},
+    "quiet": {"invalid-caa": "warn", "rejected-identifier": "warn"},
+    "no_bad_nonce_retry": {"bad-nonce-new-order": "fail", "bad-nonce-finalize": "fail"},
+    "new_nonce_each_time": {"bad-nonce-new-order": "warn", "nonce-economy": "warn",
+                            "nonce-reuse": "pass"},
+    "reuse_nonces": {"nonce-reuse": "fail", "post-as-get": "pass"},
+    # Boulder serves a plain GET of an order or authorization (wfe2/wfe.go:464-470): the client
+    # gets its certificate, and only the post-as-get case catches the manner.
+    "get_reads": {"post-as-get": "fail", "happy-path": "pass"},
+    "ignore_retry_after": {"order-retry-after": "fail", "authz-retry-after": "fail",
+                           "rate-limited": "fail"},
+    "hammer": {"authz-poll-rate": "fail"},
+    "poll_invalid": {"order-invalid-midway": "fail"},
+    # Boulder's directory always holds a random key (wfe2/wfe.go randomDirKeyExplanationLink),
+    # so such a client never gets as far as an order.
+    "strict_directory": {"unknown-fields": "fail", "happy-path": "fail"},
+    "no_ari": {"renewal-info": "warn", "account-reused": "pass"},
+    "no_replaces": {"renewal-info": "warn"},
+    "new_account_each_run": {"account-reused": "warn"},
+}
+
+
+@pytest.mark.parametrize("switch", list(BROKEN_MANNERS))
+def test_a_broken_manner_fails_the_cases_that_watch_it(switch: str) -> None:
+    expected = BROKEN_MANNERS[switch]
+    card = run_battery(brokenclient.client(**{switch: True}), cases=list(expected), timeout=30,
+                       virtual_time=True)
+    assert card.verdicts() == expected, _explain(card)
+    for result in card.results:
+        if result.verdict != "pass":
+            # The evidence is the part of the conversation that decided it.
+            assert result.evidence, result.id
+            assert any(e.startswith("#") or e.startswith(("exit", "output"))
+                       for e in result.evidence), result.evidence
+
+
+def test_a_hammering_client_is_shown_with_its_reads() -> None:
+    card = run_battery(brokenclient.client(hammer=True), cases=["authz-poll-rate"],
+                       virtual_time=True)
+    result = card.result("authz-poll-rate")
+    assert result.reason.startswith("hammered: ")
+    reads = [e for e in result.evidence if "POST authorization (POST-as-GET)" in e]
+    assert len(reads) >= 4
+
+
+def test_retry_after_evidence_says_how_long_the_client_waited() -> None:
+    card = run_battery(brokenclient.client(ignore_retry_after=True),
+                       cases=["order-retry-after"], virtual_time=True)
+    result = card.result("order-retry-after")
+    assert result.reason == "ignored Retry-After: came back early after every one of 3 answers"
+    assert any("s later, Retry-After asked 3 s" in e for e in result.evidence)
+
+
+def test_the_html_transport_fault_waits_for_the_fake_to_have_it() -> None:
+    card = run_battery(brokenclient.client(), cases=["html-502"])
+    result = card.result("html-502")
+    if hasattr(Faults, "html_error"):
+        assert result.verdict in ("pass", "warn"), result
+    else:
+        assert result.verdict == "skip"
+        assert "faults.html_error(status, endpoint=..., times=...)" in result.reason
+        assert card.ok  # a skip does not fail the scorecard
+
+
+def test_stage_hooks_fire_once_and_are_removed(fake_acme: FakeACME) -> None:
+    original = fake_acme.store.listener
+    stage = Stage(fake_acme, "a.example")
+    seen: list[str] = []
+    stage.when_shown("account", "valid", seen.append)
+    stage.before_request("newOrder", lambda: seen.append("newOrder"))
+    client = MiniClient(fake_acme.directory_url, fake_acme.ca_bundle)
+    client.register()
+    for name in ("a.example", "b.example"):
+        client.post(client.directory["newOrder"],
+                    {"identifiers": [{"type": "dns", "value": name}]})
+    assert seen == [fake_acme.accounts[0].id, "newOrder"]  # each once
+    assert [o.status for o in fake_acme.orders] == ["pending", "pending"]  # nothing refused
+    stage.undo()
+    assert fake_acme.store.listener is original
+
+
+# The runner's environment, placeholders and timeout.
+
+DUMP = ("import json, os, sys; json.dump({'argv': sys.argv[1:], 'env': dict(os.environ)}, "
+        "open(os.path.join(os.environ['FAKE_ACME_WORKDIR'], 'seen.json'), 'w')); sys.exit(3)")
+
+
+def test_a_command_gets_the_target_as_variables_and_placeholders(tmp_path: Path) -> None:
+    client = CommandClient("dump", (sys.executable, "-c", DUMP, "{directory}", "{domain}",
+                                    "{http01_port}", "{challenge_dir}", "{unknown}", "{run}"))
+    card = run_battery(client, cases=["invalid-caa"], workdir=tmp_path)
+    seen = json.loads((tmp_path / "invalid-caa" / "seen.json").read_text())
+    env = seen["env"]
+    assert seen["argv"] == [env["FAKE_ACME_DIRECTORY_URL"], "invalid-caa.example",
+                            env["FAKE_ACME_HTTP01_PORT"], env["FAKE_ACME_CHALLENGE_DIR"],
+                            "{unknown}", "1"]
+    assert env["FAKE_ACME_DOMAIN"] == "invalid-caa.example"
+    assert env["FAKE_ACME_WEBROOT"] == str(tmp_path / "invalid-caa" / "webroot")
+    assert env["FAKE_ACME_CHALLENGE_DIR"] == env["FAKE_ACME_WEBROOT"] + \
+        "/.well-known/acme-challenge"
+    assert env["FAKE_ACME_DIRECTORY_URL"].startswith("https://127.0.0.1:")
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE",
+                 "LEGO_CA_CERTIFICATES"):
+        assert env[name] == env["FAKE_ACME_CA_BUNDLE"]
+    assert "SSL_CERT_DIR" not in env
+    result = card.result("invalid-caa")
+    assert (result.verdict, result.runs[0].returncode) == ("fail", 3)
+    assert result.reason == "the client never asked for the validation"
+
+
+def test_a_run_is_stopped_at_the_timeout_with_its_children(tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    script = f"sleep 30 & echo $! > {pid_file}; wait"
+    card = run_battery(CommandClient("sleeper", ("sh", "-c", script)), cases=["happy-path"],
+                       timeout=1)
+    result = card.result("happy-path")
+    assert result.verdict == "fail"
+    assert result.reason == "the client was still running at the timeout"
+    assert result.runs[0].timed_out
+    assert result.runs[0].seconds < 30  # stopped, not waited for
+    # The whole process group was stopped: the shell's child too (gone, or a zombie that
+    # nothing has reaped yet).
+    stat = Path(f"/proc/{int(pid_file.read_text())}/stat")
+    assert not stat.exists() or stat.read_text().split(") ")[1].startswith("Z")
+
+
+def test_http01_auto_follows_the_placeholders() -> None:
+    assert http01_mode(["lego", "--http.port", "127.0.0.1:{http01_port}"], "auto") == \
+        "standalone"
+    assert http01_mode(["certbot", "--webroot", "-w", "{webroot}"], "auto") == "webroot"
+    assert http01_mode(["./my-client"], "auto") == "webroot"
+    assert http01_mode(["lego", "{http01_port}"], "webroot") == "webroot"
+
+
+def test_a_python_client_that_raises_fails_with_its_traceback() -> None:
+    def crashes(target: object) -> None:
+        raise RuntimeError("the client broke")
+
+    card = run_battery(CallableClient(crashes, "crashes"), cases=["happy-path"])
+    result = card.result("happy-path")
+    assert (result.verdict, result.runs[0].returncode) == ("fail", 1)
+    assert "RuntimeError: the client broke" in result.runs[0].output
+
+
+# The command line and its reports.
+
+def _conformance(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "pytest_fakeacme", "conformance", *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+def test_the_command_line_scores_a_client_and_writes_the_reports(tmp_path: Path) -> None:
+    paths = {kind: tmp_path / f"report.{kind}" for kind in ("json", "html", "xml")}
+    done = _conformance("--case", "invalid-http-404", "--case", "happy-path",
+                        "--json", str(paths["json"]), "--html", str(paths["html"]),
+                        "--junit-xml", str(paths["xml"]), "--", *BROKEN, "--exit-zero")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAIL     invalid-http-404" in done.stdout
+    assert "PASS     happy-path" in done.stdout
+    assert "1 passed, 0 warned, 1 failed of 2 cases in" in done.stdout
+
+    report = json.loads(paths["json"].read_text())
+    assert [(c["id"], c["verdict"]) for c in report["cases"]] == [
+        ("happy-path", "pass"), ("invalid-http-404", "fail")]
+    for case in report["cases"]:
+        assert {"id", "title", "verdict", "evidence", "source"} <= set(case)
+        assert case["evidence"]
+        assert case["source"]
+    assert report["ok"] is False
+
+    suite = ElementTree.parse(paths["xml"]).getroot().find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
+    failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
+    assert failed == ["invalid-http-404"]
+
+    page = paths["html"].read_text()
+    assert page.index('id="invalid-http-404"') < page.index('id="happy-path"')  # worst first
+    assert page.count("<svg") == 2
+    assert "ACME conformance: " in page
+
+
+def test_exit_status_zero_when_nothing_fails() -> None:
+    done = _conformance("--case", "happy-path", "--", *BROKEN)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed, 0 warned, 0 failed of 1 cases" in done.stdout
+
+
+def test_usage_errors_exit_2_and_list_shows_the_cases() -> None:
+    assert _conformance("--case", "happy-path").returncode == 2
+    wrong = _conformance("--case", "no-such-case", "--", "true")
+    assert wrong.returncode == 2
+    assert "unknown case(s) ['no-such-case']" in wrong.stderr
+    listed = _conformance("--list")
+    assert listed.returncode == 0
+    assert [line.split()[0] for line in listed.stdout.splitlines()[::2]] == [
+        c.id for c in CASES]
+
+
+def test_the_junit_report_marks_skips_and_keeps_warnings_as_passes() -> None:
+    card = run_battery(brokenclient.client(quiet=True), cases=["invalid-dns", "html-502"])
+    suite = ElementTree.fromstring(reports.junit_xml(card)).find("testsuite")
+    assert suite is not None
+    dns = next(c for c in suite.iter("testcase") if c.get("name") == "invalid-dns")
+    assert dns.find("failure") is None
+    out = dns.find("system-out")
+    assert out is not None
+    assert (out.text or "").startswith("warn: ")
+    html_case = next(c for c in suite.iter("testcase") if c.get("name") == "html-502")
+    assert (html_case.find("skipped") is not None) == bool(UNAVAILABLE)
+
+
+def test_a_python_client_past_its_timeout_does_not_reach_the_next_case() -> None:
+    import threading
+
+    release, stray_done = threading.Event(), threading.Event()
+    stray: list[str] = []
+
+    def stuck_once(target: Target) -> int | None:
+        if not release.is_set() and not stray:
+            stray.append("stuck")
+            release.wait(30)  # outlives its timeout, then talks to the fake it was given
+            try:
+                MiniClient(target.directory_url, target.ca_bundle)
+                stray.append("reached the fake")
+            except OSError as exc:
+                stray.append(type(exc).__name__)
+            finally:
+                stray_done.set()
+            return 0
+        if not release.is_set():
+            release.set()  # the next case is under way: let the stray client try now
+            stray_done.wait(30)
+        return brokenclient.run(target, brokenclient.Switches())
+
+    card = Battery(CallableClient(stuck_once, "stuck", virtual_time=True),
+                   cases=["happy-path", "renewal-info"], timeout=2).run()
+    assert card.verdicts() == {"happy-path": "fail", "renewal-info": "pass"}, _explain(card)
+    assert card.result("happy-path").reason == "the client was still running at the timeout"
+    # The stuck client's fake was stopped: its late request reached nothing.
+    assert stray[0] == "stuck"
+    assert stray[1] != "reached the fake"
+    directory_reads = [line for line in card.result("renewal-info").transcript.splitlines()
+                       if "GET  directory" in line]
+    assert len(directory_reads) == 2  # its own two runs, nothing else
+
+
+@pytest.mark.skipif(not hasattr(Faults, "html_error"),
+                    reason="the html-502 case needs faults.html_error (the transport faults)")
+def test_a_domain_with_502_in_it_is_not_the_client_naming_the_status() -> None:
+
+    def terse(target: Target) -> int:
+        brokenclient.run(target, brokenclient.Switches(quiet=True))
+        print(f"no certificate for {target.domain} in {target.workdir}")
+        return 1
+
+    card = run_battery(CallableClient(terse, "terse"), cases=["html-502"])
+    result = card.result("html-502")
+    assert (result.verdict, result.reason) == (
+        "warn", "exited 1 without saying the server answered 502")
