@@ -20,6 +20,7 @@ fixture is a few lines over :class:`~pytest_fakeacme.FakeACME`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import warnings
@@ -316,8 +317,10 @@ def fake_acme_session(pytestconfig: pytest.Config) -> Iterator[FakeACME]:
         yield fake
 
 
-def _apply_markers(fake: FakeACME, node: pytest.Item) -> None:
-    """Apply every ``fake_acme`` marker on the test, its class and module; the closest wins."""
+def _apply_markers(fake: FakeACME, node: pytest.Item) -> bool:
+    """Apply every ``fake_acme`` marker on the test, its class and module; the closest wins.
+    Returns whether the test asks for its process's time to follow the fake's clock
+    (``couple_clock=True``), which the fixture holds for the test's length."""
     __tracebackhide__ = True
     kwargs: dict[str, Any] = {}
     for marker in reversed(list(node.iter_markers("fake_acme"))):
@@ -329,7 +332,10 @@ def _apply_markers(fake: FakeACME, node: pytest.Item) -> None:
         kwargs.update(marker.kwargs)
     default = kwargs.pop("va_default", None)
     specs = kwargs.pop("faults", ())
+    couple = kwargs.pop("couple_clock", False)
     try:
+        if not isinstance(couple, bool):
+            raise FakeACMEUsageError(f"couple_clock must be True or False, not {couple!r}")
         if isinstance(specs, str) or not all(isinstance(s, str) for s in specs):
             raise FakeACMEUsageError(
                 f"faults takes a list of fault specs such as ['bad_nonce endpoint=newOrder'], "
@@ -350,6 +356,7 @@ def _apply_markers(fake: FakeACME, node: pytest.Item) -> None:
             fake.configure(**kwargs)
     except FakeACMEUsageError as exc:
         raise pytest.UsageError(f"@pytest.mark.fake_acme: {exc}") from None
+    return couple
 
 
 @pytest.fixture
@@ -399,8 +406,10 @@ def _fresh(fake: FakeACME, request: pytest.FixtureRequest) -> Iterator[FakeACME]
     item.stash[_USED_KEY] = fake
     for spec in _fault_specs(request.config):
         fake.faults.add_spec(spec)
-    _apply_markers(fake, item)
-    yield fake
+    with contextlib.ExitStack() as coupling:
+        if _apply_markers(fake, item):
+            coupling.enter_context(fake.clock.couple())
+        yield fake
     # Wait for answers, handshakes and validations still in progress, so that what they record
     # or raise is this test's, rather than something the next test's reset() drops or gets.
     fake.journal.wait_until_quiet()

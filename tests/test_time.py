@@ -125,3 +125,43 @@ def test_a_client_that_ignores_the_drill_is_caught_out(fake_acme: FakeACME) -> N
         fake_acme.ari.mass_revocation(revoke_after=6)  # type: ignore[arg-type]
     with pytest.raises(FakeACMEUsageError, match="reason code"):
         fake_acme.ari.mass_revocation(reason=11)
+
+
+_COUPLED_THEN_NOT = """
+import datetime
+
+import pytest
+
+
+def _drift(folder):
+    # A new file's modification time is the kernel's: time-machine does not move it.
+    (folder / "now").write_text("")
+    real = (folder / "now").stat().st_mtime
+    return datetime.datetime.now(datetime.timezone.utc).timestamp() - real
+
+
+@pytest.mark.fake_acme(couple_clock=True)
+def test_a_coupled(fake_acme, tmp_path):
+    fake_acme.clock.advance(days=30)
+    assert _drift(tmp_path) >= 30 * 86400
+
+
+def test_b_not_coupled_after_it(fake_acme, tmp_path):
+    assert abs(_drift(tmp_path)) < 60
+    fake_acme.clock.advance(days=30)  # moves the fake only
+    assert abs(_drift(tmp_path)) < 60
+"""
+
+
+def test_the_marker_couples_one_test_and_only_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(_COUPLED_THEN_NOT)
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+
+
+def test_couple_clock_takes_a_bool(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        "import pytest\n\n\n@pytest.mark.fake_acme(couple_clock='yes')\n"
+        "def test_it(fake_acme):\n    pass\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*couple_clock must be True or False, not 'yes'*"])
