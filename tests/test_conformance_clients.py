@@ -13,12 +13,9 @@ battery is then run whole).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -39,8 +36,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "conformance.md"
 #: The real clients whose scorecards the suite checks.
 CLIENTS = ("certbot", "lego")
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 def _scenarios() -> dict[str, list[str]]:
@@ -87,24 +82,6 @@ def test_the_scorecards_name_the_installed_versions(client: str) -> None:
 
 def test_the_case_list_is_the_battery() -> None:
     assert section(PAGE.read_text(encoding="utf-8"), CASES_BEGIN, CASES_END) == render_cases()
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    require_binary(CHROMIUM)
-    require_binary(CHROMEDRIVER)
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1280,1400",
-                 f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 #: A few of lego's cases, quick ones, with every verdict among them.
