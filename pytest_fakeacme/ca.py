@@ -280,6 +280,10 @@ class CertificateAuthority:
             raise problems.bad_csr("at least one identifier is required")
         return names
 
+    def crl_url(self, shard: int) -> str:
+        """Where CRL shard ``shard`` is published (once :attr:`crl_base` is set)."""
+        return f"{self.crl_base}{shard}.crl"
+
     def issue(
         self,
         csr: x509.CertificateSigningRequest,
@@ -345,7 +349,7 @@ class CertificateAuthority:
             # OCSP URL, as Let's Encrypt has put none in certificates since May 2025.
             shard = crl_shard(serial, self.crl_shards)
             builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
-                full_name=[x509.UniformResourceIdentifier(f"{self.crl_base}{shard}.crl")],
+                full_name=[x509.UniformResourceIdentifier(self.crl_url(shard))],
                 relative_name=None, reasons=None, crl_issuer=None)]), critical=False)
         cert = builder.sign(self.intermediate_key, hashes.SHA256())
         return Issued(

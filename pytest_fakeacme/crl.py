@@ -29,6 +29,7 @@ from .clock import Clock
 from .config import Settings
 from .reads import Reads
 from .store import Store
+from .transport import InThread
 
 #: Let's Encrypt divides each issuer's CRLs into 128 shards.
 SHARDS = 128
@@ -42,21 +43,16 @@ class CRLs:
     """The CRLs of one issuing intermediate: ``fake_acme.crl(cert)`` reads them."""
 
     def __init__(self, ca: CertificateAuthority, store: Store, reads: Reads, clock: Clock,
-                 settings: Settings, base: str, shards: int = SHARDS) -> None:
+                 settings: Settings, shards: int = SHARDS) -> None:
         self._ca = ca
         self._store = store
         self._reads = reads
         self._clock = clock
         self._settings = settings
-        self.base = base
         self.shards = shards
         self._lock = threading.Lock()
         self._epoch = clock.now().replace(microsecond=0)
         self._made: dict[int, x509.CertificateRevocationList] = {}
-
-    def url(self, shard: int) -> str:
-        """Where shard ``shard`` is published."""
-        return f"{self.base}{shard}.crl"
 
     def _tick(self, now: _dt.datetime) -> _dt.datetime:
         """The latest publication time at or before ``now``."""
@@ -103,7 +99,7 @@ class CRLs:
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
                 self._ca.intermediate_key.public_key()), critical=False)
             .add_extension(x509.IssuingDistributionPoint(
-                full_name=[x509.UniformResourceIdentifier(self.url(shard))],
+                full_name=[x509.UniformResourceIdentifier(self._ca.crl_url(shard))],
                 relative_name=None, only_contains_user_certs=True,
                 only_contains_ca_certs=False, only_some_reasons=None, indirect_crl=False,
                 only_contains_attribute_certs=False), critical=True)
@@ -159,16 +155,11 @@ class CRLServer:
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet."""
 
-        self._server = ThreadingHTTPServer((host, port), _Handler)
-        self._server.daemon_threads = True
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True,
-                                        name="fakeacme-crl")
-        self._thread.start()
+        server = ThreadingHTTPServer((host, port), _Handler)
+        server.daemon_threads = True
+        self._running = InThread(server, "fakeacme-crl")
+        self.port = self._running.port
 
     def stop(self) -> None:
         """Stop serving."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        self._running.stop()

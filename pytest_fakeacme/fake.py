@@ -330,7 +330,8 @@ class FakeACME(_Views):
         """Where CRLs are served (``http://host:port/``; ``<shard>.crl`` under it), or None."""
         if self._serving is None:
             raise FakeACMEError(_NOT_STARTED)
-        return self._serving.crls.base if self._serving.crls is not None else None
+        assert self.ca is not None
+        return self.ca.crl_base if self._serving.crls is not None else None
 
     def crl(self, certificate: views.CertificateView | int | None = None, *,
             update: bool = False) -> x509.CertificateRevocationList:

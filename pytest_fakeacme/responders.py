@@ -35,6 +35,7 @@ from .clock import Clock
 from .config import Ports
 from .errors import FakeACMEError
 from .history import History
+from .transport import InThread
 
 _CHALLENGE_PATH = "/.well-known/acme-challenge/"
 ACME_TLS_1 = "acme-tls/1"
@@ -301,21 +302,6 @@ class _AlpnServer(socketserver.ThreadingTCPServer):
         return self._contexts[key]
 
 
-class _Running:
-    """One responder serving in its own thread."""
-
-    def __init__(self, server: socketserver.BaseServer, port: int, name: str) -> None:
-        self.server, self.port = server, port
-        self._thread = threading.Thread(target=server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True, name=name)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join()
-
-
 class Responders:
     """The responders, started on demand on the ports the VA connects to (``Ports``)."""
 
@@ -327,7 +313,7 @@ class Responders:
         self.history = history
         self.data = ChallengeData()
         self._lock = threading.Lock()
-        self._running: dict[str, _Running] = {}
+        self._running: dict[str, InThread] = {}
 
     def _ensure(self, kind: str, port: int, build: Callable[[], socketserver.BaseServer]) -> None:
         with self._lock:
@@ -342,7 +328,7 @@ class Responders:
                     raise FakeACMEError(
                         f"cannot serve {kind} on port {port}: {exc.strerror}"
                     ) from None
-                self._running[kind] = _Running(server, port, f"fakeacme-{kind}")
+                self._running[kind] = InThread(server, f"fakeacme-{kind}")
 
     def _http01(self) -> None:
         port = self._ports.http01

@@ -18,6 +18,7 @@ from .transport import (
     MANAGEMENT_PREFIX,
     POLL_INTERVAL,
     HandshakeFailure,
+    InThread,
     Mount,
     Server,
     ServerIdentity,
@@ -39,7 +40,8 @@ class Serving:
         self.server: Server | None = None
         self._thread: threading.Thread | None = None
         self._dns: DNSServer | None = None
-        self._extra: list[tuple[Any, threading.Thread | None]] = []
+        #: The management API's servers on ports of their own (``serve_management``).
+        self._extra: list[InThread | PlainServer] = []
         self.crls: CRLs | None = None
         self._crl_server: CRLServer | None = None
 
@@ -87,7 +89,7 @@ class Serving:
 
     def _start_crls(self, host: str, port: int) -> None:
         crls = CRLs(self.ca, self._core.store, self._core.reads, self._core.clock,
-                    self._core.settings, "", self.ca.crl_shards)
+                    self._core.settings, self.ca.crl_shards)
         try:
             self._crl_server = CRLServer(crls, host, port)
         except OSError as exc:
@@ -96,7 +98,7 @@ class Serving:
                             also=" (None for no CRLs)") from exc
         netloc = f"[{host}]:{self._crl_server.port}" if ":" in host else (
             f"{host}:{self._crl_server.port}")
-        crls.base = self.ca.crl_base = f"http://{netloc}/"
+        self.ca.crl_base = f"http://{netloc}/"
         self.crls = crls
 
     def _start_dns(self, host: str, port: int) -> None:
@@ -115,15 +117,11 @@ class Serving:
         assert self.identity is not None
         if not tls:
             plain = PlainServer(self.management, host, port)
-            self._extra.append((plain, None))
+            self._extra.append(plain)
             return plain.url
         server = Server(bind(host, port, setting="https_management_port"), self.management,
                         self.identity.tls, self._core.clock.now)
-        thread = threading.Thread(target=server.serve_forever,
-                                  kwargs={"poll_interval": POLL_INTERVAL},
-                                  name=f"fakeacme-management-{server.port}", daemon=True)
-        thread.start()
-        self._extra.append((server, thread))
+        self._extra.append(InThread(server, f"fakeacme-management-{server.port}"))
         netloc = f"[{host}]:{server.port}" if ":" in host else f"{host}:{server.port}"
         return f"https://{netloc}"
 
@@ -136,13 +134,8 @@ class Serving:
     def stop(self) -> None:
         """Stop serving, join the threads, remove the files. Idempotent."""
         extra, self._extra = self._extra, []
-        for other, other_thread in extra:
-            if other_thread is None:
-                other.stop()
-            else:
-                other.shutdown()
-                other.server_close()
-                other_thread.join()
+        for other in extra:
+            other.stop()
         server, self.server = self.server, None
         thread, self._thread = self._thread, None
         if server is not None:

@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import socket
+import socketserver
 import ssl
 import tempfile
 import threading
@@ -418,6 +419,26 @@ class Server(ThreadedWSGIServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Connection-level errors (a client went away) are not the test's business."""
+
+
+class InThread:
+    """A ``socketserver`` server answering from a daemon thread of its own until :meth:`stop`
+    (the fake's responders, its CRL and plain-HTTP management servers, a webroot)."""
+
+    def __init__(self, server: socketserver.BaseServer, name: str) -> None:
+        self.server = server
+        address: Any = server.server_address  # (host, port, ...) for the TCP servers used here
+        self.port = int(address[1])
+        self._thread = threading.Thread(target=server.serve_forever,
+                                        kwargs={"poll_interval": POLL_INTERVAL}, daemon=True,
+                                        name=name)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving, close the socket and join the thread."""
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join()
 
 
 #: Where the management API lives on the fake's own port.

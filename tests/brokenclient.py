@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from pytest_fakeacme.conformance import Target
+from pytest_fakeacme.demo import Answer
 from pytest_fakeacme.renewal import cert_id
 
 #: Seconds a wait for a status may last in all.
@@ -80,16 +81,6 @@ class RefusedError(Exception):
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 class Client:

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from pytest_fakeacme import FakeACME, outcomes
+from pytest_fakeacme.conformance.presets import DEHYDRATED_CONFIG, DEHYDRATED_HOOK
 from pytest_fakeacme.outcomes import Outcome
 from responder import unused_port
 from tools import require_binary, verified_leaf
@@ -275,25 +276,6 @@ class Lego(Client):
 
     def fullchain(self, domain: str) -> bytes:
         return (self.workdir / "lego" / "certificates" / f"{domain}.crt").read_bytes()
-
-
-DEHYDRATED_HOOK = """#!/bin/sh
-# dehydrated's http-01 hook: publish the key authorization in the served webroot, remove it after.
-case "$1" in
-  deploy_challenge) printf '%s' "$4" > "{challenges}/$3" ;;
-  clean_challenge) rm -f "{challenges}/$3" ;;
-esac
-"""
-
-DEHYDRATED_CONFIG = """CA="{directory}"
-CHALLENGETYPE="http-01"
-BASEDIR="{base}"
-WELLKNOWN="{base}/wellknown"
-HOOK="{base}/hook.sh"
-CONTACT_EMAIL="{email}"
-KEYSIZE="2048"
-KEY_ALGO="prime256v1"
-"""
 
 
 class Dehydrated(Client):

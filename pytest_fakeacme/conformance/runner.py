@@ -13,7 +13,6 @@ from __future__ import annotations
 import http.server
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 from ..diagram import sequence_svg
 from ..errors import FakeACMEUsageError, ScriptError
 from ..fake import FakeACME
+from ..transport import InThread
 from .cases import CASES, Case, Scenario
 from .clients import CallableClient, Client, ClientFunction, CommandClient, Http01Mode
 from .results import CaseResult, Finding, RunRecord, Scorecard
@@ -48,18 +48,13 @@ class WebrootServer:
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 super().__init__(*args, directory=str(server.root), **kwargs)
 
-        self._server = http.server.ThreadingHTTPServer((host, port), Files)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True,
-                                        name="conformance webroot")
-        self._thread.start()
+        files = http.server.ThreadingHTTPServer((host, port), Files)
+        files.daemon_threads = True
+        self._running = InThread(files, "conformance webroot")
 
     def close(self) -> None:
         """Stop serving."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        self._running.stop()
 
 
 class _Fakes:
