@@ -22,10 +22,15 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorit
 
 from . import goodkey, problems
 from .model import Identifier
+from .profiles import Profile
 from .renewal import cert_id as renewal_cert_id
 
 #: Let's Encrypt's default certificate lifetime.
 DEFAULT_VALIDITY = _dt.timedelta(days=90)
+#: What a leaf gets when no profile applies: a subject CN, 90 days (``certificate_validity``).
+DEFAULT_PROFILE = Profile("", DEFAULT_VALIDITY)
+#: Boulder's ``maxCNLength`` (csr/csr.go:18): longer names never become the subject CN.
+MAX_CN_LENGTH = 64
 #: Boulder's profiles' ``maxValidityBackdate`` in its configuration (test/config/ca.json:58,
 #: 1h5m); Let's Encrypt's production value is not published.
 MAX_VALIDITY_BACKDATE = _dt.timedelta(hours=1, minutes=5)
@@ -289,15 +294,16 @@ class CertificateAuthority:
         csr: x509.CertificateSigningRequest,
         identifiers: Sequence[Identifier],
         now: _dt.datetime,
-        validity: _dt.timedelta = DEFAULT_VALIDITY,
+        profile: Profile = DEFAULT_PROFILE,
         not_before: _dt.datetime | None = None,
         not_after: _dt.datetime | None = None,
-        client_auth: bool = False,
     ) -> Issued:
-        """Sign a leaf for the CSR's key naming exactly ``identifiers``."""
+        """Sign a leaf for the CSR's key naming exactly ``identifiers``, with the contents
+        ``profile`` gives it (Boulder issuance/cert.go ``generateTemplate``)."""
         # Truncated to the second, as Go's Truncate(time.Second) does.
         start = not_before or (now - BACKDATE).replace(microsecond=0)
-        end = not_after or (start + validity - _dt.timedelta(seconds=1)).replace(microsecond=0)
+        end = not_after or (start + profile.validity - _dt.timedelta(seconds=1)).replace(
+            microsecond=0)
         serial = int.from_bytes(secrets.token_bytes(16), "big") >> 1 or 1
         sans: list[x509.GeneralName] = []
         for ident in identifiers:
@@ -305,16 +311,15 @@ class CertificateAuthority:
                 sans.append(x509.IPAddress(ipaddress.ip_address(ident.value)))
             else:
                 sans.append(x509.DNSName(ident.value))
-        dns_names = [i.value for i in identifiers if i.type == "dns"]
+        common_name = cn_from_csr(csr) if profile.common_name else ""
         subject = x509.Name(
-            [x509.NameAttribute(NameOID.COMMON_NAME, dns_names[0])]
-            if dns_names and len(dns_names[0]) <= 64
-            else []
-        )
+            [x509.NameAttribute(NameOID.COMMON_NAME, common_name)] if common_name else [])
         public = csr.public_key()
         key_usage = x509.KeyUsage(
             digital_signature=True,
-            key_encipherment=isinstance(public, rsa.RSAPublicKey),
+            # Boulder: keyEncipherment for RSA keys unless the profile omits it
+            # (issuance/cert.go:330-339).
+            key_encipherment=profile.key_encipherment and isinstance(public, rsa.RSAPublicKey),
             content_commitment=False,
             data_encipherment=False,
             key_agreement=False,
@@ -336,14 +341,16 @@ class CertificateAuthority:
             .add_extension(
                 x509.ExtendedKeyUsage(
                     [ExtendedKeyUsageOID.SERVER_AUTH]
-                    + ([ExtendedKeyUsageOID.CLIENT_AUTH] if client_auth else [])
+                    + ([ExtendedKeyUsageOID.CLIENT_AUTH] if profile.client_auth else [])
                 ),
                 critical=False,
             )
             .add_extension(x509.SubjectAlternativeName(sans), critical=not subject)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
             .add_extension(self._leaf_aki, critical=False)
         )
+        if profile.subject_key_id:
+            builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(public),
+                                            critical=False)
         if self.crl_base is not None:
             # One distribution point, the certificate's shard (Boulder issuance/cert.go); no
             # OCSP URL, as Let's Encrypt has put none in certificates since May 2025.
@@ -376,6 +383,25 @@ def _sans(csr: x509.CertificateSigningRequest) -> x509.SubjectAlternativeName:
 def _common_name(csr: x509.CertificateSigningRequest) -> str:
     for attr in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME):
         return attr.value if isinstance(attr.value, str) else attr.value.decode()
+    return ""
+
+
+def cn_from_csr(csr: x509.CertificateSigningRequest) -> str:
+    """Boulder's ``CNFromCSR`` (csr/csr.go:97-126): the CSR's CN lower-cased when it is at
+    most 64 characters and not an IP address; without one, the first DNS name of the CSR
+    (in its order) that is short enough; else none."""
+    requested = _common_name(csr)
+    if len(requested) > MAX_CN_LENGTH:
+        return ""
+    if requested:
+        try:
+            ipaddress.ip_address(requested)
+        except ValueError:
+            return requested.lower()
+        return ""
+    for name in _sans(csr).get_values_for_type(x509.DNSName):
+        if len(name) <= MAX_CN_LENGTH:
+            return name.lower()
     return ""
 
 

@@ -9,10 +9,11 @@ import difflib
 import functools
 import types
 import typing
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
 from .errors import FakeACMEUsageError
+from .profiles import RELEASE_POLICY_DATE, Profile, lets_encrypt_profiles, policy_day
 
 Flavor = Literal["boulder", "rfc"]
 #: What becomes of outcomes scripted and never used, when a test ends.
@@ -23,33 +24,9 @@ DEFAULT_CAA_IDENTITY = "fake-acme.test"
 FLAVORS: tuple[Flavor, ...] = ("boulder", "rfc")
 
 
-@dataclass(frozen=True)
-class Profile:
-    """A certificate profile (the ACME profiles draft): what ``profile`` in newOrder selects."""
-
-    description: str
-    validity: _dt.timedelta
-    #: Extended key usages: ``serverAuth`` always; ``clientAuth`` as Let's Encrypt's classic
-    #: profile had it.
-    client_auth: bool = False
-    #: The identifier types an order may hold (Boulder's ``identifierTypes``).
-    identifier_types: tuple[str, ...] = ("dns",)
-    #: The most identifiers an order may hold (Boulder's ``maxNames``).
-    max_names: int = 100
-
-
-#: Let's Encrypt's profiles (letsencrypt.org/docs/profiles): classic 90 days and 100 names,
-#: shortlived 160 h, 25 names, and the only one that takes IP addresses.
-DEFAULT_PROFILES: dict[str, Profile] = {
-    "classic": Profile("The same profile you've been getting all along", _dt.timedelta(days=90)),
-    "tlsserver": Profile("Only what TLS servers need", _dt.timedelta(days=90), max_names=25),
-    "shortlived": Profile("Short-lived certificates", _dt.timedelta(hours=160),
-                          identifier_types=("dns", "ip"), max_names=25),
-}
-
-
-def _default_profiles() -> dict[str, Profile]:
-    return dict(DEFAULT_PROFILES)
+#: Let's Encrypt's profiles on the date this release pins (see :mod:`pytest_fakeacme.profiles`).
+DEFAULT_PROFILES: dict[str, Profile] = lets_encrypt_profiles(
+    _dt.date.fromisoformat(RELEASE_POLICY_DATE))
 
 
 @dataclass
@@ -75,8 +52,16 @@ class Settings:
     order_lifetime: _dt.timedelta = _dt.timedelta(days=7)
     pending_authz_lifetime: _dt.timedelta = _dt.timedelta(days=7)
     certificate_validity: _dt.timedelta = _dt.timedelta(days=90)
-    #: Profiles offered in the directory's ``meta.profiles``, by name ({} for none).
-    profiles: dict[str, Profile] = field(default_factory=_default_profiles)
+    #: Profiles offered in the directory's ``meta.profiles``, by name ({} for none; None:
+    #: Let's Encrypt's, as they stand on ``policy_date``).
+    profiles: dict[str, Profile] | None = None
+    #: Which of Let's Encrypt's dated rules apply (its profiles' contents): a date
+    #: ``"YYYY-MM-DD"``, or ``"clock"`` for the fake's clock. Pinned to this release's date,
+    #: so a suite's results do not change with the wall date.
+    policy_date: str = RELEASE_POLICY_DATE
+    #: Count Let's Encrypt's rate limits on the fake's clock, and pause an account for an
+    #: identifier after persistent failures (``fake_acme.limits``).
+    rate_limits: bool = False
     #: The profile an order without ``profile`` gets (None: ``certificate_validity``).
     default_profile: str | None = "classic"
     #: Whether newAccount needs an external account binding (RFC 8555 7.3.4; keys from
@@ -128,20 +113,37 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise FakeACMEUsageError(f"{name} must be a whole number >= 0, not {value!r}")
-        if not isinstance(self.profiles, dict) or not all(
+        if self.profiles is not None and (not isinstance(self.profiles, dict) or not all(
             isinstance(k, str) and isinstance(v, Profile) for k, v in self.profiles.items()
-        ):
-            raise FakeACMEUsageError("profiles must map names to pytest_fakeacme.config.Profile")
-        if self.default_profile is not None and self.default_profile not in self.profiles:
+        )):
+            raise FakeACMEUsageError(
+                "profiles must map names to pytest_fakeacme.config.Profile, or be None for "
+                "Let's Encrypt's")
+        if self.policy_date != "clock":
+            try:
+                _dt.date.fromisoformat(self.policy_date)
+            except ValueError:
+                raise FakeACMEUsageError(
+                    f"policy_date takes a date such as '2028-02-16', or 'clock', not "
+                    f"{self.policy_date!r}") from None
+        offered = self.profiles if self.profiles is not None else DEFAULT_PROFILES
+        if self.default_profile is not None and self.default_profile not in offered:
             raise FakeACMEUsageError(
                 f"default_profile {self.default_profile!r} is not one of the profiles "
-                f"{sorted(self.profiles)}"
+                f"{sorted(offered)}"
             )
         for name in ("order_lifetime", "pending_authz_lifetime", "certificate_validity",
                      "crl_update_interval"):
             value = getattr(self, name)
             if not isinstance(value, _dt.timedelta) or value <= _dt.timedelta(0):
                 raise FakeACMEUsageError(f"{name} must be a positive timedelta, not {value!r}")
+
+    def profiles_on(self, now: _dt.datetime) -> dict[str, Profile]:
+        """The profiles in force when the fake's clock reads ``now``: ``profiles`` as set, or
+        Let's Encrypt's on ``policy_date``."""
+        if self.profiles is not None:
+            return self.profiles
+        return lets_encrypt_profiles(policy_day(self.policy_date, now))
 
     def copy(self, **changes: Any) -> Settings:
         """A validated copy with ``changes`` applied (unknown names are an error)."""
@@ -200,7 +202,9 @@ def parse_setting(name: str, text: str) -> Any:
     The value is then checked as :meth:`Settings.copy` checks any."""
     known = {f.name: f for f in fields(Settings)}
     if name not in known:
-        raise FakeACMEUsageError(f"unknown setting {name!r}; known: {sorted(known)}")
+        near = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise FakeACMEUsageError(f"unknown setting {name!r}{hint}; known: {sorted(known)}")
     default = known[name].default
     annotation = str(known[name].type)
     lowered = text.strip().lower()

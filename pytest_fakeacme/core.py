@@ -20,6 +20,7 @@ from .errors import ErrorSink, UnusedScriptError
 from .faults import Faults
 from .history import History
 from .journal import Journal
+from .limits import RateLimits
 from .nonces import NoncePool
 from .outcomes import Outcome
 from .reads import Reads
@@ -45,7 +46,8 @@ class Core:
         self.errors = self._part(ErrorSink(), ErrorSink.drain)
         self.journal = self._part(Journal(clock), Journal.reset)
         self.store = self._part(Store(), Store.clear)
-        self.store.listener = self.journal.observe
+        self.limits = self._part(RateLimits(clock, self.settings, self.store), RateLimits.reset)
+        self.store.listener = self._store_changed
         self.dns = self._part(DNSData(), DNSData.clear)
         self.nonces = self._part(NoncePool(clock), NoncePool.reset)
         self.faults = self._part(Faults(), Faults.clear)
@@ -65,6 +67,13 @@ class Core:
         if va_default is not None:
             self.va.set_initial_default(va_default)
         self.reads = Reads(self.store, self.va, clock, self.ari)
+
+    def _store_changed(self, kind: str, object_id: str, status: str, cause: str,
+                       **about: str) -> None:
+        # Every status change goes one way: to the journal, and to the rate limits that count
+        # failed validations.
+        self.journal.observe(kind, object_id, status, cause, **about)
+        self.limits.observe(kind, object_id, status, cause, **about)
 
     def _part(self, part: _Part, reset: Callable[[_Part], Any]) -> _Part:
         self._resets.append(lambda: reset(part))

@@ -30,6 +30,7 @@ Endpoint = Literal[
     "renewalInfo",
     "authorization",
     "challenge",
+    "unpause",
 ]
 
 #: Every endpoint name, for checks at run time.

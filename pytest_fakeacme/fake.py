@@ -208,6 +208,7 @@ class FakeACME(_Views):
         self.nonces, self.journal, self.faults, self.va = (core.nonces, core.journal,
                                                            core.faults, core.va)
         self.terms, self.eab, self.ari = core.terms, core.eab, core.ari
+        self.limits = core.limits
         self.ca: CertificateAuthority | None = None
         self._serving: Serving | None = None
 

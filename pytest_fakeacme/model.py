@@ -99,6 +99,11 @@ class Authorization:
     expires: _dt.datetime
     challenges: list[Challenge]
     status: Status = "pending"
+    #: The profile of the order that created it: it is reused only for orders of the same
+    #: profile (Boulder ra/ra.go:2225-2231).
+    profile: str | None = None
+    #: How long it lives once valid, and so is reused (the profile's ``validAuthzLifetime``).
+    reuse_for: _dt.timedelta = _dt.timedelta(days=30)
 
     def status_at(self, now: _dt.datetime) -> Status:
         """The status a client sees at ``now``: a pending or valid authz past ``expires`` is

@@ -33,7 +33,7 @@ import pytest
 
 from . import report as html_report
 from . import reporting
-from .config import Settings
+from .config import Settings, parse_setting
 from .errors import (
     FakeACMEError,
     FakeACMEUsageError,
@@ -170,6 +170,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   default="")
     parser.addini("fake_acme_unused_scripts", "Outcomes scripted and never used when a test "
                   "ends: warn (default), error or ignore", default="warn")
+    parser.addini("fake_acme_settings", "Settings every test starts with, one NAME=VALUE per "
+                  "line as serve --set takes them (rate_limits=true, policy_date=2028-02-16)",
+                  type="linelist", default=[])
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -278,12 +281,34 @@ def _defaults(config: pytest.Config) -> tuple[Settings, Outcome]:
     if strict is None:
         strict = bool(config.getini("fake_acme_strict_identifiers"))
     try:
-        settings = Settings().copy(flavor=_option(config, "fake_acme_flavor"),
-                                   unused_scripts=config.getini("fake_acme_unused_scripts"),
-                                   strict_identifiers=strict)
+        settings = Settings().copy(**_ini_settings(config)).copy(
+            flavor=_option(config, "fake_acme_flavor"),
+            unused_scripts=config.getini("fake_acme_unused_scripts"),
+            strict_identifiers=strict)
         return settings, by_name(_option(config, "fake_acme_va_default"))
     except FakeACMEUsageError as exc:
         raise pytest.UsageError(f"pytest-fakeacme: {exc}") from None
+
+
+#: Settings with ini keys (and options) of their own, which ``fake_acme_settings`` leaves to them.
+_OWN_KEYS = {"flavor": "fake_acme_flavor", "unused_scripts": "fake_acme_unused_scripts",
+             "strict_identifiers": "fake_acme_strict_identifiers"}
+
+
+def _ini_settings(config: pytest.Config) -> dict[str, Any]:
+    """The ``fake_acme_settings`` lines, ``NAME=VALUE`` each, in their Python values."""
+    found: dict[str, Any] = {}
+    for line in config.getini("fake_acme_settings"):
+        name, sep, text = str(line).partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise FakeACMEUsageError(
+                f"fake_acme_settings takes NAME=VALUE lines such as rate_limits=true, not "
+                f"{line!r}")
+        if name in _OWN_KEYS:
+            raise FakeACMEUsageError(f"{name} has an ini key of its own: {_OWN_KEYS[name]}")
+        found[name] = parse_setting(name, text.strip())
+    return found
 
 
 def _fault_specs(config: pytest.Config) -> list[str]:
@@ -301,9 +326,7 @@ def _fault_specs(config: pytest.Config) -> list[str]:
 
 def _new_fake(config: pytest.Config) -> FakeACME:
     settings, va_default = _defaults(config)
-    return FakeACME(flavor=settings.flavor, va_default=va_default,
-                    unused_scripts=settings.unused_scripts,
-                    strict_identifiers=settings.strict_identifiers)
+    return FakeACME(va_default=va_default, **vars(settings))
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,9 @@ production: for example ``connection``, ``dns`` and ``tls`` carry 400, ``unautho
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -283,6 +285,36 @@ def caa(detail: str) -> AcmeProblem:
 def rate_limited(detail: str) -> AcmeProblem:
     """429 rateLimited."""
     return problem("rateLimited", detail, 429)
+
+
+#: Let's Encrypt's rate-limit documentation, which details link to (errors/errors.go:205-267).
+RATE_LIMIT_DOCS = "https://letsencrypt.org/docs/rate-limits/"
+#: What Boulder's 429s link to as ``rel="help"``: the same page, without the trailing slash
+#: (wfe2/wfe.go:668-670).
+RATE_LIMIT_HELP = "https://letsencrypt.org/docs/rate-limits"
+
+
+def rate_limit_exceeded(text: str, anchor: str, now: _dt.datetime,
+                        wait: _dt.timedelta) -> AcmeProblem:
+    """Boulder's refusal by a rate limit: ``text`` (the limiter's sentence), the time the
+    client may retry (``ratelimits/limiter.go:100-103``, as Go formats it), the link to the
+    section ``anchor`` of Let's Encrypt's page (``errors/errors.go:205-267``); ``Retry-After``
+    (the wait rounded half away from zero) and the help link, neither when that rounds to 0
+    (``wfe2/wfe.go:663-671``)."""
+    when = (now + wait).astimezone(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    refusal = rate_limited(f"{text}, retry after {when}: see {RATE_LIMIT_DOCS}#{anchor}")
+    seconds = math.floor(wait.total_seconds() + 0.5)
+    if seconds <= 0:
+        return refusal
+    return refusal.with_headers(Retry_After=str(seconds), Link=f'<{RATE_LIMIT_HELP}>;rel="help"')
+
+
+def paused(identifiers: Sequence[str], unpause_url: str) -> AcmeProblem:
+    """newOrder for identifiers the account is paused for (wfe2/wfe.go:2432-2451): 429
+    rateLimited, no Retry-After, no help link."""
+    return rate_limited(
+        f"Your account is temporarily prevented from requesting certificates for "
+        f"{', '.join(identifiers)} and possibly others. Please visit: {unpause_url}")
 
 
 def internal_error_detail(exc: BaseException) -> str:

@@ -159,16 +159,21 @@ class Store:
             return order_status(order, (a.status_at(now) for a in self.authzs_of(order)), now)
 
     def reusable_authz(
-        self, account_id: str, identifier: Identifier, now: _dt.datetime
+        self, account_id: str, identifier: Identifier, now: _dt.datetime,
+        profile: str | None = None, *, any_profile: bool = False,
     ) -> Authorization | None:
-        """A valid, unexpired authorization of this account for this identifier (Boulder reuses
-        only valid ones: ``ra.NewOrder``), the one that lives longest."""
+        """A valid, unexpired authorization of this account for this identifier, made for an
+        order of the same profile (Boulder reuses only valid ones of the same profile:
+        ``ra.NewOrder``, ra/ra.go:2225-2231; of any profile with ``any_profile``), the one that
+        lives longest."""
         key = (account_id, _authz_identifier(identifier), identifier.is_wildcard)
         with self.lock:
             best: Authorization | None = None
             for authz in self._authzs_by_key.get(key, ()):
                 if authz.challenges and authz.challenges[0].type == DNS_PERSIST_01:
                     continue  # never reused (Boulder ra.go: a standing record, checked anew)
+                if authz.profile != profile and not any_profile:
+                    continue
                 if authz.status_at(now) == "valid" and (
                     best is None or authz.expires > best.expires
                 ):
@@ -203,12 +208,13 @@ class Store:
         validated: _dt.datetime,
         problem: AcmeProblem | None,
         records: Sequence[dict[str, Any]],
-        valid_until: _dt.datetime,
+        now: _dt.datetime,
     ) -> None:
         """Apply a validation result: the challenge and its authorization become valid or
         invalid. Only the attempted challenge remains listed (Boulder
-        ``sa/model.go`` ``populateAttemptedFields``); a valid authorization lives until
-        ``valid_until``. Does nothing if the authorization is no longer pending."""
+        ``sa/model.go`` ``populateAttemptedFields``); a valid authorization lives for its
+        ``reuse_for`` from ``now`` (Boulder ra/ra.go:1577). Does nothing if the authorization
+        is no longer pending."""
         with self.lock:
             authz = self.authorizations.get(authz_id)
             if authz is None or authz.status != "pending":
@@ -222,7 +228,7 @@ class Store:
                 challenge.status = "valid"
                 challenge.error = None
                 authz.status = "valid"
-                authz.expires = valid_until
+                authz.expires = now + authz.reuse_for
             else:
                 challenge.status = "invalid"
                 challenge.error = problem

@@ -2423,7 +2423,6 @@ ROWS_DNS_PERSIST = (
 )
 
 RL = "rate_limits"
-_ISSUE_18 = "issue 18: rate limits that count, on the fake's clock"
 _RL = ", retry after %s: see https://letsencrypt.org/docs/rate-limits/#"
 _FAULT = "fake_acme.faults.rate_limited(limit=\"{}\")"
 ROWS_RATE_LIMITS = (
@@ -2505,24 +2504,28 @@ ROWS_RATE_LIMITS = (
         "-", None,
         "(the strictest: the longest wait, then the fewest remaining)",
         "ratelimits/limiter.go:241-262, 269-321",
-        planned=_ISSUE_18),
+        how="rate_limits=True; two limits spent, newOrder"),
     Row("rl-14", RL, "Limits that count (orders, failed authorizations, certificates, "
                      "registrations)",
         "rateLimited", 429,
         "(rl-01 to rl-06, when the counts run out)",
         "ratelimits/transaction.go:664-724; wfe2/wfe.go:742-764, 2138-2160; ra/ra.go:1242-1265",
-        planned=_ISSUE_18 + " (the fake's 429s are injected faults until then)"),
+        how="rate_limits=True, with Let's Encrypt's values or fake_acme.limits.set(...)",
+        note="The fake counts on its own clock: fake_acme.clock.advance() refills."),
     Row("rl-15", RL, "Where in a request a 429 can come",
         "-", None,
         "(newAccount: after the JWS, the existing key, onlyReturnExisting, the terms, the "
         "contacts; newOrder: after every WFE check, before the RA)",
         "wfe2/wfe.go:877-887, 2493-2506",
-        planned=_ISSUE_18 + " (the fake's faults answer before the JWS is checked)"),
+        how="rate_limits=True: an existing key is found, never refused; an order the RA "
+            "refuses gives its token back",
+        note="fake_acme.faults.rate_limited answers before the JWS is checked, as a fault "
+             "does; the counted limits answer where Boulder does."),
     Row("rl-16", RL, "Renewal exemptions (ARI in the window; the same names within 120 days)",
         "-", None,
         "(no new-order limits)",
         "wfe2/wfe.go:2461-2506; ratelimits/transaction.go:664-697",
-        planned=_ISSUE_18),
+        how="rate_limits=True; the same identifiers again, or replaces inside the window"),
     Row("rl-17", RL, "The limiter or its store fails",
         "-", None,
         "(the request proceeds)",
@@ -2533,14 +2536,17 @@ ROWS_RATE_LIMITS = (
         "Your account is temporarily prevented from requesting certificates for %s and "
         "possibly others. Please visit: %s",
         "wfe2/wfe.go:2432-2451; unpause/unpause.go:23; probs/probs.go:244-251",
-        planned="issue 18: pausing",
+        how="rate_limits=True and enough failed validations (or a smaller burst for "
+            "FailedAuthorizationsForPausingPerDomainPerAccount)",
         note="No Retry-After, no help link."),
     Row("rl-19", RL, "What pauses",
         "-", None,
         "(more consecutive failed authorizations per identifier per account than the burst, "
         "1,152 at Let's Encrypt; a success resets it)",
         "ra/ra.go:1382-1420, 1575-1580",
-        planned="issue 18: pausing"),
+        how="rate_limits=True; failed validations of one identifier",
+        note="The unpause link points at the fake's own page, /sfe/v1/unpause (Let's "
+             "Encrypt's is on its Self-Service Portal)."),
     Row("rl-20", RL, "The pause lookup fails",
         "serverInternal", 500,
         "Failure while checking pause status of identifiers",
@@ -2555,7 +2561,8 @@ ROWS_RATE_LIMITS = (
         "-", None,
         "(counts as a failed authorization, for rl-04 and pausing)",
         "ra/ra.go:2082-2092",
-        planned=_ISSUE_18),
+        how="rate_limits=True; POST {\"status\": \"deactivated\"} to a pending "
+            "authorization"),
 )
 
 MISC = "misc"
@@ -2575,23 +2582,29 @@ ROWS_MISC = (
         how="any certificate"),
     Row("misc-03", MISC, "Each profile's validity",
         "-", None,
-        "(classic 90 days, tlsserver 45 days since 2026-05-13, shortlived 160 hours)",
+        "(classic 90 days, tlsserver 45 days since 2026-05-13, shortlived 160 hours; classic "
+        "64 days from 2027-02-10 and 45 days from 2028-02-16)",
         "issuance/cert.go:98-102",
-        planned="issue 18: profiles with Let's Encrypt's contents (tlsserver is still 90 days "
-                "in the fake)"),
+        how="an order of each profile; the setting policy_date for the dated changes",
+        note="Let's Encrypt's values (letsencrypt.org/docs/profiles, "
+             "letsencrypt.org/2025/12/02/from-90-to-45); Boulder's test configuration has "
+             "others."),
     Row("misc-04", MISC, "Each profile's lifetimes of authorizations and orders, and reuse",
         "-", None,
-        "(classic 7 days, 7 days, 30 days; the short profiles hours)",
+        "(pending authorization, order, reuse: classic 7 days, 7 days, 30 days (10 days from "
+        "2027-02-10, 7 hours from 2028-02-16); tlsserver and shortlived 1 hour, 8 hours, 7 "
+        "hours; an order lives no longer than its authorizations; reuse within a profile)",
         "ra/ra.go:242-305, 2187-2342",
-        planned="issue 18: profiles with Let's Encrypt's contents",
+        how="orders of each profile, read through fake_acme.orders",
         uncertain="Let's Encrypt's documentation and Boulder's test configuration disagree for "
-                  "the short profiles."),
+                  "the short profiles (the fake follows the documentation); whether classic's "
+                  "pending and order lifetimes change on the dates is not published."),
     Row("misc-05", MISC, "The subject Common Name",
         "-", None,
         "(the CSR's CN lower-cased if short and not an address, else its first short DNS "
         "name; none in profiles that omit it)",
         "csr/csr.go:97-126; ca/ca.go:288",
-        planned="issue 18: profiles with Let's Encrypt's contents"),
+        how="CSRs with and without a CN, with long names; a tlsserver order"),
     Row("misc-06", MISC, "compound, externalAccountRequired, userActionRequired",
         "-", None,
         "(never sent)",

@@ -41,6 +41,7 @@ FAKE_ACME_SURFACE = {
     "host": "attribute",
     "http01_port": "settable",
     "journal": "attribute",
+    "limits": "attribute",
     "management_app": "property",
     "management_url": "property",
     "nonces": "attribute",

@@ -191,3 +191,18 @@ def test_settings_as_text_and_the_loopback_permission_through_the_management_api
     assert requests.post(mgmt + "/dns/allow-non-loopback", json={"allow": True}, verify=verify,
                          timeout=10).json() == {"allow": True}
     assert fake_acme.dns.allow_non_loopback is True
+
+
+@pytest.mark.serve(args=["--set", "rate_limits=true", "--set", "policy_date=2028-02-16",
+                         "--set", "dns_persist_01=true", "--set", "crl_update_interval=2h",
+                         "--set", "retry_after_format=date", "--set", "require_user_agent=true"])
+def test_the_settings_of_limits_profiles_and_the_2026_surface(served: dict[str, Any]) -> None:
+    settings = _get(served, "/settings").json()
+    assert {name: settings[name] for name in (
+        "rate_limits", "policy_date", "dns_persist_01", "crl_update_interval",
+        "retry_after_format", "require_user_agent")} == {
+        "rate_limits": True, "policy_date": "2028-02-16", "dns_persist_01": True,
+        "crl_update_interval": 7200.0, "retry_after_format": "date",
+        "require_user_agent": True}
+    assert settings["profiles"]["classic"]["validity"] == 45 * 86400
+    assert _get(served, "/limits").json()["on"] is True

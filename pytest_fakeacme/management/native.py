@@ -13,6 +13,8 @@ from .. import jsonforms
 from ..config import Settings, parse_setting
 from ..diagram import order_entries, sequence_svg
 from ..errors import FakeACMEUsageError
+from ..limits import LIMIT_NAMES
+from ..profiles import Profile
 from .context import Management, Routes, field, text_response
 
 routes = Routes()
@@ -138,8 +140,20 @@ def current_settings(app: Management, body: Any) -> Any:
         if isinstance(value, _dt.timedelta):
             value = value.total_seconds()
         elif name == "profiles":
-            value = {key: {"description": p.description,
-                           "validity": p.validity.total_seconds()} for key, p in value.items()}
+            # The profiles in force (Let's Encrypt's on policy_date unless set).
+            value = {key: _profile_json(p) for key, p in
+                     app.core.settings.profiles_on(app.core.clock.now()).items()}
+        values[name] = value
+    return values
+
+
+def _profile_json(profile: Profile) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, value in vars(profile).items():
+        if isinstance(value, _dt.timedelta):
+            value = value.total_seconds()
+        elif isinstance(value, tuple):
+            value = list(value)
         values[name] = value
     return values
 
@@ -339,3 +353,44 @@ def dns_allow_non_loopback(app: Management, body: Any) -> Any:
 def dns_fail(app: Management, body: Any) -> Any:
     """``{"name": ..., "how": "servfail"}`` (nxdomain, servfail, refused, timeout, ok)."""
     app.core.dns.fail(field(body, "name"), field(body, "how"))
+
+
+# Rate limits and pausing
+
+
+@routes.get("/limits")
+def limits(app: Management, body: Any) -> Any:
+    """Every limit as it stands, the buckets spent from and not yet full, and the accounts
+    paused (``fake_acme.limits``); durations in seconds."""
+    found = app.core.limits
+    return {
+        "on": found.on,
+        "limits": {name: {"burst": limit.burst, "count": limit.count,
+                          "period": limit.period.total_seconds()}
+                   for name in LIMIT_NAMES if (limit := found.limit(name)) is not None},
+        "buckets": [{"limit": b.limit, "key": b.key, "remaining": b.remaining,
+                     "full_at": jsonforms.iso_time(b.full_at)} for b in found.state()],
+        "paused": [{"account": p.account, "identifier": p.identifier,
+                    "since": jsonforms.iso_time(p.since)} for p in found.paused()],
+    }
+
+
+@routes.post("/limits/set")
+def limits_set(app: Management, body: Any) -> Any:
+    """``{"name": "NewOrdersPerAccount", "burst": 2, "count": 2, "period": 3600}`` (all but
+    the name optional; the period in seconds): ``fake_acme.limits.set``."""
+    seconds = field(body, "period", (int, float), required=False)
+    limit = app.core.limits.set(
+        field(body, "name"), burst=field(body, "burst", int, required=False),
+        count=field(body, "count", int, required=False),
+        period=None if seconds is None else _dt.timedelta(seconds=seconds))
+    return {"name": limit.name, "burst": limit.burst, "count": limit.count,
+            "period": limit.period.total_seconds()}
+
+
+@routes.post("/limits/unpause")
+def limits_unpause(app: Management, body: Any) -> Any:
+    """``{"account": "<id or URL>", "identifier": "a.example"}`` (identifier optional: all
+    of the account's): ``fake_acme.limits.unpause``; how many were unpaused."""
+    return {"unpaused": app.core.limits.unpause(
+        field(body, "account"), field(body, "identifier", required=False))}

@@ -30,8 +30,6 @@ from .attempt import AttemptContext, Finding
 from .checks import Checks
 from .scripts import Scripts, check_identifier
 
-#: Boulder's lifetime of a valid authorization (reused until then).
-VALID_AUTHZ_LIFETIME = _dt.timedelta(days=30)
 #: Seconds a real check may take by default (Boulder allows far more; tests want speed).
 DEFAULT_TIMEOUT = 3.0
 #: How long a read waits for an attempt in flight beyond the VA timeout before giving up.
@@ -279,7 +277,7 @@ class ValidationAuthority:
             validated=attempt.started,
             problem=finding.problem,
             records=finding.records,
-            valid_until=self._clock.now() + VALID_AUTHZ_LIFETIME,
+            now=self._clock.now(),
         )
 
     def drain(self) -> None:

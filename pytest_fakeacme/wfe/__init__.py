@@ -2,14 +2,14 @@
 
 Modules, in the direction of their imports: ``http`` (the request and answer types) and
 ``common`` (what handlers share) under the handler modules (``directory``, ``accounts``,
-``identifiers``, ``orders``, ``authz``, ``lifecycle``), which never import each other but
-``identifiers``; ``app`` (the rules every request follows) over ``common``; this module's route
-table over them all.
+``identifiers``, ``orders``, ``authz``, ``lifecycle``, ``unpause``), which never import each
+other but ``identifiers``; ``app`` (the rules every request follows) over ``common``; this
+module's route table over them all.
 """
 
 from __future__ import annotations
 
-from . import accounts, authz, directory, lifecycle, orders
+from . import accounts, authz, directory, lifecycle, orders, unpause
 from .app import AcmeApp, Route
 from .common import Frontend
 
@@ -23,6 +23,10 @@ ROUTES = (
     Route("/terms/<version>", "terms", directory.terms, ("GET",), None),
     Route("/terms-agreement/<version>", "termsAgreement", directory.terms_agreement, ("GET",),
           None),
+    # Let's Encrypt's unpause pages (its Self-Service Frontend), which the fake serves itself.
+    Route(unpause.UNPAUSE_PATH, "unpause", unpause.unpause_form, ("GET",), None),
+    Route(unpause.DO_UNPAUSE_PATH, "unpause", unpause.do_unpause, ("POST",), None),
+    Route(unpause.STATUS_PATH, "unpause", unpause.unpause_status, ("GET",), None),
     Route("/acme/new-nonce", "newNonce", directory.new_nonce, ("GET", "POST"),
           post_as_get_only=True),
     Route("/acme/new-acct", "newAccount", accounts.new_account, ("POST",), "jwk"),

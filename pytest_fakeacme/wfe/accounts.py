@@ -144,6 +144,14 @@ def new_account(fe: Frontend, call: Call) -> Reply:
             "This server requires an external account binding (RFC 8555 7.3.4)",
             400,
         )
+    # Boulder checkNewAccountLimits, after the key, the terms and the contacts
+    # (wfe2/wfe.go:877-887). The address is X-Real-IP's, as Boulder's proxy sets it, else the
+    # peer's (web/extract.go:13-23): a test can so speak from other addresses.
+    environ = call.request.environ
+    refusal = fe.limits.new_account(
+        str(environ.get("HTTP_X_REAL_IP") or environ.get("REMOTE_ADDR") or ""))
+    if refusal is not None:
+        raise refusal
     with fe.store.lock:
         # Two racing newAccounts for one key: the second finds the first (Boulder: Duplicate).
         existing = fe.store.account_by_thumbprint(call.jws.thumbprint)

@@ -70,6 +70,7 @@ class Frontend:
         self.terms = core.terms
         self.eab = core.eab
         self.ari = core.ari
+        self.limits = core.limits
         self.jws = JWSVerifier(self.nonces, self.account_by_url, lambda: self.store.blocked_keys)
 
     def account_by_url(self, kid: str, request_url: str) -> Account | None:

@@ -28,8 +28,9 @@ def directory(fe: Frontend, call: Call) -> Reply:
     if fe.settings.external_account_required:
         # RFC 8555 7.1.1; Let's Encrypt never requires a binding, so never sends the member.
         meta["externalAccountRequired"] = True
-    if fe.settings.profiles:
-        meta["profiles"] = {name: p.description for name, p in fe.settings.profiles.items()}
+    offered = fe.settings.profiles_on(fe.clock.now())
+    if offered:
+        meta["profiles"] = {name: p.description for name, p in offered.items()}
     body = wire.directory(fe.urls, meta)
     if fe.settings.pre_authorization:
         body["newAuthz"] = fe.urls.endpoint("newAuthz")

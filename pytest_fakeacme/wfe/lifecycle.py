@@ -169,7 +169,7 @@ def _holds_authorizations(fe: Frontend, account_id: str, cert: Certificate) -> b
     if order is None:
         return False
     return all(
-        fe.store.reusable_authz(account_id, ident, now) is not None
+        fe.store.reusable_authz(account_id, ident, now, any_profile=True) is not None
         for ident in order.identifiers
     )
 

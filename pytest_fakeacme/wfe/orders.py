@@ -25,6 +25,7 @@ from ..model import (
     Identifier,
     Order,
 )
+from ..profiles import AUTHZ_REUSE, Profile
 from .common import Call, Frontend, Reply, ari_serial, cert_by_serial, go_serial
 from .identifiers import (
     check_identifiers,
@@ -50,21 +51,36 @@ def _challenge_types(ident: Identifier, dns_account: bool = False,
 
 
 def new_authorization(fe: Frontend, account_id: str, ident: Identifier,
-                      now: _dt.datetime) -> Authorization:
-    """A pending authorization for ``ident`` with Boulder's challenge set (not yet stored)."""
+                      now: _dt.datetime, profile_name: str | None = None) -> Authorization:
+    """A pending authorization for ``ident`` with Boulder's challenge set (not yet stored),
+    living as the order's profile says (ra/ra.go:2298, 1577)."""
     token = secrets.token_urlsafe(32)
+    profile = profile_in_force(fe, profile_name, now)
     return Authorization(
         id=fe.store.new_id(),
         account_id=account_id,
         identifier=Identifier(ident.type, ident.base),
         wildcard=ident.is_wildcard,
-        expires=now + fe.settings.pending_authz_lifetime,
+        expires=now + _pending_lifetime(fe, profile),
+        profile=profile_name,
+        reuse_for=profile.authz_reuse if profile is not None else AUTHZ_REUSE,
         # Boulder: every challenge of an authorization shares one token.
         challenges=[fe.store.new_challenge(t, token, (fe.settings.caa_identity,)
                                            if t == DNS_PERSIST_01 else ())
                     for t in _challenge_types(ident, fe.settings.dns_account_01,
                                               fe.settings.dns_persist_01)],
     )
+
+
+def profile_in_force(fe: Frontend, name: str | None, now: _dt.datetime) -> Profile | None:
+    """The profile an order of profile ``name`` (None: the default) follows at ``now``."""
+    return fe.settings.profiles_on(now).get(name or fe.settings.default_profile or "")
+
+
+def _pending_lifetime(fe: Frontend, profile: Profile | None) -> _dt.timedelta:
+    if profile is not None and profile.pending_authz_lifetime is not None:
+        return profile.pending_authz_lifetime
+    return fe.settings.pending_authz_lifetime
 
 
 def _parse_time(payload: dict[str, Any], key: str) -> _dt.datetime | None:
@@ -151,26 +167,50 @@ def new_order(fe: Frontend, call: Call) -> Reply:
     not_after = _parse_time(payload, "notAfter")
     if not_before and not_after and not_after <= not_before:
         raise problems.malformed("notAfter must be after notBefore")
+    paused = fe.limits.paused_refusal(call.account.id, identifiers, fe.urls.base)
+    if paused is not None:
+        raise paused  # before replaces, the profile and the limits (wfe2/wfe.go:2432-2451)
     replaces = payload.get("replaces") or None
     replaced_serial = None
     if replaces is not None:
         replaced_serial = check_replaces(fe, call.account.id, replaces, identifiers)
     profile = payload.get("profile") or None
-    if profile is not None and profile not in fe.settings.profiles:
+    if profile is not None and profile not in fe.settings.profiles_on(fe.clock.now()):
         # Boulder validateCertificateProfileName: no context (wfe2/wfe.go:2306-2317, 2486-2491).
         raise problems.problem(
             "invalidProfile", f"profile name {go_quote(profile)} not recognized", 400
         )
-    _check_profile(fe, profile, identifiers)
-    wildcard_overlap(identifiers)
+    # The limits, after every WFE check and before the RA's (wfe2/wfe.go:2493-2518): spent
+    # now, refunded if the RA's checks refuse the order.
+    ari_renewal = _ari_renewal(fe, replaced_serial)
+    refusal = fe.limits.new_order(call.account.id, identifiers, ari_renewal)
+    if refusal is not None:
+        raise refusal
+    try:
+        _check_profile(fe, profile, identifiers)
+        wildcard_overlap(identifiers)
+    except problems.AcmeProblem:
+        fe.limits.refund_new_order(call.account.id, identifiers, ari_renewal)
+        raise
     return _create_order(fe, call, identifiers, profile, replaces, replaced_serial,
                          not_before, not_after)
+
+
+def _ari_renewal(fe: Frontend, serial: int | None) -> bool:
+    """Whether the order replaces a certificate inside its suggested renewal window now: an
+    ARI renewal, exempt from every limit (wfe2/wfe.go:2299-2303; core/objects.go:438-440)."""
+    cert = cert_by_serial(fe, serial) if serial is not None else None
+    if cert is None:
+        return False
+    now = fe.clock.now()
+    window = fe.ari.window(cert, now)
+    return window.start <= now < window.end
 
 
 def _check_profile(fe: Frontend, name: str | None, identifiers: list[Identifier]) -> None:
     """The RA's profile rules (ra/ra.go:2116-2137): at most ``max_names`` identifiers, of
     the types the profile takes."""
-    profile = fe.settings.profiles.get(name or fe.settings.default_profile or "")
+    profile = profile_in_force(fe, name, fe.clock.now())
     if profile is None:
         return
     if len(identifiers) > profile.max_names:
@@ -209,22 +249,29 @@ def _create_order(
                 return _order_reply(fe, existing, "newOrder answer", 201)
         authz_ids: list[str] = []
         created: list[Authorization] = []
+        # Boulder: the order lives as its profile says, and no longer than any of its
+        # authorizations, reused or new (ra/ra.go:2306-2342).
+        found = profile_in_force(fe, profile, now)
+        lifetime = found.order_lifetime if found and found.order_lifetime else None
+        expires = now + (lifetime or fe.settings.order_lifetime)
         for ident in identifiers:
-            reused = fe.store.reusable_authz(account.id, ident, now) if (
+            reused = fe.store.reusable_authz(account.id, ident, now, profile) if (
                 fe.settings.authz_reuse
             ) else None
             if reused is not None:
                 authz_ids.append(reused.id)
+                expires = min(expires, reused.expires)
                 continue
-            authz = new_authorization(fe, account.id, ident, now)
+            authz = new_authorization(fe, account.id, ident, now, profile)
             created.append(authz)
             authz_ids.append(authz.id)
+            expires = min(expires, authz.expires)
         order = Order(
             id=fe.store.new_id(),
             account_id=account.id,
             identifiers=identifiers,
             authorization_ids=authz_ids,
-            expires=now + fe.settings.order_lifetime,
+            expires=expires,
             created=now,
             not_before=not_before,
             not_after=not_after,
@@ -389,7 +436,7 @@ def _checked_csr(fe: Frontend, call: Call, order: Order) -> x509.CertificateSign
         check_identifiers(names, fe.settings.strict_identifiers)
     except problems.AcmeProblem as prob:
         raise _finalizing(prob) from None
-    profile = fe.settings.profiles.get(order.profile or fe.settings.default_profile or "")
+    profile = profile_in_force(fe, order.profile, fe.clock.now())
     most = profile.max_names if profile is not None else len(order.identifiers)
     if not 1 <= len(names) <= most:
         raise problems.unauthorized(
@@ -447,15 +494,15 @@ def finalize(fe: Frontend, call: Call) -> Reply:
             )
         order.finalize_started = now
     try:
-        profile = fe.settings.profiles.get(order.profile or fe.settings.default_profile or "")
+        profile = profile_in_force(fe, order.profile, now) or Profile(
+            "", fe.settings.certificate_validity)
         issued = fe.ca.issue(
             csr,
             order.identifiers,
             now,
-            validity=profile.validity if profile else fe.settings.certificate_validity,
+            profile,
             not_before=order.not_before,
             not_after=order.not_after,
-            client_auth=bool(profile and profile.client_auth),
         )
     except BaseException:
         with fe.store.lock:
@@ -475,6 +522,8 @@ def finalize(fe: Frontend, call: Call) -> Reply:
         alternate_chains=issued.alternate_chains,
         issued_at=issued.issued_at,
     )
+    # Counted before it is stored, so that it is not its own renewal (ra/ra.go:1242-1265).
+    fe.limits.issued(order.account_id, order.identifiers)
     with fe.store.lock:
         if fe.settings.async_finalize:
             # The finalize answer itself is one read that shows processing.
