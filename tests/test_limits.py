@@ -135,8 +135,10 @@ def test_registrations_per_ipv6_range(fake_acme: FakeACME) -> None:
     # A third address of the same /48: the range is spent, the address is not.
     refused = _registered(fake_acme, "2001:db8:1:3::1")
     expect("rl-02", refused, 2, "3h0m0s", _when(fake_acme, minutes=90))
-    # Another /48 is fine.
+    # Another /48 is fine; 90 minutes on, the range has room again.
     assert _registered(fake_acme, "2001:db8:2::1").status_code == 201
+    fake_acme.clock.advance(minutes=90)
+    assert _registered(fake_acme, "2001:db8:1:3::1").status_code == 201
 
 
 def test_an_existing_key_is_never_refused(raw: RawClient, fake_acme: FakeACME) -> None:
@@ -190,6 +192,10 @@ def test_certificates_per_registered_domain(fake_acme: FakeACME,
     assert _order(raw, "b.example").status_code == 201
     # A renewal of the same names within 120 days is exempt from this limit.
     assert _order(raw, "www.a.example").status_code == 201
+    # 3.5 days after the first certificate, one is back.
+    fake_acme.clock.advance(days=3.5)
+    raw.forget_nonce()
+    assert _order(raw, "shop.a.example").status_code == 201
 
 
 def test_certificates_per_domain_per_account_override(fake_acme: FakeACME,
@@ -211,18 +217,23 @@ def test_certificates_per_exact_set_and_the_renewal_exemption(
     # 5 per exact set every 7 days, one back every 33.6 hours; a renewal (the same set
     # within 120 days) skips the new-orders limit but not this one.
     fake_acme.limits.set("NewOrdersPerAccount", burst=1)
+    # One account: its single new order is spent by the first; the next four are renewals.
     for _ in range(5):
         acme_client.issue("a.example", "b.example")
     spent = _finalized(fake_acme)
-    raw = RawClient(fake_acme)
+    raw = RawClient(fake_acme, key=acme_client.key)
     raw.register()
     refused = _order(raw, "b.example", "a.example")
     expect("rl-06", refused, 5, "168h0m0s", _at(spent[0], hours=33.6))
     wait = spent[0] + _dt.timedelta(hours=33.6) - fake_acme.clock.now()
     assert refused.headers["Retry-After"] == str(round(wait.total_seconds()))
-    # Not a renewal for new orders: the account's one new order is spent already, yet
-    # the same set is asked for again (rl-16) and only the exact set refuses it.
+    # The account's new orders are spent, yet a renewal is refused by the exact set only
+    # (rl-16); an order for other names is refused by new orders.
     assert "new orders" not in refused.json()["detail"]
+    assert "too many new orders (1)" in _order(raw, "c.example").json()["detail"]
+    fake_acme.clock.advance(hours=33.6)
+    raw.forget_nonce()
+    assert _order(raw, "b.example", "a.example").status_code == 201
 
 
 def test_an_ari_renewal_in_its_window_is_exempt_from_every_limit(
