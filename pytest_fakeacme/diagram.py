@@ -76,8 +76,12 @@ def _request_steps(entry: Entry) -> list[Step]:
     what = f"{method} {entry.endpoint}"
     steps = [Step("request", _CLIENT, _FRONT, what, f"{what} {entry.url}", entry.at)]
     if entry.status == 0:
-        steps.append(Step("fault", _FRONT, _CLIENT, "connection dropped (injected fault)",
-                          "the drop fault: no answer at all", entry.at))
+        if "connection_reset" in entry.fault:
+            steps.append(Step("fault", _FRONT, _CLIENT, "connection reset (injected fault)",
+                              "the connection_reset fault: a TCP reset, no answer", entry.at))
+        else:
+            steps.append(Step("fault", _FRONT, _CLIENT, "connection dropped (injected fault)",
+                              "the drop fault: no answer at all", entry.at))
         return steps
     answer = f"{entry.status} {_reason(entry.status)}".strip()
     detail = answer

@@ -8,6 +8,15 @@ name such as ``"newOrder"``, or a resource name: ``"order"``, ``"authorization"`
 :data:`~pytest_fakeacme.endpoints.Endpoint`; default every endpoint) and
 ``times=`` (how many matching requests it affects; None: until cleared). Faults are checked in
 the order they were added; the first that matches a request answers it.
+
+Transport faults fail as the network and the machines in front of a CA do: ``html_error`` (a
+proxy's HTML error page), ``empty_body`` (200 and nothing), ``truncated_body`` (the answer cut
+short), ``connection_reset`` (a TCP reset) and ``slow_headers`` (the head trickled out). They
+also take a seeded ``rate=`` (with ``seed=``), as ``nonce_reject_rate`` does.
+
+A request gets at most one answer from a fault (a problem document, an HTML page, an empty
+body) and at most one way of delivering it (drop, connection_reset, truncated_body,
+slow_headers): the first matching fault of each; ``slow`` delays add up.
 """
 
 from __future__ import annotations
@@ -26,7 +35,16 @@ from .endpoints import ENDPOINTS, Endpoint
 from .errors import FakeACMEUsageError
 from .problems import AcmeProblem
 
-FaultKind = Literal["problem", "slow", "drop"]
+FaultKind = Literal[
+    "problem", "html_error", "empty_body",                          # answer in the CA's place
+    "drop", "connection_reset", "truncated_body", "slow_headers",   # how the answer travels
+    "slow",                                                         # a delay before answering
+]
+#: Faults that answer a request in the CA's place: the first that matches answers it.
+ANSWERING: frozenset[str] = frozenset({"problem", "html_error", "empty_body"})
+#: Faults that change how the answer travels: the first that matches applies.
+DELIVERING: frozenset[str] = frozenset({"drop", "connection_reset", "truncated_body",
+                                        "slow_headers"})
 
 #: Let's Encrypt's rate-limit documentation, which details link to (errors/errors.go:205-267).
 RATE_LIMIT_DOCS = "https://letsencrypt.org/docs/rate-limits/"
@@ -79,6 +97,8 @@ class Fault:
     times: int | None
     problem: AcmeProblem | None = None
     delay: float = 0.0
+    #: The HTTP status of an ``html_error`` page.
+    status: int = 0
     rate: float = 1.0
     rng: random.Random | None = None
     fired: int = 0
@@ -106,11 +126,44 @@ class Fault:
 class FaultHit:
     """What the front end must do for one request."""
 
+    #: The fault that answers in the CA's place (kind ``problem``, ``html_error`` or
+    #: ``empty_body``), if one fired.
+    answer: Fault | None = None
+    #: The problem document it answers with (kind ``problem``).
     problem: AcmeProblem | None = None
+    #: The fault that changes how the answer travels (kind ``drop``, ``connection_reset``,
+    #: ``truncated_body`` or ``slow_headers``), if one fired.
+    delivery: Fault | None = None
     delay: float = 0.0
-    drop: bool = False
     #: What fired (:meth:`Fault.describe`), for the journal.
     fired: list[str] = field(default_factory=list)
+
+
+#: The faults a text form can name (every :class:`Faults` method but ``problem``, which takes a
+#: problem document).
+SPEC_NAMES = ("bad_nonce", "nonce_reject_rate", "rate_limited", "server_error", "slow", "drop",
+              "html_error", "empty_body", "truncated_body", "connection_reset", "slow_headers")
+
+
+def _parse_spec(spec: str) -> tuple[str, list[Any], dict[str, Any]]:
+    """A fault's text form as a name of :data:`SPEC_NAMES`, positional and keyword arguments."""
+    if not isinstance(spec, str) or not spec.split():
+        raise FakeACMEUsageError(f"a fault spec is a string such as 'bad_nonce', not {spec!r}")
+    name, *words = spec.split()
+    if name not in SPEC_NAMES:
+        raise FakeACMEUsageError(
+            f"unknown fault {name!r} in {spec!r}; use one of {', '.join(sorted(SPEC_NAMES))}"
+        )
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        parsed: Any = _spec_value(value if sep else key)
+        if sep:
+            kwargs[key] = parsed
+        else:
+            args.append(parsed)
+    return name, args, kwargs
 
 
 def _spec_value(text: str) -> Any:
@@ -146,6 +199,25 @@ def _check_times(times: int | None) -> int | None:
     return times
 
 
+def _check_rate(rate: float) -> float:
+    if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate <= 1:
+        raise FakeACMEUsageError(f"rate must be a number from 0 to 1, not {rate!r}")
+    return float(rate)
+
+
+def _seeded(fault: Fault, rate: float, seed: int, spec: str) -> Fault:
+    """``fault`` firing for a seeded fraction ``rate`` of the requests it matches (all of them
+    at 1), with its text form."""
+    fault.rate = _check_rate(rate)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise FakeACMEUsageError(f"seed must be a whole number, not {seed!r}")
+    if fault.rate < 1:
+        fault.rng = random.Random(seed)
+        spec += f" rate={fault.rate:g} seed={seed}"
+    fault.spec = spec
+    return fault
+
+
 @dataclass
 class Faults:
     """``fake_acme.faults``: inject server-side failures. All off until asked for."""
@@ -168,10 +240,8 @@ class Faults:
                           endpoint: Endpoint | None = None) -> Fault:
         """Refuse a seeded fraction ``rate`` (0-1) of nonces with ``badNonce``, until cleared
         (Pebble's ``PEBBLE_WFE_NONCEREJECT``, made reproducible)."""
-        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate <= 1:
-            raise FakeACMEUsageError(f"rate must be a number from 0 to 1, not {rate!r}")
         return self._add(Fault("problem", _check_endpoint(endpoint), None, problems.bad_nonce(),
-                               rate=float(rate), rng=random.Random(seed),
+                               rate=_check_rate(rate), rng=random.Random(seed),
                                spec=_spec("nonce_reject_rate", rate, seed=seed,
                                           endpoint=endpoint)))
 
@@ -258,6 +328,61 @@ class Faults:
         return self._add(Fault("drop", _check_endpoint(endpoint), _check_times(times),
                                spec=_spec("drop", endpoint=endpoint)))
 
+    # Transport faults: what the network and the machines in front of a CA do.
+
+    def html_error(self, status: int = 502, *, endpoint: Endpoint | None = None,
+                   times: int | None = 1, rate: float = 1.0, seed: int = 0) -> Fault:
+        """Answer with a proxy's HTML error page instead of the CA's answer: ``status`` (any
+        4xx or 5xx), ``Content-Type: text/html``, nginx's page for it, no problem document
+        and no ``Replay-Nonce`` (a load balancer that lost its backend answers so)."""
+        if (not isinstance(status, int) or isinstance(status, bool)
+                or not 400 <= status <= 599):
+            raise FakeACMEUsageError(
+                f"html_error() takes an HTTP error status from 400 to 599, e.g. "
+                f"html_error(502), not {status!r}"
+            )
+        return self._add(_seeded(Fault("html_error", _check_endpoint(endpoint),
+                                       _check_times(times), status=status),
+                                 rate, seed, _spec("html_error", status, endpoint=endpoint)))
+
+    def empty_body(self, *, endpoint: Endpoint | None = None, times: int | None = 1,
+                   rate: float = 1.0, seed: int = 0) -> Fault:
+        """Answer ``200`` with ``Content-Length: 0`` and nothing else: no body, no
+        ``Content-Type``, none of the CA's headers."""
+        return self._add(_seeded(Fault("empty_body", _check_endpoint(endpoint),
+                                       _check_times(times)),
+                                 rate, seed, _spec("empty_body", endpoint=endpoint)))
+
+    def truncated_body(self, *, endpoint: Endpoint | None = None, times: int | None = 1,
+                       rate: float = 1.0, seed: int = 0) -> Fault:
+        """Send the real answer cut short: its head, with the whole body's
+        ``Content-Length``, and the first half of the body, then close the connection (an
+        answer with no body loses the second half of its head instead)."""
+        return self._add(_seeded(Fault("truncated_body", _check_endpoint(endpoint),
+                                       _check_times(times)),
+                                 rate, seed, _spec("truncated_body", endpoint=endpoint)))
+
+    def connection_reset(self, *, endpoint: Endpoint | None = None, times: int | None = 1,
+                         rate: float = 1.0, seed: int = 0) -> Fault:
+        """Reset the connection (a TCP RST) instead of answering: the client sees
+        "connection reset by peer" where it expected an answer."""
+        return self._add(_seeded(Fault("connection_reset", _check_endpoint(endpoint),
+                                       _check_times(times)),
+                                 rate, seed, _spec("connection_reset", endpoint=endpoint)))
+
+    def slow_headers(self, seconds: float, *, endpoint: Endpoint | None = None,
+                     times: int | None = 1, rate: float = 1.0, seed: int = 0) -> Fault:
+        """Send the answer's head a line at a time, spread over ``seconds`` of real time
+        (the status line at once, the blank line that ends the head after ``seconds``), then
+        the body: a client whose read timeout is shorter than the pauses gives up; one that
+        bounds only each read waits it all out."""
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
+            raise FakeACMEUsageError(f"slow_headers() takes seconds >= 0, not {seconds!r}")
+        return self._add(_seeded(Fault("slow_headers", _check_endpoint(endpoint),
+                                       _check_times(times), delay=float(seconds)),
+                                 rate, seed,
+                                 _spec("slow_headers", f"{seconds:g}", endpoint=endpoint)))
+
     def clear(self) -> None:
         """Remove every fault."""
         with self._lock:
@@ -275,11 +400,14 @@ class Faults:
             return [f for f in self._faults if f.times is None or f.fired < f.times]
 
     def check(self, endpoint: str, now: _dt.datetime, is_post: bool) -> FaultHit:
-        """The faults that fire for a request to ``endpoint`` (called by the front end)."""
+        """The faults that fire for a request to ``endpoint`` (called by the front end): the
+        first that answers, the first that changes the delivery, and every delay."""
         hit = FaultHit()
         with self._lock:
             for fault in self._faults:
-                if fault.kind == "problem" and hit.problem is not None:
+                if fault.kind in ANSWERING and hit.answer is not None:
+                    continue
+                if fault.kind in DELIVERING and hit.delivery is not None:
                     continue
                 if fault.kind == "problem" and fault.problem is not None and (
                     fault.problem.type == "badNonce" and not is_post
@@ -291,41 +419,22 @@ class Faults:
                 hit.fired.append(fault.describe())
                 if fault.kind == "slow":
                     hit.delay += fault.delay
-                elif fault.kind == "drop":
-                    hit.drop = True
+                elif fault.kind in DELIVERING:
+                    hit.delivery = fault
                 else:
-                    hit.problem = fault.build(now) if fault.build else fault.problem
+                    hit.answer = fault
+                    if fault.kind == "problem":
+                        hit.problem = fault.build(now) if fault.build else fault.problem
         return hit
 
     def add_spec(self, spec: str) -> Fault:
         """Add a fault from its text form, as the marker and ini options give it:
         ``"bad_nonce endpoint=newOrder times=2"``, ``"nonce_reject_rate 0.3 seed=7"``,
-        ``"server_error"``, ``"rate_limited retry_after=60"``, ``"slow 2"``, ``"drop"``."""
-        if not isinstance(spec, str) or not spec.split():
-            raise FakeACMEUsageError(f"a fault spec is a string such as 'bad_nonce', not {spec!r}")
-        name, *words = spec.split()
-        makers: dict[str, Callable[..., Fault]] = {
-            "bad_nonce": self.bad_nonce,
-            "nonce_reject_rate": self.nonce_reject_rate,
-            "rate_limited": self.rate_limited,
-            "server_error": self.server_error,
-            "slow": self.slow,
-            "drop": self.drop,
-        }
-        maker = makers.get(name)
-        if maker is None:
-            raise FakeACMEUsageError(
-                f"unknown fault {name!r} in {spec!r}; use one of {', '.join(sorted(makers))}"
-            )
-        args: list[Any] = []
-        kwargs: dict[str, Any] = {}
-        for word in words:
-            key, sep, value = word.partition("=")
-            parsed: Any = _spec_value(value if sep else key)
-            if sep:
-                kwargs[key] = parsed
-            else:
-                args.append(parsed)
+        ``"server_error"``, ``"rate_limited retry_after=60"``, ``"slow 2"``, ``"drop"``,
+        ``"html_error 502 endpoint=newOrder"``, ``"connection_reset rate=0.1 seed=7 times=none"``,
+        ``"slow_headers 0.5"``: a name of :data:`SPEC_NAMES`, then the method's arguments."""
+        name, args, kwargs = _parse_spec(spec)
+        maker: Callable[..., Fault] = getattr(self, name)
         try:
             fault: Fault = maker(*args, **kwargs)
         except TypeError as exc:

@@ -210,7 +210,12 @@ class Entry:
             text += f" !! {injected}{self.problem.type}: {self.problem.detail}"
         elif not self.status:
             text += " !! injected: " if self.fault else " !! "
-            text += "connection closed without an answer"
+            reset = "connection_reset" in self.fault
+            text += f"connection {'reset' if reset else 'closed'} without an answer"
+        elif self.fault and self.status >= 400:
+            # An answer in the CA's place that is no problem document (an HTML page).
+            kind = self.headers.get("Content-Type", "no Content-Type")
+            text += f" !! injected: {kind} answer, no problem document"
         retry = self.headers.get("Retry-After")
         if retry:
             text += f" (Retry-After: {retry})"

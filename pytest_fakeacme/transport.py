@@ -21,11 +21,12 @@ import shutil
 import socket
 import socketserver
 import ssl
+import struct
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any, cast
+from typing import IO, Any, Literal, cast
 
 import trustme
 from werkzeug.exceptions import HTTPException
@@ -38,6 +39,28 @@ from .errors import BindError, FakeACMEUsageError
 #: Set in the WSGI environ when a request's body cannot be delimited (RFC 9112 6.3: conflicting
 #: or non-numeric Content-Length); its value says why, and the front end answers malformed.
 FRAMING_KEY = "pytest_fakeacme.framing"
+
+#: Set in the WSGI environ by an application that wants its answer delivered otherwise than
+#: whole and at once (the fake's transport faults): a :class:`Delivery`.
+DELIVERY_KEY = "pytest_fakeacme.delivery"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How the handler sends one answer when an application asks (:data:`DELIVERY_KEY`).
+
+    - ``drop``: not a byte; the connection closes (FIN).
+    - ``reset``: not a byte; the connection is reset (an RST: ``SO_LINGER`` 0, then close).
+    - ``truncate``: the head, with the whole body's ``Content-Length``, and the first half of
+      the body, then the connection closes (a message with no body loses half its head).
+    - ``trickle``: the head a line at a time, the lines spread over ``seconds`` of real time
+      (the status line at once, the blank line that ends the head after ``seconds``), then
+      the body.
+    """
+
+    how: Literal["drop", "reset", "truncate", "trickle"]
+    seconds: float = 0.0
+
 
 #: How long a handshake or an idle keep-alive connection may take before it is dropped.
 _CONNECTION_TIMEOUT = 30.0
@@ -91,33 +114,61 @@ class Handler(WSGIRequestHandler):
     def run_wsgi(self) -> None:
         """Answer one request, keeping the connection unless the client or the app ends it."""
         self._connection_options()
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            # werkzeug's path: it dechunks, answers, then closes (RFC 9112 6.3: a chunked
-            # body overrides any Content-Length, and the connection must close after).
-            self.close_connection = True
-            super().run_wsgi()
-            return
         environ = self.environ = self.make_environ()
-        stream = environ["wsgi.input"] = self._body(environ)
+        if environ.get("wsgi.input_terminated"):
+            # A chunked body, which werkzeug's make_environ dechunks; the connection closes
+            # after the answer (RFC 9112 6.3: a chunked body overrides any Content-Length, and
+            # a request that is not framed by its length is not followed on its connection).
+            self.close_connection = True
+            stream = environ["wsgi.input"]
+        else:
+            stream = environ["wsgi.input"] = self._body(environ)
         with self.server.busy():
             status, headers, body = self._call_app(environ)
-        code = int(status.split(None, 1)[0])
-        if code == 0:
-            # The drop fault: the app already shut the socket down; send nothing.
-            self.close_connection = True
-            return
-        self._write(status, code, headers, body)
-        if isinstance(stream, LimitedStream):
+        head, body = self._message(status, headers, body)
+        delivery = environ.get(DELIVERY_KEY)
+        if delivery is None:
+            self.wfile.write(head + body)
+        else:
+            self._deliver(delivery, head, body)
+        if not isinstance(stream, io.BytesIO) and (delivery is None or delivery.how == "trickle"):
             self._drain(stream)
 
-    def _drain(self, stream: LimitedStream) -> None:
-        """Read and discard what is left of a body too big to read ahead (up to
+    def _drain(self, stream: IO[bytes]) -> None:
+        """Read and discard what is left of a body that was not read ahead (up to
         :data:`_DRAIN_LIMIT`), before the connection closes."""
-        if stream.limit > _DRAIN_LIMIT:
+        if isinstance(stream, LimitedStream) and stream.limit > _DRAIN_LIMIT:
             return
+        left = _DRAIN_LIMIT
         with contextlib.suppress(OSError, ValueError, HTTPException):
-            while stream.read(64 * 1024):
-                pass
+            while left > 0 and (chunk := stream.read(min(left, 64 * 1024))):
+                left -= len(chunk)
+
+    def _deliver(self, delivery: Delivery, head: bytes, body: bytes) -> None:
+        """Send an answer as ``delivery`` says (the transport faults)."""
+        if delivery.how == "trickle":
+            lines = head.split(b"\r\n")[:-1]  # each line with its CRLF, the last one empty
+            pieces = [line + b"\r\n" for line in lines]
+            pause = delivery.seconds / max(len(pieces) - 1, 1)
+            self.wfile.write(pieces[0])
+            for piece in pieces[1:]:
+                if self.server.pause(pause):
+                    self.close_connection = True
+                    return  # the server is closing
+                self.wfile.write(piece)
+            self.wfile.write(body)
+            return
+        self.close_connection = True
+        if delivery.how == "truncate":
+            self.wfile.write(head + body[: len(body) // 2] if body else head[: len(head) // 2])
+        elif delivery.how == "reset":
+            # SO_LINGER with a zero timeout: closing the socket discards what is unsent and
+            # sends RST (RFC 9293 3.5.2) instead of FIN.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+        else:  # drop
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(self.connection, socket.SHUT_RDWR)
 
     def _connection_options(self) -> None:
         # RFC 9112 9.6: "close" among the Connection options ends the connection after this
@@ -193,9 +244,10 @@ class Handler(WSGIRequestHandler):
                     b"Internal Server Error")
         return status, headers, b"".join(chunks)
 
-    def _write(self, status: str, code: int, headers: list[tuple[str, str]], body: bytes
-               ) -> None:
-        """Head and body in one ``sendall``, framed by this server (not the app)."""
+    def _message(self, status: str, headers: list[tuple[str, str]], body: bytes
+                 ) -> tuple[bytes, bytes]:
+        """The answer's head and body, framed by this server (not the app)."""
+        code = int(status.split(None, 1)[0])
         head = [f"{self.protocol_version} {status}", f"Date: {self.date_time_string()}"]
         head += [
             f"{key}: {value}"
@@ -215,7 +267,7 @@ class Handler(WSGIRequestHandler):
             head.append("Connection: close")
         elif self.request_version == "HTTP/1.0":
             head.append("Connection: keep-alive")
-        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+        return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1"), body
 
 
 #: TLS alerts with which a client refuses the server's certificate (RFC 8446 6.2): OpenSSL's
@@ -309,8 +361,11 @@ class Server(ThreadedWSGIServer):
         self._connections: dict[threading.Thread, socket.socket] = {}
         self._connections_lock = threading.Lock()
         self._closing = False
+        self._closed = threading.Event()
         super().__init__(host, port, app, handler=Handler, fd=sock.fileno())
-        self._closing = False  # the base class closed its own throwaway socket on the way
+        # The base class closed its own throwaway socket on the way.
+        self._closing = False
+        self._closed = threading.Event()  # ends the pauses of answers being trickled out
         # werkzeug dup()ed the descriptor; ours is no longer needed.
         sock.close()
         # Set after the base class ran so that it does not wrap the listening socket itself:
@@ -338,7 +393,12 @@ class Server(ThreadedWSGIServer):
             with self._connections_lock:
                 self._connections.pop(threading.current_thread(), None)
 
+    def pause(self, seconds: float) -> bool:
+        """Wait ``seconds`` of real time, unless the server closes first (then return True)."""
+        return self._closed.wait(seconds)
+
     def server_close(self) -> None:
+        self._closed.set()
         super().server_close()
         with self._connections_lock:
             self._closing = True

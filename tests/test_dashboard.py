@@ -130,3 +130,28 @@ def test_the_page_follows_orders_live_and_steers_the_fake(
     width = driver.execute_script("return document.documentElement.scrollWidth")
     assert width <= 700, f"the page scrolls sideways at 700 px ({width} px wide)"
     assert driver.save_screenshot(str(folder / "dashboard-narrow.png"))
+
+
+def test_the_page_lists_and_injects_transport_faults(
+    fake_acme: FakeACME, browser: WebDriver, page_url: str
+) -> None:
+    driver = browser
+    fake_acme.faults.connection_reset(endpoint="newNonce", times=2)
+    driver.get(page_url)
+    wait = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,))
+    wait.until(lambda d: "connection_reset endpoint=newNonce (0/2)" in d.find_element(
+        By.ID, "faults").text)
+    # The spec field offers every fault's name, with its parameters.
+    wait.until(lambda d: {"html_error", "empty_body", "truncated_body", "connection_reset",
+                          "slow_headers", "bad_nonce"} <= {
+        o.get_attribute("value") for o in d.find_elements(By.CSS_SELECTOR, "#fault-names option")})
+    label = driver.find_element(By.CSS_SELECTOR, '#fault-names option[value="html_error"]'
+                                ).get_attribute("label")
+    assert label is not None
+    assert label.startswith("html_error (status, endpoint, times, rate, seed): ")
+    driver.find_element(By.ID, "fault-spec").send_keys("html_error 503 endpoint=directory")
+    driver.find_element(By.CSS_SELECTOR, "#fault-form button").click()
+    wait.until(lambda d: "html_error 503 endpoint=directory (0/1)" in d.find_element(
+        By.ID, "faults").text)
+    assert [f.spec for f in fake_acme.faults.active] == [
+        "connection_reset endpoint=newNonce", "html_error 503 endpoint=directory"]

@@ -151,8 +151,8 @@
       $("scripts").replaceChildren(...(scripts.length ? scripts.map(([name, queue]) =>
         el("li", {}, name + ": " + queue.map(describe).join(", "))) : [el("li", {}, "none")]));
       $("faults").replaceChildren(...(faults.faults.length ? faults.faults.map((f) =>
-        el("li", {}, f.kind + (f.problem ? " " + f.problem.type.split(":").pop() : "") +
-           " on " + (f.endpoint || "every endpoint") +
+        el("li", {}, (f.spec || f.kind + (f.problem ? " " + f.problem.type.split(":").pop() : "")) +
+           (f.endpoint ? "" : " on every endpoint") +
            (f.times ? " (" + f.fired + "/" + f.times + ")" : ""))) : [el("li", {}, "none")]));
       $("accounts").replaceChildren(...(state.accounts.length ? state.accounts.map((a) =>
         el("li", {}, a.id + " ", status(a.status), " " + (a.contact.join(", ") || "no contact")))
@@ -206,6 +206,10 @@
     $("script-kind").replaceChildren(...Object.entries(data.outcomes).map(([name, info]) =>
       el("option", {value: name, title: info.doc}, name)));
     $("script-kind").value = "http_status";
+  });
+  api("/fault-kinds").then((data) => {
+    $("fault-names").replaceChildren(...Object.entries(data.faults).map(([name, info]) =>
+      el("option", {value: name, label: name + " (" + info.params.join(", ") + "): " + info.doc})));
   });
   refresh(true);
   setInterval(refresh, 1000);

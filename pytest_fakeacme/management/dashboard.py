@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from .. import jsonforms, outcomes
 from ..errors import FakeACMEUsageError
+from ..faults import SPEC_NAMES, Faults
 from .context import Management, Routes
 
 routes = Routes()
@@ -66,6 +67,18 @@ def outcome_kinds(app: Management, body: Any) -> Any:
         params = [p.name for p in inspect.signature(factory).parameters.values()]
         kinds[name] = {"params": params, "doc": (factory.__doc__ or "").strip().split("\n")[0]}
     return {"outcomes": kinds}
+
+
+@routes.get("/fault-kinds")
+def fault_kinds(app: Management, body: Any) -> Any:
+    """The faults a text form can name, with their parameters, for forms."""
+    kinds = {}
+    for name in SPEC_NAMES:
+        method = getattr(Faults, name)
+        params = [p.name for p in inspect.signature(method).parameters.values()
+                  if p.name != "self"]
+        kinds[name] = {"params": params, "doc": (method.__doc__ or "").strip().split("\n")[0]}
+    return {"faults": kinds}
 
 
 @routes.get("/orders")

@@ -204,8 +204,9 @@ def va_clear(app: Management, body: Any) -> Any:
 @routes.get("/faults")
 def faults(app: Management, body: Any) -> Any:
     """Faults that can still fire."""
-    return {"faults": [{"kind": f.kind, "endpoint": f.endpoint, "times": f.times,
-                        "fired": f.fired, "problem": f.problem.to_json() if f.problem else None}
+    return {"faults": [{"kind": f.kind, "spec": f.spec, "endpoint": f.endpoint,
+                        "times": f.times, "fired": f.fired,
+                        "problem": f.problem.to_json() if f.problem else None}
                        for f in app.core.faults.active]}
 
 

@@ -17,12 +17,10 @@ Per-request ACME rules live here, once, rather than in handlers, as Boulder's ``
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import email.utils
 import json
 import re
-import socket
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -31,13 +29,14 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import problems
+from ..faults import Fault
 from ..journal import KEPT_HEADERS, Exchange
 from ..jws import KeyMode, VerifiedRequest
 from ..model import Account
 from ..problems import AcmeProblem
-from ..transport import FRAMING_KEY
+from ..transport import DELIVERY_KEY, FRAMING_KEY, Delivery
 from .common import Call, Frontend, Handler, Reply
-from .http import Answer, HttpRequest
+from .http import Answer, HttpRequest, reason_phrase
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -79,8 +78,23 @@ def _retry_after_as_date(fe: Frontend, response: Answer) -> None:
             response.set(key, email.utils.format_datetime(when, usegmt=True))
 
 
-class DroppedConnection(Exception):  # noqa: N818 - a signal, not an error
-    """Raised to drop the connection without an answer (the drop fault)."""
+class InjectedAnswer(Exception):  # noqa: N818 - a signal, not an error
+    """Raised to send what a fault answers in the CA's place, without any of the CA's headers
+    (no nonce, no ``Link``): an HTML error page, an empty body, or nothing at all (status 0:
+    the transport sends no answer)."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(answer.status)
+        self.answer = answer
+
+
+#: How the transport delivers the answer, by the fault that says so.
+_DELIVERIES: dict[str, Callable[[Fault], Delivery]] = {
+    "drop": lambda fault: Delivery("drop"),
+    "connection_reset": lambda fault: Delivery("reset"),
+    "truncated_body": lambda fault: Delivery("truncate"),
+    "slow_headers": lambda fault: Delivery("trickle", fault.delay),
+}
 
 
 def _json_bytes(body: Any) -> bytes:
@@ -177,9 +191,9 @@ class AcmeApp:
         except AcmeProblem as prob:
             failure = prob
             response = _render_problem(prob)
-        except DroppedConnection:
-            # Nothing reaches the client; the journal notes status 0.
-            response = Answer(0, b"", None)
+        except InjectedAnswer as injected:
+            # Status 0 (nothing reaches the client) is journaled as no answer.
+            response = injected.answer
             self._journal_line(exchange, request, route, None, response, None)
             return response
         except Exception as exc:  # any bug must reach the test, not kill the server
@@ -200,7 +214,7 @@ class AcmeApp:
         if request.method not in route.allowed:
             # The route stays known, so the journal can say what was asked for.
             raise problems.method_not_allowed().with_headers(Allow=", ".join(route.allowed))
-        self._inject_faults(request, route)
+        _inject_faults(self.fe, request, route)
         if route.lookup is not None:
             route.lookup(fe, call)
         if request.method == "POST" and route.key_mode is not None:
@@ -252,24 +266,6 @@ class AcmeApp:
         except (HTTPException, OSError, ValueError):
             body = b""
         request.environ[_BODY_KEY] = body if len(body) <= limit else b""
-
-    def _inject_faults(self, request: HttpRequest, route: Route) -> None:
-        """Apply the faults configured for this endpoint: delay, drop, or answer."""
-        if self.fe.faults.empty:
-            return
-        hit = self.fe.faults.check(route.name, self.fe.clock.now(), request.method == "POST")
-        if hit.fired:
-            request.environ[_FAULT_KEY] = "; ".join(hit.fired)
-        if hit.delay:
-            threading.Event().wait(hit.delay)  # a slow server, on purpose, in its own thread
-        if hit.drop:
-            sock = request.environ.get("werkzeug.socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            raise DroppedConnection()
-        if hit.problem is not None:
-            raise hit.problem
 
     @staticmethod
     def _request_url(request: HttpRequest) -> str:
@@ -381,6 +377,56 @@ def _index(request: HttpRequest) -> Answer:
     response = Answer(200, _INDEX_PAGE.encode("utf-8"), "text/html")
     response.set("Cache-Control", CACHE_CONTROL)
     return response
+
+
+def _inject_faults(fe: Frontend, request: HttpRequest, route: Route) -> None:
+    """Apply the faults configured for this endpoint: delay, then how the answer travels (the
+    transport reads :data:`DELIVERY_KEY`), then what answers in the CA's place."""
+    if fe.faults.empty:
+        return
+    hit = fe.faults.check(route.name, fe.clock.now(), request.method == "POST")
+    if hit.fired:
+        request.environ[_FAULT_KEY] = "; ".join(hit.fired)
+    if hit.delay:
+        threading.Event().wait(hit.delay)  # a slow server, on purpose, in its own thread
+    if hit.delivery is not None:
+        request.environ[DELIVERY_KEY] = _DELIVERIES[hit.delivery.kind](hit.delivery)
+        if hit.delivery.kind in ("drop", "connection_reset"):
+            raise InjectedAnswer(Answer(0, b"", None))
+    if hit.answer is None:
+        return
+    if hit.answer.kind == "html_error":
+        raise InjectedAnswer(_proxy_page(hit.answer.status))
+    if hit.answer.kind == "empty_body":
+        raise InjectedAnswer(Answer(200, b"", None))
+    if hit.problem is not None:
+        raise hit.problem
+
+
+#: nginx's titles for the error pages it has, where they are not RFC 9110's reason phrases
+#: (src/http/ngx_http_special_response.c), and the reason phrases of its status lines
+#: (src/http/ngx_http_header_filter_module.c).
+_NGINX_TITLES = {
+    401: "Authorization Required", 405: "Not Allowed", 408: "Request Time-out",
+    413: "Request Entity Too Large", 414: "Request-URI Too Large",
+    416: "Requested Range Not Satisfiable", 501: "Not Implemented",
+    503: "Service Temporarily Unavailable", 504: "Gateway Time-out",
+}
+_NGINX_REASONS = {**_NGINX_TITLES, 401: "Unauthorized"}
+
+
+def _proxy_page(status: int) -> Answer:
+    """What nginx in front of the CA sends for ``status`` (the html_error fault): its error
+    page (``server_tokens off``: no version), ``Content-Type: text/html``, ``Server: nginx``,
+    and none of the CA's headers: no problem document, no nonce."""
+    title = f"{status} {_NGINX_TITLES.get(status) or reason_phrase(status)}"
+    page = (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+            f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+            "</body>\r\n</html>\r\n")
+    answer = Answer(status, page.encode("ascii"), "text/html")
+    answer.reason = _NGINX_REASONS.get(status)
+    answer.set("Server", "nginx")
+    return answer
 
 
 def _options(request: HttpRequest, route: Route) -> Answer:

@@ -125,7 +125,8 @@ def _read_exactly(stream: Any, length: int) -> bytes:
 _REASONS = {status.value: status.phrase for status in http.HTTPStatus}
 
 
-def _reason(status: int) -> str:
+def reason_phrase(status: int) -> str:
+    """RFC 9110's reason phrase for ``status`` (``"Unknown"`` for a code it does not name)."""
     return _REASONS.get(status, "Unknown")
 
 
@@ -137,11 +138,13 @@ class Answer:
     sets a few ASCII headers on a body it already holds as bytes.
     """
 
-    __slots__ = ("body", "headers", "status")
+    __slots__ = ("body", "headers", "reason", "status")
 
     def __init__(self, status: int, body: bytes, content_type: str | None) -> None:
         self.status = status
         self.body = body
+        #: The status line's reason phrase (None: RFC 9110's).
+        self.reason: str | None = None
         self.headers: list[tuple[str, str]] = []
         if content_type is not None:
             self.headers.append(("Content-Type", content_type))
@@ -168,5 +171,5 @@ class Answer:
         """Answer as a WSGI application. HEAD gets the headers a GET would (RFC 9110 9.3.2),
         ``Content-Length`` included, and no body."""
         headers = [*self.headers, ("Content-Length", str(len(self.body)))]
-        start_response(f"{self.status} {_reason(self.status)}", headers)
+        start_response(f"{self.status} {self.reason or reason_phrase(self.status)}", headers)
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [self.body]
