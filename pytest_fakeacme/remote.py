@@ -132,6 +132,24 @@ class RemoteFake:
         """``fake_acme.reset()``."""
         self._call("POST", "/reset", {})
 
+    def set_limit(self, name: str, *, burst: int | None = None, count: int | None = None,
+                  period_seconds: float | None = None) -> dict[str, Any]:
+        """``fake_acme.limits.set(name, ...)`` (the period in seconds); the limit as it is."""
+        body: dict[str, Any] = {"name": name}
+        for key, value in (("burst", burst), ("count", count), ("period", period_seconds)):
+            if value is not None:
+                body[key] = value
+        return dict(self._call("POST", "/limits/set", body))
+
+    def limits(self) -> dict[str, Any]:
+        """Every limit, the buckets not full and what is paused (``GET /limits``)."""
+        return dict(self._call("GET", "/limits"))
+
+    def unpause(self, account: str, identifier: str | None = None) -> int:
+        """``fake_acme.limits.unpause(account, identifier)``; how many were unpaused."""
+        body = {"account": account} | ({"identifier": identifier} if identifier else {})
+        return int(self._call("POST", "/limits/unpause", body)["unpaused"])
+
     def state(self) -> dict[str, Any]:
         """Accounts, orders and certificates (``GET /state``)."""
         return dict(self._call("GET", "/state"))

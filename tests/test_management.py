@@ -413,6 +413,12 @@ def test_remote_client_drives_the_same_fake(fake_acme: FakeACME) -> None:
     assert fake_acme.flavor == "rfc"
     assert remote.state()["orders"] == []
     assert isinstance(remote.transcript(), str)
+    assert remote.set_limit("NewOrdersPerAccount", burst=2, period_seconds=60)["count"] == 2
+    limit = fake_acme.limits.limit("NewOrdersPerAccount")
+    assert limit is not None
+    assert (limit.burst, limit.period) == (2, datetime.timedelta(seconds=60))
+    assert remote.limits()["limits"]["NewOrdersPerAccount"]["burst"] == 2
+    assert remote.unpause("nobody") == 0
     with pytest.raises(RemoteError, match="unknown flavor"):
         remote.configure(flavor="pebble")
     remote.reset()
