@@ -153,8 +153,26 @@ def test_stage_hooks_fire_once_and_are_removed(fake_acme: FakeACME) -> None:
                     {"identifiers": [{"type": "dns", "value": name}]})
     assert seen == [fake_acme.accounts[0].id, "newOrder"]  # each once
     assert [o.status for o in fake_acme.orders] == ["pending", "pending"]  # nothing refused
+    # A hook is no fault: the journal does not mark the request, and no fault is listed.
+    assert [e.fault for e in fake_acme.journal.requests("newOrder")] == ["", ""]
+    assert fake_acme.faults.active == []
     stage.undo()
     assert fake_acme.store.listener is original
+
+
+def test_a_stage_hook_takes_no_faults_place(fake_acme: FakeACME) -> None:
+    stage = Stage(fake_acme, "a.example")
+    seen: list[str] = []
+    stage.before_request("newOrder", lambda: seen.append("newOrder"))
+    fake_acme.faults.html_error(502, endpoint="newOrder")
+    client = MiniClient(fake_acme.directory_url, fake_acme.ca_bundle)
+    client.register()
+    answer = client.post(client.directory["newOrder"],
+                         {"identifiers": [{"type": "dns", "value": "a.example"}]})
+    assert (seen, answer.status) == (["newOrder"], 502)  # both, on the same request
+    assert [e.fault for e in fake_acme.journal.requests("newOrder")] == [
+        "html_error 502 endpoint=newOrder, 1 of 1"]
+    stage.undo()
 
 
 # The runner's environment, placeholders and timeout.
