@@ -39,6 +39,7 @@ FaultKind = Literal[
     "problem", "html_error", "empty_body",                          # answer in the CA's place
     "drop", "connection_reset", "truncated_body", "slow_headers",   # how the answer travels
     "slow",                                                         # a delay before answering
+    "hook",                                 # no failure: an action when a request arrives
 ]
 #: Faults that answer a request in the CA's place: the first that matches answers it.
 ANSWERING: frozenset[str] = frozenset({"problem", "html_error", "empty_body"})
@@ -102,7 +103,9 @@ class Fault:
     rate: float = 1.0
     rng: random.Random | None = None
     fired: int = 0
-    #: Called with the fake's now when the fault fires, to build a time-dependent problem.
+    #: Called with the fake's now when the fault fires, to build a time-dependent problem;
+    #: for a ``hook``, the action itself (the conformance battery's point in a conversation:
+    #: it answers nothing and is not journaled).
     build: Any = None
     #: The fault in its text form (``"bad_nonce endpoint=newOrder"``), for the transcript.
     spec: str = ""
@@ -395,9 +398,10 @@ class Faults:
 
     @property
     def active(self) -> list[Fault]:
-        """Faults that can still fire."""
+        """Faults that can still fire (hooks are no faults: not listed)."""
         with self._lock:
-            return [f for f in self._faults if f.times is None or f.fired < f.times]
+            return [f for f in self._faults
+                    if f.kind != "hook" and (f.times is None or f.fired < f.times)]
 
     def check(self, endpoint: str, now: _dt.datetime, is_post: bool) -> FaultHit:
         """The faults that fire for a request to ``endpoint`` (called by the front end): the
@@ -416,6 +420,9 @@ class Faults:
                 if not fault.matches(endpoint):
                     continue
                 fault.fired += 1
+                if fault.kind == "hook":
+                    fault.build(now)
+                    continue
                 hit.fired.append(fault.describe())
                 if fault.kind == "slow":
                     hit.delay += fault.delay

@@ -19,7 +19,6 @@ from typing import Any
 
 from .. import outcomes, problems
 from ..endpoints import Endpoint
-from ..faults import Faults
 from ..outcomes import Outcome
 from . import judges
 from .judges import line, lines, tail
@@ -54,12 +53,6 @@ class Case:
     source: str
     scenario: Scenario
     judge: Callable[[Observed], Finding]
-    #: Why the case cannot run here (None when it can).
-    requires: Callable[[], str | None] | None = None
-
-    def unavailable(self) -> str | None:
-        """The reason this case is skipped, or None."""
-        return self.requires() if self.requires is not None else None
 
 
 def _nothing(stage: Stage) -> None:
@@ -220,17 +213,8 @@ def _rejected(observed: Observed) -> Finding:
     return finding
 
 
-def _html_error_missing() -> str | None:
-    if hasattr(Faults, "html_error"):
-        return None
-    return ("needs fake_acme.faults.html_error(status, endpoint=..., times=...), which this "
-            "version of pytest-fakeacme does not have yet")
-
-
 def _html_502(stage: Stage) -> None:
-    # Typed loosely until every version of the fake this battery runs on has html_error.
-    faults: Any = stage.fake.faults
-    faults.html_error(502, endpoint="newOrder", times=1)
+    stage.fake.faults.html_error(502, endpoint="newOrder", times=1)
 
 
 def _transport_fault(observed: Observed) -> Finding:
@@ -580,8 +564,7 @@ CASES: tuple[Case, ...] = (
          "survives a non-JSON error: retries, or exits non-zero naming the HTTP status",
          "RFC 9110 §15.6.3; RFC 8555 §6.7",
          Scenario("html-502", "newOrder's first answer is a load balancer's HTML 502 page: "
-                  "no problem document, no nonce.", _html_502), _transport_fault,
-         _html_error_missing),
+                  "no problem document, no nonce.", _html_502), _transport_fault),
     Case("authz-poll-rate", "Polling a pending authorization (no Retry-After)",
          "polls at a sane pace: no two reads less than a second apart, no bursts",
          "RFC 8555 §7.5.1; Boulder wfe2/wfe.go (no Retry-After on authorizations)",

@@ -169,9 +169,6 @@ class Battery:
 
     def _play(self, fakes: _Fakes, root: Path, scenario: Scenario, cases: Sequence[Case]
               ) -> list[CaseResult]:
-        skipped = [(c, c.unavailable()) for c in cases]
-        if all(reason for _, reason in skipped):
-            return [_skipped(c, reason or "") for c, reason in skipped]
         fake, server = fakes.get(scenario.fake_options)
         domain = f"{scenario.name}.example"
         workdir = root / scenario.name
@@ -194,10 +191,7 @@ class Battery:
         transcript = _transcript(observed)
         diagram = sequence_svg(observed.entries, title=f"The conversation: {scenario.name}")
         results = []
-        for case, reason in skipped:
-            if reason:
-                results.append(_skipped(case, reason))
-                continue
+        for case in cases:
             finding = (Finding("skip", f"the fake refused the scenario's script: {script_error}")
                        if script_error is not None else case.judge(observed))
             results.append(CaseResult(
@@ -234,11 +228,6 @@ class Battery:
             runs.append(self.client.run(target, self.timeout))
         entries = list(fake.journal)
         return Observed(stage.domain, runs, entries, starts, fake, stage.kept)
-
-
-def _skipped(case: Case, reason: str) -> CaseResult:
-    return CaseResult(case.id, case.title, "skip", reason, (), case.source, case.good,
-                      case.scenario.name, 0.0)
 
 
 def run_battery(client: CommandClient | CallableClient | ClientFunction, *,

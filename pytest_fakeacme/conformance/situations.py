@@ -121,12 +121,12 @@ class Stage:
         directory name such as ``newOrder``, or ``order``, ``finalize``, ...) arrives, before
         the fake authenticates and answers it.
 
-        It is a fault that answers nothing: faults are checked first for every request, and a
-        fault whose problem is None lets the request through."""
+        It rides on the faults, which are checked first for every request, as a ``hook``:
+        no failure, it answers nothing, takes no fault's place and is not journaled."""
         def fire(now: object) -> None:
             action()
 
-        self.fake.faults.extend([Fault("problem", endpoint, 1, build=fire)])
+        self.fake.faults.extend([Fault("hook", endpoint, 1, build=fire)])
 
     def when_shown(self, kind: str, status: str, action: Callable[[str], None]) -> None:
         """Call ``action(object_id)`` once, the first time an object of ``kind`` (account,
