@@ -7,6 +7,7 @@ quoted the Go way (double quotes, Go escapes), not with Python's ``repr``.
 
 from __future__ import annotations
 
+import datetime as _dt
 import ssl
 import unicodedata
 
@@ -56,6 +57,18 @@ def go_quote(value: str | bytes) -> str:
 
 
 _BASE64URL = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def go_duration(delta: _dt.timedelta) -> str:
+    """Go's ``time.Duration`` text for whole seconds: ``3h0m0s``, ``168h0m0s``, ``1m30s``."""
+    total = int(delta.total_seconds())
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{seconds}s"
+    if minutes:
+        return f"{minutes}m{seconds}s"
+    return f"{seconds}s"
 
 
 def go_base64_error(value: str) -> str | None:

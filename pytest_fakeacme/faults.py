@@ -22,15 +22,14 @@ slow_headers): the first matching fault of each; ``slow`` delays add up.
 from __future__ import annotations
 
 import datetime as _dt
-import math
 import random
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from . import problems
-from ._gofmt import go_quote
+from . import limits, problems
+from ._gofmt import go_duration, go_quote
 from .endpoints import ENDPOINTS, Endpoint
 from .errors import FakeACMEUsageError
 from .problems import AcmeProblem
@@ -47,46 +46,15 @@ ANSWERING: frozenset[str] = frozenset({"problem", "html_error", "empty_body"})
 DELIVERING: frozenset[str] = frozenset({"drop", "connection_reset", "truncated_body",
                                         "slow_headers"})
 
-#: Let's Encrypt's rate-limit documentation, which details link to (errors/errors.go:205-267).
-RATE_LIMIT_DOCS = "https://letsencrypt.org/docs/rate-limits/"
-#: What Boulder's 429s link to as ``rel="help"``: the same page, without the trailing slash
-#: (wfe2/wfe.go:668-670).
-RATE_LIMIT_HELP = "https://letsencrypt.org/docs/rate-limits"
-
-#: Boulder's rateLimited details by limit (``ratelimits/limiter.go``), before the suffix.
+#: The limits ``rate_limited(limit=...)`` names, and Boulder's limit each stands for.
 RATE_LIMITS: dict[str, str] = {
-    "new_orders": "too many new orders ({count}) from this account in the last {window}",
-    "failed_authorizations": "too many failed authorizations ({count}) for {name} in the "
-    "last {window}",
-    "certificates_per_domain": "too many certificates ({count}) already issued for {name} "
-    "in the last {window}",
-    "duplicate_certificates": "too many certificates ({count}) already issued for this exact "
-    "set of identifiers in the last {window}",
-    "new_registrations": "too many new registrations ({count}) from this IP address in the "
-    "last {window}",
-    "new_registrations_ipv6": "too many new registrations ({count}) from this /48 subnet of "
-    "IPv6 addresses in the last {window}",
+    "new_orders": limits.NEW_ORDERS,
+    "failed_authorizations": limits.FAILED_AUTHORIZATIONS,
+    "certificates_per_domain": limits.CERTIFICATES_PER_DOMAIN,
+    "duplicate_certificates": limits.CERTIFICATES_PER_FQDN_SET,
+    "new_registrations": limits.NEW_REGISTRATIONS,
+    "new_registrations_ipv6": limits.NEW_REGISTRATIONS_IPV6,
 }
-_RATE_LIMIT_ANCHORS = {
-    "new_orders": "new-orders-per-account",
-    "failed_authorizations": "authorization-failures-per-identifier-per-account",
-    "certificates_per_domain": "new-certificates-per-registered-domain",
-    "duplicate_certificates": "new-certificates-per-exact-set-of-identifiers",
-    "new_registrations": "new-registrations-per-ip-address",
-    "new_registrations_ipv6": "new-registrations-per-ipv6-range",
-}
-
-
-def go_duration(delta: _dt.timedelta) -> str:
-    """Go's ``time.Duration`` text for whole seconds: ``3h0m0s``, ``1m30s``, ``45s``."""
-    total = int(delta.total_seconds())
-    hours, rest = divmod(total, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m{seconds}s"
-    if minutes:
-        return f"{minutes}m{seconds}s"
-    return f"{seconds}s"
 
 
 @dataclass
@@ -274,26 +242,14 @@ class Faults:
         if wait.total_seconds() < 0:
             raise FakeACMEUsageError("retry_after must not be negative")
 
+        boulders = limits.LETS_ENCRYPT_LIMITS[RATE_LIMITS[limit]]
+
         def build(now: _dt.datetime) -> AcmeProblem:
             if detail is not None:
-                text = detail
-            else:
-                when = (now + wait).astimezone(_dt.timezone.utc).strftime(
-                    "%Y-%m-%d %H:%M:%S UTC"
-                )
-                text = (
-                    RATE_LIMITS[limit].format(count=count, name=go_quote(name),
-                                              window=go_duration(window))
-                    + f", retry after {when}: see {RATE_LIMIT_DOCS}#{_RATE_LIMIT_ANCHORS[limit]}"
-                )
-            # Boulder rounds the wait to the second (half away from zero) and sends neither
-            # header when that is 0 (wfe2/wfe.go:663-671).
-            seconds = math.floor(wait.total_seconds() + 0.5)
-            if seconds <= 0:
-                return problems.rate_limited(text)
-            return problems.rate_limited(text).with_headers(
-                Retry_After=str(seconds), Link=f'<{RATE_LIMIT_HELP}>;rel="help"',
-            )
+                return problems.with_retry_after(problems.rate_limited(detail), wait)
+            text = boulders.message.format(burst=count, name=go_quote(name),
+                                           period=go_duration(window))
+            return problems.rate_limit_exceeded(text, boulders.anchor, now, wait)
 
         return self._add(Fault("problem", _check_endpoint(endpoint), _check_times(times),
                                build=build,

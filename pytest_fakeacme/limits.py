@@ -30,7 +30,7 @@ from typing import Literal
 from publicsuffixlist import PublicSuffixList
 
 from . import problems
-from ._gofmt import go_quote
+from ._gofmt import go_duration, go_quote
 from .clock import Clock
 from .config import Settings
 from .errors import FakeACMEUsageError
@@ -41,18 +41,6 @@ from .unpause_tokens import UnpauseTokens
 
 _HOUR, _DAY = _dt.timedelta(hours=1), _dt.timedelta(days=1)
 _ZERO = _dt.timedelta(0)
-
-
-def go_duration(delta: _dt.timedelta) -> str:
-    """Go's ``time.Duration`` text for whole seconds: ``3h0m0s``, ``168h0m0s``, ``1m30s``."""
-    total = int(delta.total_seconds())
-    hours, rest = divmod(total, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m{seconds}s"
-    if minutes:
-        return f"{minutes}m{seconds}s"
-    return f"{seconds}s"
 
 
 @dataclass(frozen=True)

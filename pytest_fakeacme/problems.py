@@ -302,7 +302,13 @@ def rate_limit_exceeded(text: str, anchor: str, now: _dt.datetime,
     (the wait rounded half away from zero) and the help link, neither when that rounds to 0
     (``wfe2/wfe.go:663-671``)."""
     when = (now + wait).astimezone(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    refusal = rate_limited(f"{text}, retry after {when}: see {RATE_LIMIT_DOCS}#{anchor}")
+    return with_retry_after(
+        rate_limited(f"{text}, retry after {when}: see {RATE_LIMIT_DOCS}#{anchor}"), wait)
+
+
+def with_retry_after(refusal: AcmeProblem, wait: _dt.timedelta) -> AcmeProblem:
+    """Boulder's headers on a refusal by a rate limit (wfe2/wfe.go:663-671): ``Retry-After``,
+    the wait rounded half away from zero, and the help link; neither when that is 0."""
     seconds = math.floor(wait.total_seconds() + 0.5)
     if seconds <= 0:
         return refusal
