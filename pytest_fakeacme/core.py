@@ -75,6 +75,11 @@ class Core:
         self.journal.observe(kind, object_id, status, cause, **about)
         self.limits.observe(kind, object_id, status, cause, **about)
 
+    def also_reset(self, reset: Callable[[], Any]) -> None:
+        """Run ``reset`` at every :meth:`reset`, first (what the servers keep of the parts,
+        such as published CRLs)."""
+        self._resets.append(reset)
+
     def _part(self, part: _Part, reset: Callable[[_Part], Any]) -> _Part:
         self._resets.append(lambda: reset(part))
         return part

@@ -51,13 +51,22 @@ class CRLs:
         self._settings = settings
         self.shards = shards
         self._lock = threading.Lock()
-        self._epoch = clock.now().replace(microsecond=0)
+        self._epoch: _dt.datetime | None = None
         self._made: dict[int, x509.CertificateRevocationList] = {}
+        # The last CRL number given: numbers only grow (RFC 5280 5.2.3), even when two CRLs
+        # share a thisUpdate (a forced update on a frozen clock) or the clock is set back.
+        self._last_number = 0
+
+    def clear(self) -> None:
+        """Forget what was published (the fake's reset): the next read publishes anew."""
+        with self._lock:
+            self._epoch = None
+            self._made.clear()
 
     def _tick(self, now: _dt.datetime) -> _dt.datetime:
         """The latest publication time at or before ``now``."""
-        if now < self._epoch:
-            self._epoch = now.replace(microsecond=0)  # the clock was set back
+        if self._epoch is None or now < self._epoch:
+            self._epoch = now.replace(microsecond=0)  # the first, or the clock was set back
         interval = self._settings.crl_update_interval
         return self._epoch + interval * ((now - self._epoch) // interval)
 
@@ -79,6 +88,12 @@ class CRLs:
             self._epoch = self._clock.now().replace(microsecond=0)
             self._made.clear()
 
+    def _next_number(self, this_update: _dt.datetime) -> int:
+        # Boulder: thisUpdate in nanoseconds since the epoch (crl/crl.go:17-24).
+        self._last_number = max(int(this_update.timestamp()) * 1_000_000_000,
+                                self._last_number + 1)
+        return self._last_number
+
     def _make(self, shard: int, this_update: _dt.datetime) -> x509.CertificateRevocationList:
         self._reads.catch_up()
         now = this_update
@@ -94,8 +109,7 @@ class CRLs:
             .issuer_name(self._ca.intermediate.subject)
             .last_update(this_update)
             .next_update(this_update - _dt.timedelta(seconds=1) + VALIDITY)
-            .add_extension(x509.CRLNumber(int(this_update.timestamp()) * 1_000_000_000),
-                           critical=False)
+            .add_extension(x509.CRLNumber(self._next_number(this_update)), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
                 self._ca.intermediate_key.public_key()), critical=False)
             .add_extension(x509.IssuingDistributionPoint(

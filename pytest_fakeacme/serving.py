@@ -100,6 +100,7 @@ class Serving:
             f"{host}:{self._crl_server.port}")
         self.ca.crl_base = f"http://{netloc}/"
         self.crls = crls
+        self._core.also_reset(crls.clear)
 
     def _start_dns(self, host: str, port: int) -> None:
         try:

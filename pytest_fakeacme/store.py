@@ -161,11 +161,13 @@ class Store:
     def reusable_authz(
         self, account_id: str, identifier: Identifier, now: _dt.datetime,
         profile: str | None = None, *, any_profile: bool = False,
+        valid_until: _dt.datetime | None = None,
     ) -> Authorization | None:
         """A valid, unexpired authorization of this account for this identifier, made for an
         order of the same profile (Boulder reuses only valid ones of the same profile:
-        ``ra.NewOrder``, ra/ra.go:2225-2231; of any profile with ``any_profile``), the one that
-        lives longest."""
+        ``ra.NewOrder``, ra/ra.go:2225-2231; of any profile with ``any_profile``), living past
+        ``valid_until`` if given (Boulder's cutoff, ra/ra.go:2187-2199), the one that lives
+        longest."""
         key = (account_id, _authz_identifier(identifier), identifier.is_wildcard)
         with self.lock:
             best: Authorization | None = None
@@ -173,6 +175,8 @@ class Store:
                 if authz.challenges and authz.challenges[0].type == DNS_PERSIST_01:
                     continue  # never reused (Boulder ra.go: a standing record, checked anew)
                 if authz.profile != profile and not any_profile:
+                    continue
+                if valid_until is not None and authz.expires <= valid_until:
                     continue
                 if authz.status_at(now) == "valid" and (
                     best is None or authz.expires > best.expires

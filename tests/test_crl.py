@@ -81,6 +81,33 @@ def test_update_publishes_at_once_and_reason_zero_has_no_extension(
         entry.extensions.get_extension_for_class(x509.CRLReason)
 
 
+def test_crl_numbers_only_grow_and_a_reset_forgets_what_was_published(
+    fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
+) -> None:
+    fake_acme.clock.freeze()
+    leaf = _issue(acme_client, responder)[0]
+
+    def number(crl: x509.CertificateRevocationList) -> int:
+        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+
+    first = fake_acme.crl(leaf.serial_number)
+    acme_client.acme.revoke(leaf, 1)
+    # A forced update on a frozen clock: the same thisUpdate, a higher number (RFC 5280 5.2.3).
+    second = fake_acme.crl(leaf.serial_number, update=True)
+    assert second.last_update_utc == first.last_update_utc
+    assert number(second) == number(first) + 1
+    assert second.get_revoked_certificate_by_serial_number(leaf.serial_number) is not None
+    # The clock set back: still higher.
+    fake_acme.clock.freeze(fake_acme.clock.now() - datetime.timedelta(days=1))
+    assert number(fake_acme.crl(leaf.serial_number, update=True)) > number(second)
+    # After reset(), the revocation is gone from the CRLs with the certificate.
+    fake_acme.reset()
+    shard = leaf.serial_number % 128 + 1
+    fresh = x509.load_der_x509_crl(
+        requests.get(f"{fake_acme.crl_base}{shard}.crl", timeout=10).content)
+    assert fresh.get_revoked_certificate_by_serial_number(leaf.serial_number) is None
+
+
 def test_leaves_carry_no_ocsp_url(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:

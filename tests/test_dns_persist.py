@@ -78,7 +78,9 @@ def test_a_standing_record_validates_and_is_not_reused(fake_acme: FakeACME) -> N
     _record(fake_acme, "a.example", f"{ISSUER.upper()}. ; accounturi={account}; x-other=1")
     chall = _validate(fake_acme, "a.example", client)
     assert chall["status"] == "valid", chall
-    assert chall["validationRecord"] == [{"hostname": "a.example"}]
+    # Boulder's record: the name and Go's zero address (va/dns_persist.go:196,
+    # core/objects.go:115).
+    assert chall["validationRecord"] == [{"hostname": "a.example", "addressUsed": ""}]
     # Boulder never reuses an authorization won by dns-persist-01 for a new order (ra.go).
     _, _, [again] = _order(fake_acme, "a.example", client=client)
     assert again["status"] == "pending"

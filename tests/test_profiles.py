@@ -114,6 +114,7 @@ def test_tlsserver_and_shortlived(fake_acme: FakeACME, acme_client: AcmeTestClie
 def test_lifetimes_and_reuse_by_profile(fake_acme: FakeACME,
                                         acme_client: AcmeTestClient) -> None:
     fake_acme.clock.freeze("2026-12-07T12:00:00Z")
+    fake_acme.configure(order_reuse=False)  # each newOrder a new order, to read its authzs
     start = fake_acme.clock.now()
     # tlsserver: authorizations pending for 1 hour, orders for 8 (bounded by the
     # authorizations: ra/ra.go:2306-2342, so 1 hour), reuse for 7 hours.
@@ -126,8 +127,10 @@ def test_lifetimes_and_reuse_by_profile(fake_acme: FakeACME,
     validated = fake_acme.authorizations[-1]
     assert validated.status == "valid"
     assert validated.expires == start + 7 * HOUR
-    # A new tlsserver order within 7 hours reuses it, and lives no longer than it.
-    fake_acme.clock.advance(hours=6)
+    # A new tlsserver order reuses it while it has more than an hour left (Boulder's cutoff,
+    # an eighth of the order's 8 hours, at least 1 hour: ra/ra.go:2187-2199), and lives no
+    # longer than it.
+    fake_acme.clock.advance(hours=5, minutes=59)
     acme_client.acme.new_order(_csr(["a.example"]), profile="tlsserver")
     again = fake_acme.orders[-1]
     assert again.authorizations[0].id == validated.id
@@ -139,9 +142,24 @@ def test_lifetimes_and_reuse_by_profile(fake_acme: FakeACME,
     assert classic.authorizations[0].id != validated.id
     assert classic.authorizations[0].expires == fake_acme.clock.now() + 7 * DAY
     assert classic.expires == fake_acme.clock.now() + 7 * DAY
-    # Past the 7 hours, a tlsserver order needs a new authorization.
-    fake_acme.clock.advance(hours=2)
+    # With an hour left, a tlsserver order needs a new authorization.
+    fake_acme.clock.advance(minutes=1)
     acme_client.acme.new_order(_csr(["a.example"]), profile="tlsserver")
+    assert fake_acme.orders[-1].authorizations[0].id != validated.id
+
+
+def test_classic_reuses_only_authorizations_with_a_day_left(
+        fake_acme: FakeACME, acme_client: AcmeTestClient) -> None:
+    # Classic's 7-day orders: an eighth is 21 hours (ra/ra.go:2187-2193).
+    fake_acme.clock.freeze("2026-12-07T12:00:00Z")
+    fake_acme.configure(order_reuse=False)
+    _issue(acme_client, _csr(["a.example"]))
+    validated = fake_acme.authorizations[-1]
+    fake_acme.clock.freeze(validated.expires - 21 * HOUR - _dt.timedelta(minutes=1))
+    acme_client.acme.new_order(_csr(["a.example"]))
+    assert fake_acme.orders[-1].authorizations[0].id == validated.id
+    fake_acme.clock.advance(minutes=2)                      # 20 h 59 min left
+    acme_client.acme.new_order(_csr(["a.example"]))
     assert fake_acme.orders[-1].authorizations[0].id != validated.id
 
 

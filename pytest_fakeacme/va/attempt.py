@@ -171,6 +171,6 @@ def default_records(ctx: AttemptContext, resolved: bool = True) -> tuple[dict[st
         return (http_record(ctx.url, ctx),) if resolved else ()
     if ctx.challenge_type == TLS_ALPN_01:
         return (alpn_record(ctx, resolved=resolved),)
-    if ctx.challenge_type == DNS_PERSIST_01:
-        return ({"hostname": ctx.hostname},)  # va/dns_persist.go: the name, no address
+    # dns-01 and dns-persist-01 (va/dns_persist.go:196): the name, and Go's zero address,
+    # which core.ValidationRecord marshals as "" (no omitempty: core/objects.go:115).
     return ({"hostname": ctx.hostname, "addressUsed": ""},)

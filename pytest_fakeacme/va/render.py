@@ -247,7 +247,7 @@ def _persist_txt(job: _Job) -> problems.AcmeProblem | None:
     found = dns_persist.judge(list(job.params["records"]), ctx.issuer_domain, ctx.account_uri,
                               ctx.wildcard, ctx.started)
     if found is None:
-        job.default({"hostname": ctx.hostname})
+        job.default({"hostname": ctx.hostname, "addressUsed": ""})
         return None
     job.default()
     kind, detail = found

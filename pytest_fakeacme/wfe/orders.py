@@ -196,6 +196,12 @@ def new_order(fe: Frontend, call: Call) -> Reply:
                          not_before, not_after)
 
 
+def _reuse_margin(order_lifetime: _dt.timedelta) -> _dt.timedelta:
+    """How long an authorization must still live to be reused: an eighth of the order's
+    lifetime, from 1 to 24 hours (Boulder ``minTimeToExpiry``, ra/ra.go:2187-2193)."""
+    return min(max(order_lifetime / 8, _dt.timedelta(hours=1)), _dt.timedelta(hours=24))
+
+
 def _ari_renewal(fe: Frontend, serial: int | None) -> bool:
     """Whether the order replaces a certificate inside its suggested renewal window now: an
     ARI renewal, exempt from every limit (wfe2/wfe.go:2299-2303; core/objects.go:438-440)."""
@@ -252,10 +258,12 @@ def _create_order(
         # Boulder: the order lives as its profile says, and no longer than any of its
         # authorizations, reused or new (ra/ra.go:2306-2342).
         found = profile_in_force(fe, profile, now)
-        lifetime = found.order_lifetime if found and found.order_lifetime else None
-        expires = now + (lifetime or fe.settings.order_lifetime)
+        lifetime = (found.order_lifetime if found and found.order_lifetime else None) or (
+            fe.settings.order_lifetime)
+        expires = now + lifetime
         for ident in identifiers:
-            reused = fe.store.reusable_authz(account.id, ident, now, profile) if (
+            reused = fe.store.reusable_authz(account.id, ident, now, profile,
+                                             valid_until=now + _reuse_margin(lifetime)) if (
                 fe.settings.authz_reuse
             ) else None
             if reused is not None:
