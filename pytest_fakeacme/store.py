@@ -163,24 +163,19 @@ class Store:
         profile: str | None = None, *, any_profile: bool = False,
         valid_until: _dt.datetime | None = None,
     ) -> Authorization | None:
-        """A valid, unexpired authorization of this account for this identifier, made for an
-        order of the same profile (Boulder reuses only valid ones of the same profile:
-        ``ra.NewOrder``, ra/ra.go:2225-2231; of any profile with ``any_profile``), living past
-        ``valid_until`` if given (Boulder's cutoff, ra/ra.go:2187-2199), the one that lives
-        longest."""
+        """The longest-lived valid authorization of this account for this identifier, of
+        the same profile (or any, with ``any_profile``) and living past ``valid_until`` if
+        given (Boulder ``ra.NewOrder``, ra/ra.go:2187-2231)."""
         key = (account_id, _authz_identifier(identifier), identifier.is_wildcard)
+        cutoff = valid_until or now
         with self.lock:
             best: Authorization | None = None
             for authz in self._authzs_by_key.get(key, ()):
-                if authz.challenges and authz.challenges[0].type == DNS_PERSIST_01:
-                    continue  # never reused (Boulder ra.go: a standing record, checked anew)
-                if authz.profile != profile and not any_profile:
-                    continue
-                if valid_until is not None and authz.expires <= valid_until:
-                    continue
-                if authz.status_at(now) == "valid" and (
-                    best is None or authz.expires > best.expires
-                ):
+                if (authz.challenges and authz.challenges[0].type == DNS_PERSIST_01) or (
+                        authz.profile != profile and not any_profile):
+                    continue  # dns-persist-01: never reused, its standing record checked anew
+                if authz.status_at(now) == "valid" and authz.expires > cutoff and (
+                        best is None or authz.expires > best.expires):
                     best = authz
             return best
 
