@@ -126,7 +126,9 @@ class Settings:
                 raise FakeACMEUsageError(
                     f"policy_date takes a date such as '2028-02-16', or 'clock', not "
                     f"{self.policy_date!r}") from None
-        offered = self.profiles if self.profiles is not None else DEFAULT_PROFILES
+        offered = self.profiles if self.profiles is not None else (
+            DEFAULT_PROFILES if self.policy_date == "clock"
+            else lets_encrypt_profiles(_dt.date.fromisoformat(self.policy_date)))
         if self.default_profile is not None and self.default_profile not in offered:
             raise FakeACMEUsageError(
                 f"default_profile {self.default_profile!r} is not one of the profiles "

@@ -364,6 +364,11 @@ class RateLimits:
         if not self.on or ari_renewal:
             return None
         renewal = self._recently_issued(identifiers)
+        if not renewal and len(identifiers) > 100:
+            # Boulder will not build more than 100 registered-domain transactions; the error
+            # is not a refusal, so the order goes on with no limit counted
+            # (ratelimits/transaction.go:474-476; wfe2/wfe.go:2500-2504).
+            return None
         txns: list[_Txn] = []
         if not renewal:
             txns.append(self._txn(NEW_ORDERS, account, "check-and-spend"))

@@ -63,14 +63,16 @@ class Profile:
     order_lifetime: _dt.timedelta | None = None
 
 
-_CLASSIC = Profile("The same profile you've been getting all along", 90 * _DAY)
-_TLSSERVER = Profile("Only what TLS servers need", 45 * _DAY, max_names=25, common_name=False,
+#: What Let's Encrypt's directory says of each profile in ``meta.profiles``: a link to its
+#: section of the profiles page.
+_DOCS = "https://letsencrypt.org/docs/profiles#"
+_CLASSIC = Profile(_DOCS + "classic", 90 * _DAY)
+_TLSSERVER = Profile(_DOCS + "tlsserver", 45 * _DAY, max_names=25, common_name=False,
                      key_encipherment=False, subject_key_id=False, authz_reuse=7 * _HOUR,
                      pending_authz_lifetime=_HOUR, order_lifetime=8 * _HOUR)
-_SHORTLIVED = replace(_TLSSERVER, description="Short-lived certificates", validity=160 * _HOUR,
+_SHORTLIVED = replace(_TLSSERVER, description=_DOCS + "shortlived", validity=160 * _HOUR,
                       identifier_types=("dns", "ip"))
-_TLSCLIENT = Profile("The classic profile with the TLS client authentication EKU",
-                     90 * _DAY, client_auth=True)
+_TLSCLIENT = Profile(_DOCS + "tlsclient", 90 * _DAY, client_auth=True)
 
 #: The dates of Let's Encrypt's published changes, for :func:`lets_encrypt_profiles`.
 CLASSIC_SERVER_AUTH_ONLY = _dt.date(2026, 2, 11)

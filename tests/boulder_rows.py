@@ -1555,7 +1555,8 @@ ROWS_FINALIZE = (
         "invalidProfile", 400,
         "profile name %q not recognized",
         "wfe2/wfe.go:2697-2705",
-        na="an operator's change of configuration"),
+        how="a tlsclient order finalized after 2026-07-08 (policy_date=\"clock\"), or "
+            "configure(profiles=...) without the order's profile"),
     Row("fin-08", FIN, "A finalize payload that does not decode (csr not a string, not "
                        "base64url)",
         "malformed", 400,

@@ -135,6 +135,7 @@ def test_registrations_per_ipv6_range(fake_acme: FakeACME) -> None:
     # A third address of the same /48: the range is spent, the address is not.
     refused = _registered(fake_acme, "2001:db8:1:3::1")
     expect("rl-02", refused, 2, "3h0m0s", _when(fake_acme, minutes=90))
+    assert refused.headers["Retry-After"] == "5400"
     # Another /48 is fine; 90 minutes on, the range has room again.
     assert _registered(fake_acme, "2001:db8:2::1").status_code == 201
     fake_acme.clock.advance(minutes=90)
@@ -189,6 +190,8 @@ def test_certificates_per_registered_domain(fake_acme: FakeACME,
     # one token is back 3.5 days after the first.
     refused = _order(raw, "shop.a.example")
     expect("rl-05", refused, 2, "a.example", "168h0m0s", _at(first, days=3.5))
+    wait = first + _dt.timedelta(days=3.5) - fake_acme.clock.now()
+    assert refused.headers["Retry-After"] == str(round(wait.total_seconds()))
     assert _order(raw, "b.example").status_code == 201
     # A renewal of the same names within 120 days is exempt from this limit.
     assert _order(raw, "www.a.example").status_code == 201
@@ -272,10 +275,14 @@ def test_the_strictest_refusal_answers(raw: RawClient, fake_acme: FakeACME) -> N
 
 def test_an_order_refused_after_the_limits_gives_its_token_back(
         raw: RawClient, fake_acme: FakeACME) -> None:
-    # Boulder refunds when the RA then refuses the order (wfe2/wfe.go:2508-2518).
+    # Boulder refunds when the RA then refuses the order (wfe2/wfe.go:2508-2518): 26 names
+    # are one too many for tlsserver (ra/ra.go:2116-2119).
     fake_acme.limits.set("NewOrdersPerAccount", burst=1)
-    too_many = _order(raw, *[f"n{n}.example" for n in range(101)])
+    too_many = raw.post(raw.url("newOrder"), {
+        "identifiers": [{"type": "dns", "value": f"n{n}.example"} for n in range(26)],
+        "profile": "tlsserver"})
     assert too_many.status_code == 400, too_many.text
+    assert "more than 25 identifiers" in too_many.json()["detail"]
     assert _order(raw, "a.example").status_code == 201
     assert _order(raw, "b.example").status_code == 429
 
@@ -468,3 +475,45 @@ def test_reset_restores_lets_encrypts_values(fake_acme: FakeACME) -> None:
     limit = fake_acme.limits.limit("NewOrdersPerAccount")
     assert limit is not None
     assert limit.burst == 300
+
+
+def test_more_than_100_names_are_not_counted(raw: RawClient, fake_acme: FakeACME) -> None:
+    # Boulder builds no transactions for more than 100 names and lets the order go on
+    # (ratelimits/transaction.go:474-476, wfe2/wfe.go:2500-2504): the RA then refuses it.
+    fake_acme.limits.set("NewOrdersPerAccount", burst=1)
+    assert _order(raw, "a.example").status_code == 201
+    refused = _order(raw, *[f"n{n}.example" for n in range(101)])
+    assert refused.status_code == 400
+    assert "more than 100 identifiers" in refused.json()["detail"]
+
+
+def test_the_per_account_override_answers_with_the_registered_domain(
+        fake_acme: FakeACME, acme_client: AcmeTestClient) -> None:
+    fake_acme.limits.set("CertificatesPerDomainPerAccount", burst=1,
+                         period=_dt.timedelta(days=7))
+    acme_client.issue("www.a.example")
+    issued = _finalized(fake_acme)[0]
+    raw = RawClient(fake_acme, key=acme_client.key)
+    raw.register()
+    refused = _order(raw, "shop.a.example")
+    # The same sentence as CertificatesPerDomain (ratelimits/limiter.go:150-164).
+    expect("rl-05", refused, 1, "a.example", "168h0m0s", _at(issued, days=7))
+    wait = issued + _dt.timedelta(days=7) - fake_acme.clock.now()
+    assert refused.headers["Retry-After"] == str(round(wait.total_seconds()))
+
+
+def test_the_pausing_bucket_refills_one_a_day(raw: RawClient, fake_acme: FakeACME) -> None:
+    fake_acme.configure(order_reuse=False)
+    fake_acme.limits.set("FailedAuthorizationsForPausingPerDomainPerAccount", burst=2)
+    _fail(raw, fake_acme, "a.example")
+    _fail(raw, fake_acme, "a.example")
+    # A day later one failure is allowed again, so the next one does not pause ...
+    fake_acme.clock.advance(days=1)
+    raw.forget_nonce()
+    _fail(raw, fake_acme, "a.example")
+    assert fake_acme.limits.paused() == []
+    # ... and the one after it does.
+    fake_acme.clock.advance(hours=1)
+    raw.forget_nonce()
+    _fail(raw, fake_acme, "a.example")
+    assert len(fake_acme.limits.paused()) == 1

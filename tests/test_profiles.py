@@ -15,8 +15,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from boulder_table import reproduces
+from boulder_table import expect, reproduces
 from client import AcmeTestClient
+from jwsclient import RawClient, challenge_of
 from pytest_fakeacme import FakeACME, FakeACMEUsageError
 from pytest_fakeacme.profiles import lets_encrypt_profiles
 
@@ -280,3 +281,35 @@ def test_policy_date_through_the_management_api(fake_acme: FakeACME) -> None:
     assert shown["profiles"]["classic"]["validity"] == (45 * DAY).total_seconds()
     assert shown["profiles"]["classic"]["authz_reuse"] == (7 * HOUR).total_seconds()
     assert shown["profiles"]["shortlived"]["identifier_types"] == ["dns", "ip"]
+
+
+def test_a_profile_withdrawn_before_finalize(fake_acme: FakeACME, raw: RawClient) -> None:
+    # tlsclient is gone on 2026-07-08: an order made the day before cannot be finalized after
+    # (Boulder checks the order's profile again at finalize: wfe2/wfe.go:2697-2705).
+    fake_acme.clock.freeze("2026-07-07T23:00:00Z")
+    raw.forget_nonce()
+    fake_acme.configure(policy_date="clock")
+    order = raw.new_order("a.example", profile="tlsclient").json()
+    authz = raw.post_as_get(order["authorizations"][0]).json()
+    raw.post(challenge_of(authz, "http-01")["url"], {})
+    assert raw.post_as_get(order["authorizations"][0]).json()["status"] == "valid"
+    fake_acme.clock.advance(hours=2)
+    raw.forget_nonce()
+    csr = x509.load_pem_x509_csr(_csr(["a.example"]))
+    refused = raw.finalize(order, csr.public_bytes(serialization.Encoding.DER))
+    expect("fin-07", refused, "tlsclient")
+
+
+def test_default_profile_is_checked_against_the_policy_dates_profiles() -> None:
+    fake = FakeACME()
+    fake.configure(policy_date="2025-11-01", default_profile="tlsclient")
+    with pytest.raises(FakeACMEUsageError, match="default_profile 'tlsclient' is not one of"):
+        fake.configure(policy_date="2026-12-07")
+
+
+def test_the_directory_links_each_profile_to_its_section() -> None:
+    # Let's Encrypt's meta.profiles values: links to the profiles page's sections.
+    profiles = lets_encrypt_profiles(_dt.date(2026, 3, 1))
+    assert {name: p.description for name, p in profiles.items()} == {
+        name: f"https://letsencrypt.org/docs/profiles#{name}"
+        for name in ("classic", "tlsserver", "shortlived", "tlsclient")}

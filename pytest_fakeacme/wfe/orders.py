@@ -491,6 +491,11 @@ def finalize(fe: Frontend, call: Call) -> Reply:
         raise problems.order_not_ready(
             f"Order's status ({go_quote(state)}) is not acceptable for finalization"
         )
+    if order.profile is not None and order.profile not in fe.settings.profiles_on(now):
+        # A profile withdrawn since the order (wfe2/wfe.go:2697-2705): Let's Encrypt's
+        # schedule does that to tlsclient on 2026-07-08.
+        raise problems.problem(
+            "invalidProfile", f"profile name {go_quote(order.profile)} not recognized", 400)
     csr = _checked_csr(fe, call, order)
     _recheck_caa(fe, order, now)
     with fe.store.lock:
