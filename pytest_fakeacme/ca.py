@@ -9,6 +9,7 @@ millisecond; clients never depend on the CA's own key type.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import ipaddress
 import secrets
 from collections.abc import Container, Sequence
@@ -18,7 +19,13 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
+from cryptography.x509.oid import (
+    AuthorityInformationAccessOID,
+    ExtendedKeyUsageOID,
+    NameOID,
+    SignatureAlgorithmOID,
+)
 
 from . import goodkey, problems
 from .model import Identifier
@@ -31,6 +38,8 @@ DEFAULT_VALIDITY = _dt.timedelta(days=90)
 DEFAULT_PROFILE = Profile("", DEFAULT_VALIDITY)
 #: Boulder's ``maxCNLength`` (csr/csr.go:18): longer names never become the subject CN.
 MAX_CN_LENGTH = 64
+#: The CA/Browser Forum's domain-validated policy (2.23.140.1.2.1), in every leaf.
+DOMAIN_VALIDATED = x509.ObjectIdentifier("2.23.140.1.2.1")
 #: Boulder's profiles' ``maxValidityBackdate`` in its configuration (test/config/ca.json:58,
 #: 1h5m); Let's Encrypt's production value is not published.
 MAX_VALIDITY_BACKDATE = _dt.timedelta(hours=1, minutes=5)
@@ -159,6 +168,8 @@ class CertificateAuthority:
         )
         #: Where leaves' CRLs are published (``http://host:port/``), when they are.
         self.crl_base: str | None = None
+        #: Where the issuing intermediate is served (leaves' caIssuers), when it is.
+        self.issuer_url: str | None = None
         self.crl_shards = 128
         self.root_pem = _pem(self.root)
         # Served bottom-up after the leaf (RFC 8555 7.4.2: each certificate certifies the one
@@ -347,10 +358,19 @@ class CertificateAuthority:
             )
             .add_extension(x509.SubjectAlternativeName(sans), critical=not subject)
             .add_extension(self._leaf_aki, critical=False)
+            # Baseline Requirements 7.1.6.1, domain validated (issuance/cert.go:196-207).
+            .add_extension(x509.CertificatePolicies([x509.PolicyInformation(
+                DOMAIN_VALIDATED, None)]), critical=False)
         )
         if profile.subject_key_id:
-            builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(public),
+            builder = builder.add_extension(x509.SubjectKeyIdentifier(subject_key_id(public)),
                                             critical=False)
+        if self.issuer_url is not None:
+            # The issuer's URL only: no OCSP URL since May 2025 (issuance/cert.go:196-207).
+            builder = builder.add_extension(x509.AuthorityInformationAccess([
+                x509.AccessDescription(AuthorityInformationAccessOID.CA_ISSUERS,
+                                       x509.UniformResourceIdentifier(self.issuer_url))]),
+                critical=False)
         if self.crl_base is not None:
             # One distribution point, the certificate's shard (Boulder issuance/cert.go); no
             # OCSP URL, as Let's Encrypt has put none in certificates since May 2025.
@@ -384,6 +404,20 @@ def _common_name(csr: x509.CertificateSigningRequest) -> str:
     for attr in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME):
         return attr.value if isinstance(attr.value, str) else attr.value.decode()
     return ""
+
+
+def subject_key_id(public: CertificatePublicKeyTypes) -> bytes:
+    """Boulder's ``GenerateSKID`` (core/util.go:171-192; RFC 7093 2 method 1): the leftmost
+    160 bits of the SHA-256 of the subjectPublicKey BIT STRING's contents (an RSA key's PKCS#1
+    DER, an EC key's uncompressed point)."""
+    if isinstance(public, rsa.RSAPublicKey):
+        raw = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        raw = public.public_bytes(serialization.Encoding.X962,
+                                  serialization.PublicFormat.UncompressedPoint)
+    else:  # the CSR checks admit RSA and ECDSA keys only (goodkey)
+        raise TypeError(f"no subject key identifier for {type(public).__name__}")
+    return hashlib.sha256(raw).digest()[:20]
 
 
 def cn_from_csr(csr: x509.CertificateSigningRequest) -> str:

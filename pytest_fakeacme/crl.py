@@ -82,6 +82,10 @@ class CRLs:
                 made = self._made[shard] = self._make(shard, tick)
             return made
 
+    def issuer_der(self) -> bytes:
+        """The issuing intermediate, DER."""
+        return self._ca.intermediate.public_bytes(serialization.Encoding.DER)
+
     def update(self) -> None:
         """Publish now: the next CRLs list every revocation so far."""
         with self._lock:
@@ -138,22 +142,30 @@ _REASONS = {
 }
 
 
+#: Where the CRL server also serves the issuing intermediate (DER), for leaves' caIssuers.
+ISSUER_PATH = "issuer.der"
+
+
 class CRLServer:
     """The CRLs over plain HTTP on loopback: ``GET /<shard>.crl`` is DER
-    (``application/pkix-crl``), as a CDN serves Let's Encrypt's."""
+    (``application/pkix-crl``), as a CDN serves Let's Encrypt's; ``GET /issuer.der`` the
+    issuing intermediate (``application/pkix-cert``)."""
 
     def __init__(self, crls: CRLs, host: str, port: int) -> None:
         def answer(handler: BaseHTTPRequestHandler) -> None:
             name = handler.path.split("?", 1)[0].lstrip("/")
             shard = name.removesuffix(".crl")
             body = b""
-            status = 404
+            status, kind = 404, "text/plain; charset=utf-8"
             if name.endswith(".crl") and shard.isdigit() and 1 <= int(shard) <= crls.shards:
                 body = crls.current(int(shard)).public_bytes(serialization.Encoding.DER)
-                status = 200
+                status, kind = 200, "application/pkix-crl"
+            elif name == ISSUER_PATH:
+                # What a leaf's caIssuers URL names (Let's Encrypt's http://<issuer>.i.lencr.org/).
+                body = crls.issuer_der()
+                status, kind = 200, "application/pkix-cert"
             handler.send_response(status)
-            handler.send_header("Content-Type", "application/pkix-crl" if status == 200
-                                else "text/plain; charset=utf-8")
+            handler.send_header("Content-Type", kind)
             handler.send_header("Content-Length", str(len(body)))
             handler.end_headers()
             if handler.command != "HEAD":

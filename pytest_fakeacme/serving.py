@@ -10,7 +10,7 @@ from typing import Any
 from . import wire
 from .ca import CertificateAuthority
 from .core import Core
-from .crl import CRLs, CRLServer
+from .crl import ISSUER_PATH, CRLs, CRLServer
 from .dnsserver import DNSServer
 from .errors import BindError
 from .management import Endpoints, ManagementApp, PlainServer
@@ -99,6 +99,7 @@ class Serving:
         netloc = f"[{host}]:{self._crl_server.port}" if ":" in host else (
             f"{host}:{self._crl_server.port}")
         self.ca.crl_base = f"http://{netloc}/"
+        self.ca.issuer_url = f"http://{netloc}/{ISSUER_PATH}"
         self.crls = crls
         self._core.also_reset(crls.clear)
 

@@ -5,10 +5,12 @@ the next CRL."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 
 import pytest
 import requests
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
@@ -108,15 +110,26 @@ def test_crl_numbers_only_grow_and_a_reset_forgets_what_was_published(
     assert fresh.get_revoked_certificate_by_serial_number(leaf.serial_number) is None
 
 
-def test_leaves_carry_no_ocsp_url(
+def test_leaves_name_their_issuer_and_no_ocsp_url(
     fake_acme: FakeACME, acme_client: AcmeTestClient, responder: Responder
 ) -> None:
-    leaf = _issue(acme_client, responder)[0]
-    try:
-        aia = leaf.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
-    except x509.ExtensionNotFound:
-        return
-    assert all(d.access_method != AuthorityInformationAccessOID.OCSP for d in aia)
+    # Boulder's template (issuance/cert.go:196-207): caIssuers only, the DV policy.
+    leaf, intermediate = _issue(acme_client, responder)[:2]
+    aia = leaf.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    assert [d.access_method for d in aia] == [AuthorityInformationAccessOID.CA_ISSUERS]
+    answer = requests.get(str(aia[0].access_location.value), timeout=10)
+    assert answer.headers["Content-Type"] == "application/pkix-cert"
+    assert x509.load_der_x509_certificate(answer.content) == intermediate
+    policies = leaf.extensions.get_extension_for_class(x509.CertificatePolicies).value
+    assert [p.policy_identifier.dotted_string for p in policies] == ["2.23.140.1.2.1"]
+    # The subject key identifier as Boulder computes it (core/util.go:171-192): SHA-256 of
+    # the key's bit string, its first 160 bits (for an EC key, the uncompressed point).
+    public = leaf.public_key()
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    point = public.public_bytes(serialization.Encoding.X962,
+                                serialization.PublicFormat.UncompressedPoint)
+    skid = leaf.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    assert skid.digest == hashlib.sha256(point).digest()[:20]
 
 
 def test_unknown_shards_and_a_fake_without_crls() -> None:
