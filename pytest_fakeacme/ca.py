@@ -1,8 +1,8 @@
-"""The certificate authority: an ECDSA P-256 root and intermediate made at start, CSR checks,
-and leaf certificates.
+"""The certificate authority: an ECDSA P-256 root and intermediate made at start, and leaf
+certificates as Boulder's issuance template makes them (CSRs are checked in :mod:`.csr`).
 
-It never sees an HTTP request: the front end hands it a CSR (DER) and the order's identifiers,
-and gets back PEM or a problem. Keys are P-256 because they are made in well under a
+It never sees an HTTP request: the front end hands it a checked CSR and the order's
+identifiers, and gets back PEM. Keys are P-256 because they are made in well under a
 millisecond; clients never depend on the CA's own key type.
 """
 
@@ -12,11 +12,11 @@ import datetime as _dt
 import hashlib
 import ipaddress
 import secrets
-from collections.abc import Container, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
@@ -24,10 +24,9 @@ from cryptography.x509.oid import (
     AuthorityInformationAccessOID,
     ExtendedKeyUsageOID,
     NameOID,
-    SignatureAlgorithmOID,
 )
 
-from . import goodkey, problems
+from .csr import cn_from_csr
 from .model import Identifier
 from .profiles import Profile
 from .renewal import cert_id as renewal_cert_id
@@ -36,8 +35,6 @@ from .renewal import cert_id as renewal_cert_id
 DEFAULT_VALIDITY = _dt.timedelta(days=90)
 #: What a leaf gets when no profile applies: a subject CN, 90 days (``certificate_validity``).
 DEFAULT_PROFILE = Profile("", DEFAULT_VALIDITY)
-#: Boulder's ``maxCNLength`` (csr/csr.go:18): longer names never become the subject CN.
-MAX_CN_LENGTH = 64
 #: The CA/Browser Forum's domain-validated policy (2.23.140.1.2.1), in every leaf.
 DOMAIN_VALIDATED = x509.ObjectIdentifier("2.23.140.1.2.1")
 #: Boulder's profiles' ``maxValidityBackdate`` in its configuration (test/config/ca.json:58,
@@ -46,14 +43,6 @@ MAX_VALIDITY_BACKDATE = _dt.timedelta(hours=1, minutes=5)
 #: Boulder's ``GenerateValidity`` backdates notBefore by 0.9 of it (issuance/cert.go:125-131),
 #: so that clocks that run a little slow accept the certificate: 58m30s.
 BACKDATE = MAX_VALIDITY_BACKDATE * 0.9
-
-#: Boulder's ``goodSignatureAlgorithms`` (csr/csr.go:20-31): SHA-2 with RSA or ECDSA.
-_GOOD_SIGNATURE_ALGORITHMS = frozenset({
-    SignatureAlgorithmOID.RSA_WITH_SHA256, SignatureAlgorithmOID.RSA_WITH_SHA384,
-    SignatureAlgorithmOID.RSA_WITH_SHA512, SignatureAlgorithmOID.ECDSA_WITH_SHA256,
-    SignatureAlgorithmOID.ECDSA_WITH_SHA384, SignatureAlgorithmOID.ECDSA_WITH_SHA512,
-})
-
 
 @dataclass(frozen=True)
 class Issued:
@@ -235,67 +224,6 @@ class CertificateAuthority:
             return "signature"
         return None
 
-    def parse_csr(self, der: bytes) -> x509.CertificateSigningRequest:
-        """The WFE's early parse of a finalize CSR (wfe2/wfe.go:2716-2721): a malformed
-        problem with Go's error for what Go cannot parse."""
-        if not der:
-            raise problems.malformed(
-                "Error parsing certificate request: asn1: syntax error: sequence truncated")
-        if _der_outer_length(der) not in (None, len(der)):
-            # encoding/asn1's Unmarshal leaves bytes after the request, and
-            # x509.ParseCertificateRequest refuses them (crypto/x509/x509.go).
-            raise problems.malformed(
-                "Error parsing certificate request: asn1: syntax error: trailing data")
-        try:
-            csr = x509.load_der_x509_csr(der)
-        except ValueError as exc:
-            raise problems.malformed(f"Error parsing certificate request: {exc}") from None
-        return csr
-
-    def verify_csr(
-        self, csr: x509.CertificateSigningRequest, blocked: Container[bytes] = ()
-    ) -> list[Identifier]:
-        """Boulder ``csr.VerifyCSR`` (csr/csr.go:43-95) up to the policy check of its names,
-        in its order: the key (Boulder's key policy), the signature algorithm, the signature,
-        no e-mail addresses or URIs in the SAN, no IP address as the Common Name, at least
-        one identifier. Returns the identifiers (``identifier.FromCSR``). Problems are bare
-        badCSR ones; the caller adds the context."""
-        try:
-            public: object = csr.public_key()
-        except (ValueError, UnsupportedAlgorithm):
-            raise problems.bad_csr("invalid public key in CSR") from None
-        if goodkey.go_type(public) == "<nil>" and not isinstance(
-                public, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
-            # A key algorithm Go's x509 does not know (Ed448, X448) leaves the key nil.
-            raise problems.bad_csr("invalid public key in CSR")
-        reason = goodkey.key_problem(
-            public, blocked, goodkey.key_digest(public) if blocked else b"")
-        if reason is not None:
-            raise problems.bad_csr(f"invalid public key in CSR: {reason}")
-        if csr.signature_algorithm_oid not in _GOOD_SIGNATURE_ALGORITHMS:
-            raise problems.bad_csr("signature algorithm not supported")
-        try:
-            good = csr.is_signature_valid
-        except (InvalidSignature, UnsupportedAlgorithm):  # pragma: no cover - allow-listed
-            good = False
-        if not good:
-            raise problems.bad_csr("invalid signature on CSR")
-        sans = _sans(csr)
-        if sans.get_values_for_type(x509.RFC822Name):
-            raise problems.bad_csr("CSR contains one or more email address fields")
-        if sans.get_values_for_type(x509.UniformResourceIdentifier):
-            raise problems.bad_csr("CSR contains one or more URI fields")
-        try:
-            ipaddress.ip_address(_common_name(csr))
-        except ValueError:
-            pass
-        else:
-            raise problems.bad_csr("CSR contains IP address in Common Name")
-        names = csr_identifiers(csr)
-        if not names:
-            raise problems.bad_csr("at least one identifier is required")
-        return names
-
     def crl_url(self, shard: int) -> str:
         """Where CRL shard ``shard`` is published (once :attr:`crl_base` is set)."""
         return f"{self.crl_base}{shard}.crl"
@@ -391,21 +319,6 @@ class CertificateAuthority:
         )
 
 
-def _sans(csr: x509.CertificateSigningRequest) -> x509.SubjectAlternativeName:
-    try:
-        return csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return x509.SubjectAlternativeName([])
-    except ValueError as exc:
-        raise problems.bad_csr(f"CSR extensions could not be parsed: {exc}") from None
-
-
-def _common_name(csr: x509.CertificateSigningRequest) -> str:
-    for attr in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME):
-        return attr.value if isinstance(attr.value, str) else attr.value.decode()
-    return ""
-
-
 def subject_key_id(public: CertificatePublicKeyTypes) -> bytes:
     """Boulder's ``GenerateSKID`` (core/util.go:171-192; RFC 7093 2 method 1): the leftmost
     160 bits of the SHA-256 of the subjectPublicKey BIT STRING's contents (an RSA key's PKCS#1
@@ -420,39 +333,6 @@ def subject_key_id(public: CertificatePublicKeyTypes) -> bytes:
     return hashlib.sha256(raw).digest()[:20]
 
 
-def cn_from_csr(csr: x509.CertificateSigningRequest) -> str:
-    """Boulder's ``CNFromCSR`` (csr/csr.go:97-126): the CSR's CN lower-cased when it is at
-    most 64 characters and not an IP address; without one, the first DNS name of the CSR
-    (in its order) that is short enough; else none."""
-    requested = _common_name(csr)
-    if len(requested) > MAX_CN_LENGTH:
-        return ""
-    if requested:
-        try:
-            ipaddress.ip_address(requested)
-        except ValueError:
-            return requested.lower()
-        return ""
-    for name in _sans(csr).get_values_for_type(x509.DNSName):
-        if len(name) <= MAX_CN_LENGTH:
-            return name.lower()
-    return ""
-
-
-def csr_identifiers(csr: x509.CertificateSigningRequest) -> list[Identifier]:
-    """Boulder ``identifier.FromCSR``: the DNS names of the SAN and the Common Name (as a DNS
-    name, whatever it looks like), and the SAN's IP addresses; lower-cased, de-duplicated,
-    sorted with DNS names first."""
-    sans = _sans(csr)
-    found = [Identifier("dns", name) for name in sans.get_values_for_type(x509.DNSName)]
-    common_name = _common_name(csr)
-    if common_name:
-        found.append(Identifier("dns", common_name))
-    found += [Identifier("ip", str(ip)) for ip in sans.get_values_for_type(x509.IPAddress)]
-    unique = {Identifier(i.type, i.value.lower()) for i in found}
-    return sorted(unique, key=lambda i: (i.type != "dns", i.value))
-
-
 def _ca_key_usage() -> x509.KeyUsage:
     return x509.KeyUsage(
         digital_signature=True,
@@ -465,17 +345,3 @@ def _ca_key_usage() -> x509.KeyUsage:
         encipher_only=False,
         decipher_only=False,
     )
-
-
-def _der_outer_length(der: bytes) -> int | None:
-    """The length of the first DER element (header and content), or None when the
-    header cannot be read (the parser then says what is wrong)."""
-    if len(der) < 2:
-        return None
-    first = der[1]
-    if first < 0x80:
-        return 2 + first
-    count = first & 0x7F
-    if count == 0 or count > 4 or len(der) < 2 + count:
-        return None
-    return 2 + count + int.from_bytes(der[2:2 + count], "big")

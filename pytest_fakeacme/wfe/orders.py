@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 
 from .. import problems, wire
 from .._gofmt import go_quote
+from ..csr import parse_csr, verify_csr
 from ..jws import known_key, raw_b64decode
 from ..model import (
     DNS_01,
@@ -432,14 +433,14 @@ def _checked_csr(fe: Frontend, call: Call, order: Order) -> x509.CertificateSign
     """The RA's ``validateFinalizeRequest`` (ra/ra.go:1021-1110) after the WFE's parse: the
     CSR's own checks, its names against the policy, their count and the order's, the key
     against the account's."""
-    csr = fe.ca.parse_csr(_csr_der(call))
+    csr = parse_csr(_csr_der(call))
     if _asks_must_staple(csr):
         # Refused before VerifyCSR, in the RA (ra/ra.go:1059-1063).
         raise problems.unauthorized(
             _FINALIZING + "OCSP must-staple extension is no longer available: see "
             "https://letsencrypt.org/2024/12/05/ending-ocsp")
     try:
-        names = fe.ca.verify_csr(csr, fe.store.blocked_keys)
+        names = verify_csr(csr, fe.store.blocked_keys)
         # VerifyCSR ends with the policy's WillingToIssue (csr/csr.go:90-93).
         check_identifiers(names, fe.settings.strict_identifiers)
     except problems.AcmeProblem as prob:
