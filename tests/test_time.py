@@ -23,28 +23,40 @@ UTC = datetime.timezone.utc
 
 def test_coupled_process_time_follows_the_fake_clock() -> None:
     before = datetime.datetime.now(UTC)
-    clock = Clock(before + datetime.timedelta(days=3650))
+    # Frozen, the process's time is compared exactly (half a second before midnight: a day's
+    # end is no edge case); running, it is bracketed by the fake's readings.
+    start = datetime.datetime(2036, 2, 28, 23, 59, 59, 500_000, tzinfo=UTC)
+    clock = Clock(start, frozen=True)
     with clock.couple():
         assert time_machine.escape_hatch.is_travelling()
-        assert abs(datetime.datetime.now(UTC) - clock.now()) < datetime.timedelta(seconds=1)
+        assert datetime.datetime.now(UTC) == start
         clock.advance(days=60)
-        later = (before + datetime.timedelta(days=3710)).date()
-        assert datetime.datetime.now(UTC).date() == later
-        assert datetime.date.today() == later
-        assert abs(time.time() - clock.now().timestamp()) < 1
+        later = start + datetime.timedelta(days=60)
+        assert datetime.datetime.now(UTC) == later
+        assert datetime.date.today() == later.astimezone().date()  # today() is local time
+        assert time.time() == later.timestamp()
+        clock.advance(seconds=1)  # over midnight
+        assert datetime.datetime.now(UTC) == later + datetime.timedelta(seconds=1)
+        assert datetime.date.today() == (later + datetime.timedelta(seconds=1)).astimezone().date()
+        target = datetime.datetime(2040, 1, 1, 12, tzinfo=UTC)
+        clock.set(target)
+        assert datetime.datetime.now(UTC) == target
+        clock.unfreeze()  # running: the process's time runs from where the fake's stands
+        first = clock.now()
+        process = datetime.datetime.now(UTC)
+        last = clock.now()
+        # The process's time was set a moment after the fake's was read: it may trail it.
+        assert first - datetime.timedelta(seconds=1) <= process <= last
+        assert process >= target
         frozen = clock.freeze()
         assert datetime.datetime.now(UTC) == frozen  # a frozen clock: the process stands still
         clock.advance(hours=1)
         assert datetime.datetime.now(UTC) == frozen + datetime.timedelta(hours=1)
-        clock.unfreeze()
-        target = before + datetime.timedelta(days=5000)
-        clock.set(target)
-        assert datetime.datetime.now(UTC).date() == target.date()
     assert not clock.coupled
     assert not time_machine.escape_hatch.is_travelling()
     # Outside the block the process has its own time back, and the fake keeps its own.
     assert datetime.datetime.now(UTC) - before < datetime.timedelta(minutes=5)
-    assert clock.now().date() == target.date()
+    assert clock.now() == frozen + datetime.timedelta(hours=1)
 
 
 def test_the_fake_does_not_count_its_own_shift_twice(fake_acme: FakeACME) -> None:

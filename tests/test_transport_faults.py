@@ -352,10 +352,13 @@ def _without_date(lines: Iterable[bytes]) -> list[bytes]:
 
 
 def test_slow_headers_trip_a_client_read_timeout(fake_acme: FakeACME) -> None:
-    # About a fifth of a second between lines, four times the client's read timeout.
+    # About a fifth of a second between lines, four times the client's read timeout. Connect
+    # and TLS get a generous timeout of their own: a busy machine cannot trip the short one
+    # there (a ConnectTimeout would not be what this test is about).
     fake_acme.faults.slow_headers(1.0, endpoint="directory")
     with pytest.raises(requests.exceptions.ReadTimeout):
-        requests.get(fake_acme.directory_url, verify=fake_acme.ca_bundle, timeout=0.05)
+        requests.get(fake_acme.directory_url, verify=fake_acme.ca_bundle,
+                     timeout=(TIMEOUT, 0.05))
     assert requests.get(fake_acme.directory_url, verify=fake_acme.ca_bundle,
                         timeout=TIMEOUT).status_code == 200
     assert [e.fault for e in fake_acme.journal.requests("directory")] == [
@@ -683,7 +686,9 @@ def test_acme_reports_slow_headers_as_a_read_timeout_and_the_order_exists(
     impatient = acme_client_module.ClientNetwork(
         acme_client.key, account=acme_client.regr, alg=jose.ES256,
         verify_ssl=fake_acme.ca_bundle,  # type: ignore[arg-type]  # requests takes a path
-        timeout=0.05,  # type: ignore[arg-type]  # requests takes seconds as a float
+        # requests' (connect, read): a short read timeout only, so that connect and TLS on a
+        # busy machine cannot trip it.
+        timeout=(TIMEOUT, 0.05),  # type: ignore[arg-type]  # typed int, passed to requests
     )
     client = acme_client_module.ClientV2(acme_client.directory, impatient)
     fake_acme.faults.slow_headers(1.0, endpoint="newOrder")
