@@ -16,7 +16,8 @@ also take a seeded ``rate=`` (with ``seed=``), as ``nonce_reject_rate`` does.
 
 A request gets at most one answer from a fault (a problem document, an HTML page, an empty
 body) and at most one way of delivering it (drop, connection_reset, truncated_body,
-slow_headers): the first matching fault of each; ``slow`` delays add up.
+slow_headers): the first matching fault of each; ``slow`` delays add up. A request that is
+dropped or reset gets no answer, so no answering fault fires for it.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ ANSWERING: frozenset[str] = frozenset({"problem", "html_error", "empty_body"})
 #: Faults that change how the answer travels: the first that matches applies.
 DELIVERING: frozenset[str] = frozenset({"drop", "connection_reset", "truncated_body",
                                         "slow_headers"})
+#: Deliveries that send no answer at all: no answering fault fires with them.
+UNANSWERED: frozenset[str] = frozenset({"drop", "connection_reset"})
 
 #: The limits ``rate_limited(limit=...)`` names, and Boulder's limit each stands for.
 RATE_LIMITS: dict[str, str] = {
@@ -361,13 +364,24 @@ class Faults:
 
     def check(self, endpoint: str, now: _dt.datetime, is_post: bool) -> FaultHit:
         """The faults that fire for a request to ``endpoint`` (called by the front end): the
-        first that answers, the first that changes the delivery, and every delay."""
+        first that answers, the first that changes the delivery, and every delay.
+
+        How the answer travels is settled first: a request that will get no answer at all
+        (``drop``, ``connection_reset``) fires no answering fault, which waits, its ``times``
+        and seeded draws untouched, for a request whose client will read it."""
         hit = FaultHit()
+        fired: list[tuple[int, Fault]] = []
         with self._lock:
-            for fault in self._faults:
-                if fault.kind in ANSWERING and hit.answer is not None:
+            for index, fault in enumerate(self._faults):
+                if fault.kind in DELIVERING and fault.matches(endpoint):
+                    hit.delivery = fault
+                    fired.append((index, fault))
+                    break
+            unanswered = hit.delivery is not None and hit.delivery.kind in UNANSWERED
+            for index, fault in enumerate(self._faults):
+                if fault.kind in DELIVERING:
                     continue
-                if fault.kind in DELIVERING and hit.delivery is not None:
+                if fault.kind in ANSWERING and (unanswered or hit.answer is not None):
                     continue
                 if fault.kind == "problem" and fault.problem is not None and (
                     fault.problem.type == "badNonce" and not is_post
@@ -375,19 +389,21 @@ class Faults:
                     continue  # only POSTs carry nonces
                 if not fault.matches(endpoint):
                     continue
-                fault.fired += 1
                 if fault.kind == "hook":
+                    fault.fired += 1
                     fault.build(now)
                     continue
-                hit.fired.append(fault.describe())
+                fired.append((index, fault))
                 if fault.kind == "slow":
                     hit.delay += fault.delay
-                elif fault.kind in DELIVERING:
-                    hit.delivery = fault
                 else:
                     hit.answer = fault
-                    if fault.kind == "problem":
-                        hit.problem = fault.build(now) if fault.build else fault.problem
+            for _, fault in sorted(fired, key=lambda pair: pair[0]):  # in the order added
+                fault.fired += 1
+                hit.fired.append(fault.describe())
+            if hit.answer is not None and hit.answer.kind == "problem":
+                answer = hit.answer
+                hit.problem = answer.build(now) if answer.build else answer.problem
         return hit
 
     def add_spec(self, spec: str) -> Fault:

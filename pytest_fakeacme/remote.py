@@ -71,7 +71,9 @@ class RemoteFake:
             except (ValueError, KeyError, TypeError):
                 message = detail.decode("utf-8", "replace")
             raise RemoteError(f"{method} {path}: {message}") from None
-        return json.loads(raw) if kind.startswith("application/json") else raw.decode()
+        if kind.startswith("application/json"):
+            return json.loads(raw)
+        return raw.decode() if kind.startswith("text/") else raw
 
     # Where the fake is
 
@@ -149,6 +151,29 @@ class RemoteFake:
         """``fake_acme.limits.unpause(account, identifier)``; how many were unpaused."""
         body = {"account": account} | ({"identifier": identifier} if identifier else {})
         return int(self._call("POST", "/limits/unpause", body)["unpaused"])
+
+    def mass_revocation(self, revoke_after_seconds: float = 86400, reason: int = 0
+                        ) -> dict[str, Any]:
+        """``fake_acme.ari.mass_revocation(timedelta(seconds=revoke_after_seconds), reason)``;
+        the drill as :meth:`drill` shows it."""
+        return dict(self._call("POST", "/ari/mass-revocation",
+                               {"revoke_after": revoke_after_seconds, "reason": reason}))
+
+    def drill(self) -> dict[str, Any]:
+        """The latest mass revocation drill and the answers to its questions (``GET
+        /ari/drill``): ``certificates``, ``fetched_renewal_info``, ``renewed``,
+        ``sent_replaces``, ``missed`` (ARI identifiers), ``revoke_at``, ``revoked``."""
+        return dict(self._call("GET", "/ari/drill"))
+
+    def update_crls(self) -> str:
+        """Publish every CRL now (``fake_acme.crl(update=True)``); their ``thisUpdate``."""
+        return str(self._call("POST", "/crl/update", {})["this_update"])
+
+    def crl(self, serial: int | None = None) -> bytes:
+        """The CRL a client fetching it now gets, DER: the shard of the certificate with this
+        serial (as ``fake_acme.certificates[i].serial``), or shard 1 (``fake_acme.crl``)."""
+        query = "" if serial is None else f"?serial={serial:x}"
+        return bytes(self._call("GET", "/crl" + query))
 
     def state(self) -> dict[str, Any]:
         """Accounts, orders and certificates (``GET /state``)."""

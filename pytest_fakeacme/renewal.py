@@ -80,6 +80,27 @@ def immediate_window(now: _dt.datetime) -> Window:
     return Window(start, start + _dt.timedelta(minutes=30))
 
 
+#: The reasons a drill may revoke for, by CRL reason code (RFC 5280 5.3.1): those Boulder lets
+#: Let's Encrypt's staff give when they revoke (``AdminAllowedReason``,
+#: revocation/reasons.go:84-94, checked in ra/ra.go:1941): what a subscriber may give
+#: (``UserAllowedReason``, 67-78) and privilegeWithdrawn. The others RFC 5280 defines the
+#: Baseline Requirements forbid, and 7 is no reason at all.
+DRILL_REASONS: dict[int, str] = {
+    0: "unspecified", 1: "keyCompromise", 4: "superseded", 5: "cessationOfOperation",
+    9: "privilegeWithdrawn",
+}
+
+
+def check_drill_reason(reason: object) -> int:
+    """``reason`` if a drill may revoke for it (:data:`DRILL_REASONS`); a usage error naming
+    the allowed ones otherwise."""
+    if isinstance(reason, int) and not isinstance(reason, bool) and reason in DRILL_REASONS:
+        return reason
+    allowed = ", ".join(f"{code} ({name})" for code, name in DRILL_REASONS.items())
+    raise FakeACMEUsageError(f"reason takes a revocation reason code Let's Encrypt revokes "
+                             f"with: {allowed}; not {reason!r}")
+
+
 @dataclass
 class Drill:
     """A mass revocation under way (:meth:`RenewalControl.mass_revocation`), and the questions
@@ -103,20 +124,23 @@ class Drill:
         return [c for c in self.certificates if c in asked]
 
     def _renewals(self) -> dict[str, Certificate]:
-        """Each drilled certificate's first successor: a certificate issued to the same account
-        for the same names after the drill began and before the revocation."""
+        """Each drilled certificate's first successor: a certificate the drill does not cover,
+        issued to the same account for the same names at or after the drill began, from an
+        order created before the revocation. Its issuance time, not its backdated notBefore,
+        says when it was issued."""
         with self._store.lock:
             certs = list(self._store.certificates.values())
             orders = dict(self._store.orders)
+        drilled = set(self.certificates)
         found: dict[str, Certificate] = {}
         for old in certs:
-            if old.ari_id not in self.certificates:
+            if old.ari_id not in drilled:
                 continue
             names = {i.value for i in orders[old.order_id].identifiers}
             for new in certs:
                 order = orders[new.order_id]
-                if (new.account_id == old.account_id and new.id != old.id
-                        and self.started <= new.not_before + _BACKDATE_SLACK
+                if (new.account_id == old.account_id and new.ari_id not in drilled
+                        and (new.issued_at or new.not_before) >= self.started
                         and order.created < self.revoke_at
                         and names <= {i.value for i in order.identifiers}):
                     found.setdefault(old.ari_id, new)
@@ -138,10 +162,6 @@ class Drill:
             named = {o.replaces for o in self._store.orders.values()
                      if o.replaces is not None and o.created >= self.started}
         return [c for c in self.certificates if c in named]
-
-
-#: Issued certificates are backdated (their notBefore precedes their issuance a little).
-_BACKDATE_SLACK = _dt.timedelta(hours=2)
 
 
 class RenewalControl:
@@ -198,21 +218,23 @@ class RenewalControl:
     def mass_revocation(self, revoke_after: _dt.timedelta = _dt.timedelta(hours=24),
                         reason: int = 0) -> Drill:
         """A revocation drill, as Let's Encrypt ran one in March 2026: from now on every
-        certificate issued so far is suggested for renewal at once (its window in the past,
-        with an ``explanationURL``), and once ``revoke_after`` has passed on the fake's clock
-        they are revoked (with CRL ``reason``). The returned :class:`Drill` answers what the
-        client did about it."""
+        certificate issued so far and not expired or revoked is suggested for renewal at once
+        (its window in the past, with an ``explanationURL``), and once ``revoke_after`` has
+        passed on the fake's clock they are revoked with CRL ``reason``, one of
+        :data:`DRILL_REASONS`. The returned :class:`Drill` answers what the client did about
+        it."""
         if not isinstance(revoke_after, _dt.timedelta) or revoke_after < _dt.timedelta(0):
             raise FakeACMEUsageError(
                 f"revoke_after takes a timedelta >= 0, e.g. timedelta(hours=6), not "
                 f"{revoke_after!r}"
             )
-        if not isinstance(reason, int) or isinstance(reason, bool) or not 0 <= reason <= 10:
-            raise FakeACMEUsageError(f"reason takes an RFC 5280 reason code (0-10), not "
-                                     f"{reason!r}")
+        check_drill_reason(reason)
         now = self._clock.now()
         with self._store.lock:
-            chosen = [c for c in self._store.certificates.values() if c.revoked_reason is None]
+            # An incident revokes what is still valid: an expired certificate needs no
+            # revocation and no client renews it.
+            chosen = [c for c in self._store.certificates.values()
+                      if c.revoked_reason is None and c.not_after > now]
         drill = Drill(now, now + revoke_after, reason, tuple(c.ari_id for c in chosen),
                       self._store, self._journal)
         with self._lock:
@@ -221,6 +243,12 @@ class RenewalControl:
             self._drills.append(drill)
         self.revoke_due(now)
         return drill
+
+    @property
+    def drills(self) -> list[Drill]:
+        """The drills started since the last reset, oldest first."""
+        with self._lock:
+            return list(self._drills)
 
     @property
     def pending(self) -> bool:

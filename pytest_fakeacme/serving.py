@@ -53,6 +53,8 @@ class Serving:
         sock = bind(host, port)
         serving = cls(core, ca)
         try:
+            if crl_port is not None:  # first: the management API publishes them on demand
+                serving._start_crls(host, crl_port)
             identity = serving._build(sock.getsockname()[1], host)
             app = Mount(serving.acme_app, {MANAGEMENT_PREFIX: serving.management})
             serving.server = Server(sock, app, identity.tls, core.clock.now,
@@ -60,8 +62,6 @@ class Serving:
             core.journal.quiet_hook = serving.server.wait_until_quiet
             if dns_port is not None:
                 serving._start_dns(host, dns_port)
-            if crl_port is not None:
-                serving._start_crls(host, crl_port)
         except BaseException:
             serving.stop()
             sock.close()
@@ -83,7 +83,7 @@ class Serving:
         urls = wire.Urls(f"https://{netloc}")
         self.endpoints = Endpoints(urls, self.identity.ca_bundle, self.identity.roots_path,
                                    urls.base + MANAGEMENT_PREFIX)
-        self.management = ManagementApp(self._core, self.ca, self.endpoints)
+        self.management = ManagementApp(self._core, self.ca, self.endpoints, self.crls)
         self.acme_app = build_app(Frontend(self._core, self.ca, urls))
         return identity
 

@@ -36,7 +36,7 @@ from werkzeug.test import EnvironBuilder
 
 from client import AcmeTestClient
 from pytest_fakeacme import FakeACME
-from pytest_fakeacme.transport import _BODY_READ_LIMIT
+from pytest_fakeacme.transport import _BODY_READ_LIMIT, _DRAIN_LIMIT
 from responder import Responder
 
 #: Bounds every wait on a socket or a thread; answers on loopback take milliseconds.
@@ -461,6 +461,24 @@ def test_a_client_that_sends_tens_of_megabytes_before_reading_gets_the_problem(
     assert_problem(refused, 403, "unauthorized", "Unable to validate JWS :: request body too large")
     assert refused.header("Connection") == "close"
     assert stream.read() == b""
+
+
+def test_a_body_announced_beyond_the_drain_limit_is_refused_without_waiting_for_it(
+    fake_acme: FakeACME, wire: Wire
+) -> None:
+    # The fake refuses by Content-Length, reading none of the body. Within the drain limit it
+    # would then wait for the body to discard it; past it, it closes at once. So a client that
+    # sends the head alone gets the answer and the end of the connection. (One still writing
+    # the body would see its connection reset, its bytes unread.)
+    length = _DRAIN_LIMIT + 1
+    new_account = path_of(directory(fake_acme)["newAccount"])
+    wire.sock.sendall(request_bytes(wire.authority, "POST", new_account, headers=[
+        ("Content-Type", JOSE_JSON), ("Content-Length", str(length))]))
+    stream = wire.sock.makefile("rb")
+    refused = read_answer(stream)
+    assert_problem(refused, 403, "unauthorized", "Unable to validate JWS :: request body too large")
+    assert refused.header("Connection") == "close"
+    assert stream.read() == b""  # the end of the connection, not a wait for the rest
 
 
 # 7. Chunked request bodies take werkzeug's path, which closes.

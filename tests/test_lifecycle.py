@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from client import AcmeTestClient, make_csr
+from client import AcmeTestClient, ec_key, key_pem, make_csr
 from jwsclient import RawClient, b64, new_key, public_jwk
 from pytest_fakeacme import FakeACME, FakeACMEUsageError, outcomes
 from pytest_fakeacme.renewal import cert_id
@@ -140,6 +140,36 @@ def _renewal_info(fake: FakeACME, leaf: x509.Certificate) -> dict[str, str]:
 
 def _parse(value: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def test_a_must_staple_csr_is_refused_and_the_order_stays_ready(
+    fake_acme: FakeACME, acme_client: AcmeTestClient
+) -> None:
+    # Certbot's own CSR helper with --must-staple; Boulder refuses it in the RA, 403
+    # unauthorized (ra/ra.go:1059-1063; the extension compared as ra/ra.go:996-1014), and the
+    # order stays ready for a CSR without it.
+    key = key_pem(ec_key())
+    stapled = crypto_util.make_csr(key, ["a.example"], must_staple=True)
+    order = acme_client.acme.new_order(stapled)
+    acme_client.answer_http01(order)
+    order = acme_client.poll_authorizations(order)
+    deadline = datetime.datetime.now() + datetime.timedelta(seconds=30)
+    with pytest.raises(messages.Error) as refused:
+        acme_client.acme.finalize_order(order, deadline)
+    assert (refused.value.typ, refused.value.detail) == (
+        "urn:ietf:params:acme:error:unauthorized",
+        "Error finalizing order :: OCSP must-staple extension is no longer available: see "
+        "https://letsencrypt.org/2024/12/05/ending-ocsp")
+    assert fake_acme.journal.requests("finalize")[-1].status == 403
+    assert [o.status for o in fake_acme.orders] == ["ready"]
+    assert fake_acme.certificates == []
+    plain = order.update(csr_pem=crypto_util.make_csr(key, ["a.example"]))
+    with acme_client.virtual_sleep():  # the library's polls, on the fake's clock
+        done = acme_client.acme.finalize_order(plain, deadline)
+    assert done.body.status == messages.STATUS_VALID
+    leaf = x509.load_pem_x509_certificate(done.fullchain_pem.encode())
+    with pytest.raises(x509.ExtensionNotFound):
+        leaf.extensions.get_extension_for_class(x509.TLSFeature)
 
 
 def test_ari_window_inside_validity_moving_with_the_clock(

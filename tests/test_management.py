@@ -15,11 +15,14 @@ from typing import Any
 import pytest
 import requests
 from acme import challenges, errors
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from client import AcmeTestClient
 from pytest_fakeacme import FakeACME, outcomes
 from pytest_fakeacme.jsonforms import outcome_from_json, outcome_to_json
 from pytest_fakeacme.management import PlainServer
+from pytest_fakeacme.renewal import cert_id
 
 EXAMPLES = [
     outcomes.valid(), outcomes.real(), outcomes.http_status(404), outcomes.wrong_body("x"),
@@ -203,6 +206,117 @@ def test_faults_clock_dns_terms_eab_settings_and_reset(fake_acme: FakeACME, mgmt
     assert fake_acme.settings.copy().strict_identifiers is False  # a copy: mypy narrowed it
     assert fake_acme.terms.version == 1
     assert dns.lookup_txt("_acme-challenge.a.example") == []
+
+
+# Renewal information and CRLs
+
+
+@pytest.mark.fake_acme(va_default="valid")
+def test_a_mass_revocation_drill_through_the_api(
+    fake_acme: FakeACME, mgmt: Mgmt, acme_client: AcmeTestClient
+) -> None:
+    order = acme_client.issue("a.example")
+    old = cert_id(x509.load_pem_x509_certificate(order.fullchain_pem.encode()))
+    assert mgmt.get("/ari/drill").json() == {
+        "error": "no mass revocation drill since the last reset: start one with "
+                 "POST /ari/mass-revocation"}
+    assert mgmt.get("/ari/drill").status_code == 409
+    fake_acme.clock.freeze()
+    started = fake_acme.clock.now()
+    answer = mgmt.post("/ari/mass-revocation", {"revoke_after": 3600, "reason": 4})
+    assert answer.status_code == 200
+    revoke_at = started + datetime.timedelta(hours=1)
+    expected = {"started": started.isoformat(), "revoke_at": revoke_at.isoformat(),
+                "reason": 4, "revoked": False, "certificates": [old],
+                "fetched_renewal_info": [], "renewed": [], "sent_replaces": [], "missed": [old]}
+    assert answer.json() == expected
+    [drill] = fake_acme.ari.drills
+    assert (drill.certificates, drill.reason) == ((old,), 4)
+    renewal_info = acme_client.directory["renewalInfo"]
+    assert requests.get(f"{renewal_info}/{old}", verify=fake_acme.ca_bundle,
+                        timeout=10).status_code == 200
+    acme_client.issue("a.example")
+    assert mgmt.get("/ari/drill").json() == expected | {
+        "fetched_renewal_info": [old], "renewed": [old], "missed": []}
+    fake_acme.clock.advance(hours=1)
+    assert mgmt.get("/ari/drill").json()["revoked"] is True
+    assert [c.revoked for c in fake_acme.certificates] == [True, False]
+
+
+@pytest.mark.parametrize(("body", "error"), [
+    ({"revoke_after": -5}, "revoke_after takes seconds from 0 to 3153600000, e.g. 21600 for "
+                           "six hours, not -5"),
+    ({"revoke_after": True}, "revoke_after takes seconds from 0 to 3153600000, e.g. 21600 "
+                             "for six hours, not True"),
+    ({"revoke_after": 1e300}, "revoke_after takes seconds from 0 to 3153600000, e.g. 21600 "
+                              "for six hours, not 1e+300"),
+    ({"revoke_after": "6h"}, "field 'revoke_after' has the wrong type: '6h'"),
+    ({"reason": 7}, "reason takes a revocation reason code Let's Encrypt revokes with: 0 "
+                    "(unspecified), 1 (keyCompromise), 4 (superseded), 5 (cessationOfOperation), "
+                    "9 (privilegeWithdrawn); not 7"),
+    ({"reason": "4"}, "field 'reason' has the wrong type: '4'"),
+])
+def test_a_drill_the_api_refuses_changes_nothing(
+    fake_acme: FakeACME, mgmt: Mgmt, body: dict[str, Any], error: str
+) -> None:
+    answer = mgmt.post("/ari/mass-revocation", body)
+    assert (answer.status_code, answer.json()) == (400, {"error": error})
+    assert fake_acme.ari.drills == []
+    fake_acme.crl(update=True)  # the CRLs still publish
+
+
+def test_not_a_number_is_refused_in_seconds(fake_acme: FakeACME, mgmt: Mgmt) -> None:
+    # JSON has no NaN, but Python's parser takes one: it is refused like any other bad number.
+    answer = requests.post(mgmt.url + "/ari/mass-revocation", data=b'{"revoke_after": NaN}',
+                           verify=mgmt.verify, timeout=10)
+    assert (answer.status_code, answer.json()["error"]) == (
+        400, "revoke_after takes seconds from 0 to 3153600000, e.g. 21600 for six hours, "
+             "not nan")
+
+
+@pytest.mark.fake_acme(va_default="valid")
+def test_crls_through_the_api(fake_acme: FakeACME, mgmt: Mgmt, acme_client: AcmeTestClient
+                              ) -> None:
+    order = acme_client.issue("a.example")
+    leaf = x509.load_pem_x509_certificate(order.fullchain_pem.encode())
+    serial = f"{leaf.serial_number:x}"
+    mgmt.get("/crl", serial=serial)  # published, then the revocation
+    acme_client.acme.revoke(leaf, 1)
+    before = mgmt.get("/crl", serial=serial)
+    assert before.headers["Content-Type"] == "application/pkix-crl"
+    crl = x509.load_der_x509_crl(before.content)
+    assert crl.get_revoked_certificate_by_serial_number(leaf.serial_number) is None  # not yet
+    shard = leaf.serial_number % 128 + 1
+    assert crl.extensions.get_extension_for_class(x509.IssuingDistributionPoint).value \
+        .full_name[0].value == f"{fake_acme.crl_base}{shard}.crl"   # type: ignore[index]
+    published = mgmt.post("/crl/update").json()["this_update"]
+    after = x509.load_der_x509_crl(mgmt.get("/crl", serial=serial).content)
+    assert after.get_revoked_certificate_by_serial_number(leaf.serial_number) is not None
+    assert after.last_update_utc.isoformat() == published
+    assert after == fake_acme.crl(leaf.serial_number)
+    assert x509.load_der_x509_crl(mgmt.get("/crl", shard=str(shard)).content) == after
+    assert x509.load_der_x509_crl(mgmt.get("/crl").content) == fake_acme.crl()  # shard 1
+
+
+@pytest.mark.parametrize(("params", "error"), [
+    ({"serial": "zz"}, "serial is hexadecimal, as /state lists it, not 'zz'"),
+    ({"serial": "abc"}, "no certificate with serial abc was issued here"),
+    ({"shard": "0"}, "shard is a number from 1 to 128, not '0'"),
+    ({"shard": "129"}, "shard is a number from 1 to 128, not '129'"),
+    ({"shard": "one"}, "shard is a number from 1 to 128, not 'one'"),
+    ({"serial": "abc", "shard": "1"}, "give serial or shard, not both"),
+])
+def test_crl_refusals(mgmt: Mgmt, params: dict[str, str], error: str) -> None:
+    answer = mgmt.get("/crl", **params)
+    assert (answer.status_code, answer.json()) == (400, {"error": error})
+
+
+def test_a_fake_without_crls_says_so() -> None:
+    with FakeACME(dns_port=None, crl_port=None) as fake:
+        api = Mgmt(fake.management_url, fake.ca_bundle)
+        for answer in (api.get("/crl"), api.post("/crl/update")):
+            assert (answer.status_code, answer.json()) == (
+                409, {"error": "this fake serves no CRLs (crl_port=None)"})
 
 
 @pytest.fixture
@@ -423,6 +537,36 @@ def test_remote_client_drives_the_same_fake(fake_acme: FakeACME) -> None:
         remote.configure(flavor="pebble")
     remote.reset()
     assert str(fake_acme.flavor) == "boulder"  # str(): mypy narrowed it to "rfc" above
+
+
+@pytest.mark.fake_acme(va_default="valid")
+def test_remote_client_runs_a_drill_and_reads_the_crls(
+    fake_acme: FakeACME, acme_client: AcmeTestClient
+) -> None:
+    from pytest_fakeacme.remote import RemoteError, RemoteFake
+
+    remote = RemoteFake(fake_acme.management_url, fake_acme.ca_bundle)
+    order = acme_client.issue("a.example")
+    leaf = x509.load_pem_x509_certificate(order.fullchain_pem.encode())
+    old = cert_id(leaf)
+    with pytest.raises(RemoteError, match=r"POST /ari/mass-revocation: revoke_after takes "
+                                          r"seconds from 0 to 3153600000, .* not -1$"):
+        remote.mass_revocation(-1)
+    with pytest.raises(RemoteError, match=r"1 \(keyCompromise\), .*; not 7$"):
+        remote.mass_revocation(reason=7)
+    with pytest.raises(RemoteError, match="no mass revocation drill"):
+        remote.drill()
+    started = remote.mass_revocation(revoke_after_seconds=0, reason=5)
+    assert (started["certificates"], started["missed"], started["revoked"]) == ([old], [old], True)
+    assert remote.drill() == started
+    this_update = remote.update_crls()
+    crl = x509.load_der_x509_crl(remote.crl(leaf.serial_number))
+    assert crl.last_update_utc.isoformat() == this_update
+    entry = crl.get_revoked_certificate_by_serial_number(leaf.serial_number)
+    assert entry is not None
+    assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == (
+        x509.ReasonFlags.cessation_of_operation)
+    assert remote.crl() == fake_acme.crl().public_bytes(serialization.Encoding.DER)
 
 
 def test_a_subprocess_scripts_the_session_fake(pytester: pytest.Pytester) -> None:

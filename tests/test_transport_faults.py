@@ -352,10 +352,13 @@ def _without_date(lines: Iterable[bytes]) -> list[bytes]:
 
 
 def test_slow_headers_trip_a_client_read_timeout(fake_acme: FakeACME) -> None:
-    # About a fifth of a second between lines, four times the client's read timeout.
+    # About a fifth of a second between lines, four times the client's read timeout. Connect
+    # and TLS get a generous timeout of their own: a busy machine cannot trip the short one
+    # there (a ConnectTimeout would not be what this test is about).
     fake_acme.faults.slow_headers(1.0, endpoint="directory")
     with pytest.raises(requests.exceptions.ReadTimeout):
-        requests.get(fake_acme.directory_url, verify=fake_acme.ca_bundle, timeout=0.05)
+        requests.get(fake_acme.directory_url, verify=fake_acme.ca_bundle,
+                     timeout=(TIMEOUT, 0.05))
     assert requests.get(fake_acme.directory_url, verify=fake_acme.ca_bundle,
                         timeout=TIMEOUT).status_code == 200
     assert [e.fault for e in fake_acme.journal.requests("directory")] == [
@@ -426,18 +429,42 @@ def test_one_fault_answers_and_one_delivers_each_request(fake_acme: FakeACME) ->
         assert read_head(wire).status == 502
         assert wire.rest() == NGINX_502[: len(NGINX_502) // 2]
     # Two that answer, two that deliver: the first of each, in the order added; the others
-    # wait for the next request.
+    # wait for the next request. A request reset or dropped gets no answer, so the answering
+    # faults wait for one that will be answered: none is used up unseen.
     fake_acme.faults.html_error(503, endpoint="directory")
     fake_acme.faults.server_error(endpoint="directory")
     fake_acme.faults.connection_reset(endpoint="directory")
     fake_acme.faults.drop(endpoint="directory")
-    for _ in range(3):
-        fresh_answer(fake_acme, "GET", "/directory")
+    answers = [fresh_answer(fake_acme, "GET", "/directory") for _ in range(5)]
+    # What the client got: no answer twice (an exception reading it), then both answers.
+    assert [getattr(a, "status", None) for a in answers] == [None, None, 503, 500, 200]
     assert [(e.status, e.fault) for e in fake_acme.journal.requests("directory")][1:] == [
-        (0, "html_error 503 endpoint=directory, 1 of 1; "
-            "connection_reset endpoint=directory, 1 of 1"),
-        (0, "server_error endpoint=directory, 1 of 1; drop endpoint=directory, 1 of 1"),
+        (0, "connection_reset endpoint=directory, 1 of 1"),
+        (0, "drop endpoint=directory, 1 of 1"),
+        (503, "html_error 503 endpoint=directory, 1 of 1"),
+        (500, "server_error endpoint=directory, 1 of 1"),
         (200, "")]
+
+
+def test_a_reset_or_drop_leaves_a_seeded_answering_fault_its_draws(fake_acme: FakeACME) -> None:
+    # The same seed, the same pattern of 503s over the requests answered, whether or not
+    # resets come in between: the reset requests draw nothing from html_error's seed.
+    def pattern(resets: bool) -> list[int]:
+        fake_acme.reset()
+        fake_acme.faults.html_error(503, endpoint="directory", times=None, rate=0.5, seed=4)
+        answered = []
+        for _ in range(12):
+            if resets:
+                fake_acme.faults.connection_reset(endpoint="directory")
+                assert isinstance(fresh_answer(fake_acme, "GET", "/directory"), Exception)
+            answered.append(fresh_answer(fake_acme, "GET", "/directory").status)
+        return answered
+
+    alone = pattern(resets=False)
+    assert set(alone) == {200, 503}
+    assert pattern(resets=True) == alone
+    assert {e.fault for e in fake_acme.journal.requests("directory") if e.status == 0} == {
+        "connection_reset endpoint=directory, 1 of 1"}
 
 
 # Seeded rates
@@ -659,7 +686,9 @@ def test_acme_reports_slow_headers_as_a_read_timeout_and_the_order_exists(
     impatient = acme_client_module.ClientNetwork(
         acme_client.key, account=acme_client.regr, alg=jose.ES256,
         verify_ssl=fake_acme.ca_bundle,  # type: ignore[arg-type]  # requests takes a path
-        timeout=0.05,  # type: ignore[arg-type]  # requests takes seconds as a float
+        # requests' (connect, read): a short read timeout only, so that connect and TLS on a
+        # busy machine cannot trip it.
+        timeout=(TIMEOUT, 0.05),  # type: ignore[arg-type]  # typed int, passed to requests
     )
     client = acme_client_module.ClientV2(acme_client.directory, impatient)
     fake_acme.faults.slow_headers(1.0, endpoint="newOrder")

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Request, Response
 from .. import wire
 from ..ca import CertificateAuthority
 from ..core import Core
+from ..crl import CRLs
 from ..errors import FakeACMEError, FakeACMEUsageError
 from . import challtestsrv, dashboard, native, pebble
 from .context import Endpoints, Handler, Management, Routes, json_response
@@ -63,8 +64,9 @@ ROUTES: dict[tuple[str, str], Handler] = {
 class ManagementApp:
     """The management API as a WSGI application."""
 
-    def __init__(self, core: Core, ca: CertificateAuthority, endpoints: Endpoints) -> None:
-        self.context = Management(core, ca, endpoints)
+    def __init__(self, core: Core, ca: CertificateAuthority, endpoints: Endpoints,
+                 crls: CRLs | None = None) -> None:
+        self.context = Management(core, ca, endpoints, crls)
 
     def _for_request(self, request: Request) -> Management:
         """The context with URLs as this request names the fake (Boulder and Pebble build

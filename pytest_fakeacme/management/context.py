@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from .. import wire
 from ..ca import CertificateAuthority
 from ..core import Core
+from ..crl import CRLs
 from ..errors import FakeACMEUsageError
 
 
@@ -28,12 +29,14 @@ class Endpoints:
 
 @dataclass(frozen=True)
 class Management:
-    """A management endpoint's view of the fake: its core, its issuing hierarchy, and where it
-    is (as the request at hand names it: URLs follow the request's ``Host``)."""
+    """A management endpoint's view of the fake: its core, its issuing hierarchy, where it is
+    (as the request at hand names it: URLs follow the request's ``Host``) and its CRLs (None
+    when it serves none)."""
 
     core: Core
     ca: CertificateAuthority
     endpoints: Endpoints
+    crls: CRLs | None = None
 
 
 Handler = Callable[[Management, Any], Any]

@@ -1,20 +1,25 @@
 """The native management API: the Python API's knobs as JSON (state, journal, VA scripts,
-faults, clock, terms, EAB, DNS data)."""
+faults, clock, terms, EAB, DNS data, renewal information, CRLs, rate limits)."""
 
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Mapping
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from werkzeug.wrappers import Response
 
 from .. import jsonforms
+from ..ca import crl_shard
 from ..config import Settings, parse_setting
+from ..crl import CRLs
 from ..diagram import order_entries, sequence_svg
-from ..errors import FakeACMEUsageError
+from ..errors import FakeACMEError, FakeACMEUsageError
 from ..limits import LIMIT_NAMES
 from ..profiles import Profile
+from ..renewal import Drill
 from .context import Management, Routes, field, text_response
 
 routes = Routes()
@@ -329,19 +334,6 @@ def dns_cname(app: Management, body: Any) -> Any:
     app.core.dns.add_cname(field(body, "name"), field(body, "target"))
 
 
-@routes.post("/ari/mass-revocation")
-def ari_mass_revocation(app: Management, body: Any) -> Any:
-    """``{"revoke_after": 86400, "reason": 0}`` (both optional): a mass revocation drill
-    (``fake_acme.ari.mass_revocation``); the certificates it revokes, by ARI identifier."""
-    seconds = field(body, "revoke_after", (int, float), required=False)
-    reason = field(body, "reason", int, required=False)
-    drill = app.core.ari.mass_revocation(
-        _dt.timedelta(seconds=86400 if seconds is None else seconds),
-        0 if reason is None else reason)
-    return {"certificates": list(drill.certificates),
-            "revoke_at": jsonforms.iso_time(drill.revoke_at)}
-
-
 @routes.post("/dns/allow-non-loopback")
 def dns_allow_non_loopback(app: Management, body: Any) -> Any:
     """``{"allow": true}``: let the VA connect to addresses beyond this machine
@@ -354,6 +346,94 @@ def dns_allow_non_loopback(app: Management, body: Any) -> Any:
 def dns_fail(app: Management, body: Any) -> Any:
     """``{"name": ..., "how": "servfail"}`` (nxdomain, servfail, refused, timeout, ok)."""
     app.core.dns.fail(field(body, "name"), field(body, "how"))
+
+
+# Renewal information and CRLs
+
+
+@routes.post("/ari/mass-revocation")
+def ari_mass_revocation(app: Management, body: Any) -> Any:
+    """``{"revoke_after": 86400, "reason": 0}`` (both optional; seconds, and a CRL reason code
+    of ``renewal.DRILL_REASONS``): a mass revocation drill (``fake_acme.ari.mass_revocation``);
+    the drill as ``GET /ari/drill`` shows it."""
+    seconds = field(body, "revoke_after", (int, float), required=False)
+    if seconds is not None and (isinstance(seconds, bool) or not math.isfinite(seconds)
+                                or not 0 <= seconds <= _MAX_SECONDS):
+        raise FakeACMEUsageError(f"revoke_after takes seconds from 0 to {_MAX_SECONDS}, e.g. "
+                                 f"21600 for six hours, not {seconds!r}")
+    reason = field(body, "reason", int, required=False)
+    drill = app.core.ari.mass_revocation(
+        _dt.timedelta(seconds=86400 if seconds is None else seconds),
+        0 if reason is None else reason)
+    return _drill_json(drill)
+
+
+#: The longest ``revoke_after`` taken, in seconds (a hundred years: a drill that never ends).
+_MAX_SECONDS = 100 * 365 * 86400
+
+
+@routes.get("/ari/drill")
+def ari_drill(app: Management, body: Any) -> Any:
+    """The latest mass revocation drill and what the clients did about it (``Drill``'s
+    questions): the certificates it covers, ``fetched_renewal_info``, ``renewed``,
+    ``sent_replaces`` and ``missed``, by ARI identifier."""
+    drills = app.core.ari.drills
+    if not drills:
+        raise FakeACMEError("no mass revocation drill since the last reset: start one with "
+                            "POST /ari/mass-revocation")
+    app.core.reads.catch_up()  # a revocation that is due is applied first, as reads do
+    return _drill_json(drills[-1])
+
+
+def _drill_json(drill: Drill) -> dict[str, Any]:
+    return {"started": jsonforms.iso_time(drill.started),
+            "revoke_at": jsonforms.iso_time(drill.revoke_at),
+            "reason": drill.reason, "revoked": drill.applied,
+            "certificates": list(drill.certificates),
+            "fetched_renewal_info": drill.fetched_renewal_info(), "renewed": drill.renewed(),
+            "sent_replaces": drill.sent_replaces(), "missed": drill.missed()}
+
+
+@routes.post("/crl/update")
+def crl_update(app: Management, body: Any) -> Any:
+    """Publish every CRL now, listing every revocation so far (``fake_acme.crl(update=True)``);
+    the new CRLs' ``thisUpdate``."""
+    crls = _crls(app)
+    crls.update()
+    return {"this_update": jsonforms.iso_time(crls.current(1).last_update_utc)}
+
+
+@routes.get("/crl")
+def crl(app: Management, body: Any) -> Any:
+    """The CRL a client fetching it now gets, DER (``application/pkix-crl``):
+    ``?serial=<hex>`` (as ``/state`` lists it) for that certificate's shard, ``?shard=N``, or
+    shard 1 (``fake_acme.crl``)."""
+    crls = _crls(app)
+    shard = 1
+    if "serial" in body and "shard" in body:
+        raise FakeACMEUsageError("give serial or shard, not both")
+    if "serial" in body:
+        try:
+            serial = int(body["serial"], 16)
+        except ValueError:
+            raise FakeACMEUsageError(f"serial is hexadecimal, as /state lists it, not "
+                                     f"{body['serial']!r}") from None
+        if serial not in app.core.store.certificates_by_serial:
+            raise FakeACMEUsageError(f"no certificate with serial {serial:x} was issued here")
+        shard = crl_shard(serial, crls.shards)
+    elif "shard" in body:
+        text = body["shard"]
+        if not (text.isascii() and text.isdigit() and 1 <= int(text) <= crls.shards):
+            raise FakeACMEUsageError(f"shard is a number from 1 to {crls.shards}, not {text!r}")
+        shard = int(text)
+    der = crls.current(shard).public_bytes(serialization.Encoding.DER)
+    return Response(der, content_type="application/pkix-crl")
+
+
+def _crls(app: Management) -> CRLs:
+    if app.crls is None:
+        raise FakeACMEError("this fake serves no CRLs (crl_port=None)")
+    return app.crls
 
 
 # Rate limits and pausing

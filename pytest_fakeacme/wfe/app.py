@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import problems
-from ..faults import Fault
+from ..faults import UNANSWERED, Fault
 from ..journal import KEPT_HEADERS, Exchange
 from ..jws import KeyMode, VerifiedRequest
 from ..model import Account
@@ -391,7 +391,7 @@ def _inject_faults(fe: Frontend, request: HttpRequest, route: Route) -> None:
         threading.Event().wait(hit.delay)  # a slow server, on purpose, in its own thread
     if hit.delivery is not None:
         request.environ[DELIVERY_KEY] = _DELIVERIES[hit.delivery.kind](hit.delivery)
-        if hit.delivery.kind in ("drop", "connection_reset"):
+        if hit.delivery.kind in UNANSWERED:  # no answer, and no answering fault fired
             raise InjectedAnswer(Answer(0, b"", None))
     if hit.answer is None:
         return
@@ -439,9 +439,6 @@ def _options(request: HttpRequest, route: Route) -> Answer:
     if asked in route.allowed:
         _cors(request, response, allowed)
     return response
-
-
-
 
 
 def _render(reply: Reply) -> Answer:
