@@ -21,7 +21,7 @@ from xml.etree import ElementTree
 import pytest
 
 import brokenclient
-from pytest_fakeacme import FakeACME
+from pytest_fakeacme import FakeACME, FakeACMEUsageError
 from pytest_fakeacme.conformance import (
     CASES,
     Battery,
@@ -308,6 +308,27 @@ def test_usage_errors_exit_2_and_list_shows_the_cases() -> None:
     assert listed.returncode == 0
     assert [line.split()[0] for line in listed.stdout.splitlines()[::2]] == [
         c.id for c in CASES]
+
+
+def test_a_workdir_with_anything_in_it_is_refused(tmp_path: Path) -> None:
+    work = tmp_path / "work"  # a new directory is fine: the runner makes it
+    first = _conformance("--case", "happy-path", "--workdir", str(work), "--", *BROKEN)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert (work / "happy-path" / "cert.pem").exists()  # the client's state, kept there
+    # Run again into it, and the client would renew the kept certificate instead of being
+    # judged on a first issuance: refused before anything runs.
+    again = _conformance("--case", "happy-path", "--workdir", str(work), "--", *BROKEN)
+    assert again.returncode == 2
+    assert again.stderr.startswith(f"pytest-fakeacme conformance: workdir {work} is not empty")
+    assert again.stdout == ""
+    good = CallableClient(brokenclient.client(), "good", virtual_time=True)
+    with pytest.raises(FakeACMEUsageError, match="is not empty"):
+        Battery(good, workdir=work)
+    with pytest.raises(FakeACMEUsageError, match="is not a directory"):
+        Battery(good, workdir=work / "happy-path" / "cert.pem")
+    card = Battery(good, cases=["happy-path"], workdir=tmp_path / "new").run()
+    assert card.verdicts() == {"happy-path": "pass"}, _explain(card)
+    assert (tmp_path / "new" / "happy-path" / "cert.pem").exists()
 
 
 def test_the_junit_report_marks_skips_and_keeps_warnings_as_passes() -> None:

@@ -62,8 +62,8 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--junit-xml", type=Path, metavar="PATH",
                         help="write a JUnit XML report")
     parser.add_argument("--workdir", type=Path, metavar="DIR",
-                        help="keep the cases' working directories in DIR, an empty one "
-                        "(default: a temporary directory, removed afterwards)")
+                        help="keep the cases' working directories in DIR, which must be empty "
+                        "or new (default: a temporary directory, removed afterwards)")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     # Not "command": the entry point's subparsers keep the subcommand's name there.
     parser.add_argument("client_command", nargs=argparse.REMAINDER, metavar="-- CMD",

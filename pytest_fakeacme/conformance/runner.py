@@ -108,6 +108,20 @@ def select(ids: Iterable[str] | None) -> list[Case]:
     return [c for c in CASES if c.id in wanted]
 
 
+def _fresh(workdir: Path | None) -> Path | None:
+    """``workdir``, checked to be a directory with nothing in it yet (or none at all)."""
+    if workdir is None or not workdir.exists():
+        return workdir
+    if not workdir.is_dir():
+        raise FakeACMEUsageError(f"workdir {workdir} is not a directory")
+    if any(workdir.iterdir()):
+        raise FakeACMEUsageError(
+            f"workdir {workdir} is not empty: a client would find an earlier run's state "
+            "there (an account, a certificate to renew) and be judged on it; give an empty "
+            "or new directory")
+    return workdir
+
+
 def _transcript(observed: Observed) -> str:
     lines: list[str] = []
     for index, run in enumerate(observed.runs):
@@ -125,8 +139,10 @@ class Battery:
         :class:`~pytest_fakeacme.conformance.clients.CallableClient` or a preset's client.
     :param cases: case ids to run (default: all of them).
     :param timeout: seconds one run of the client may take.
-    :param workdir: where the cases' working directories go (default: a temporary directory,
-        removed afterwards).
+    :param workdir: where the cases' working directories go: a directory that is empty or does
+        not exist yet (default: a temporary directory, removed afterwards). A non-empty one is
+        refused: a client would find an earlier run's state there (certbot an old lineage) and
+        be judged on it.
     :param progress: called with each result as soon as it is judged.
     """
 
@@ -136,7 +152,7 @@ class Battery:
         self.client = client
         self.cases = select(cases)
         self.timeout = timeout
-        self.workdir = workdir
+        self.workdir = _fresh(workdir)
         self.progress = progress
         self.notes: list[str] = []
 
