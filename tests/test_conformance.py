@@ -9,7 +9,6 @@ The real clients' scorecards are tests/test_conformance_clients.py.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -299,6 +298,44 @@ def test_exit_status_zero_when_nothing_fails() -> None:
     assert "1 passed, 0 warned, 0 failed of 1 cases" in done.stdout
 
 
+def test_a_skipped_case_counts_against_exit_0_unless_skips_are_allowed(tmp_path: Path) -> None:
+    # A dns-01-only client meets a scripted http-01 outcome: the fake refuses the script.
+    report = tmp_path / "report.json"
+    done = _conformance("--case", "invalid-http-404", "--json", str(report), "--", *BROKEN,
+                        "--dns01")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "SKIP     invalid-http-404" in done.stdout
+    assert "0 passed, 0 warned, 0 failed, 1 skipped of 1 cases" in done.stdout
+    assert "exit status 1: a case was skipped (--allow-skips accepts skips" in done.stdout
+    assert json.loads(report.read_text())["ok"] is False
+
+    allowed = _conformance("--allow-skips", "--case", "invalid-http-404", "--json", str(report),
+                           "--", *BROKEN, "--dns01")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert "exit status 1" not in allowed.stdout
+    assert json.loads(report.read_text())["ok"] is True
+    # Allowed skips do not excuse a failure: its validation cannot pass without a record.
+    failing = _conformance("--allow-skips", "--case", "invalid-http-404", "--case",
+                           "happy-path", "--", *BROKEN, "--dns01")
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert "0 passed, 0 warned, 1 failed, 1 skipped of 2 cases" in failing.stdout
+
+
+def test_the_python_scorecard_counts_a_skip_as_the_command_line_does() -> None:
+    dns_only = brokenclient.client(dns01=True)
+    card = run_battery(dns_only, cases=["invalid-wrong-body"], virtual_time=True)
+    assert card.verdicts() == {"invalid-wrong-body": "skip"}
+    assert "cannot apply to the dns-01 challenge" in card.result("invalid-wrong-body").reason
+    assert not card.ok
+    assert "no case failed, but some were skipped" in reports.page_html(card)
+    allowed = run_battery(dns_only, cases=["invalid-wrong-body"], virtual_time=True,
+                          allow_skips=True)
+    assert allowed.verdicts() == {"invalid-wrong-body": "skip"}
+    assert allowed.ok
+    assert allowed.to_json()["ok"] is True
+    assert "no case failed." in reports.page_html(allowed)
+
+
 def test_usage_errors_exit_2_and_list_shows_the_cases() -> None:
     assert _conformance("--case", "happy-path").returncode == 2
     wrong = _conformance("--case", "no-such-case", "--", "true")
@@ -332,11 +369,11 @@ def test_a_workdir_with_anything_in_it_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_junit_report_marks_skips_and_keeps_warnings_as_passes() -> None:
-    card = run_battery(brokenclient.client(quiet=True), cases=["invalid-dns"])
-    # A skip as the runner gives one when the fake refuses a scenario's script.
-    card.results.append(dataclasses.replace(
-        card.result("invalid-dns"), id="skipped-case", verdict="skip",
-        reason="the fake refused the scenario's script: no http-01 challenge"))
+    # A quiet dns-01-only client: NXDOMAIN fails its dns-01 validation too (a warning, since
+    # it does not show the detail); the scripted wrong http-01 body cannot apply (a skip).
+    card = run_battery(brokenclient.client(quiet=True, dns01=True),
+                       cases=["invalid-dns", "invalid-wrong-body"], virtual_time=True)
+    assert card.verdicts() == {"invalid-dns": "warn", "invalid-wrong-body": "skip"}
     suite = ElementTree.fromstring(reports.junit_xml(card)).find("testsuite")
     assert suite is not None
     dns = next(c for c in suite.iter("testcase") if c.get("name") == "invalid-dns")
@@ -345,8 +382,9 @@ def test_the_junit_report_marks_skips_and_keeps_warnings_as_passes() -> None:
     assert out is not None
     assert (out.text or "").startswith("warn: ")
     assert dns.find("skipped") is None
-    skipped = next(c for c in suite.iter("testcase") if c.get("name") == "skipped-case")
+    skipped = next(c for c in suite.iter("testcase") if c.get("name") == "invalid-wrong-body")
     assert skipped.find("skipped") is not None
+    assert suite.get("skipped") == "1"
 
 
 def test_a_python_client_past_its_timeout_does_not_reach_the_next_case() -> None:

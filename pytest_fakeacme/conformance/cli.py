@@ -1,8 +1,8 @@
 """``pytest-fakeacme conformance [--client NAME] [options] [-- CMD ...]``: the battery against a
 command-line client, with a table on the terminal and reports in files.
 
-Exit status: 0 when every case passed, warned or was skipped; 1 when a case failed; 2 when the
-command line is wrong.
+Exit status: 0 when every case passed or warned (or was skipped, with ``--allow-skips``); 1
+when a case failed or was skipped; 2 when the command line is wrong.
 """
 
 from __future__ import annotations
@@ -64,6 +64,10 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--workdir", type=Path, metavar="DIR",
                         help="keep the cases' working directories in DIR, which must be empty "
                         "or new (default: a temporary directory, removed afterwards)")
+    parser.add_argument("--allow-skips", action="store_true",
+                        help="exit 0 even when cases were skipped (for a client that cannot "
+                        "take some cases, e.g. a dns-01-only client on the scripted http-01 "
+                        "cases); without it a skip counts as a failure in the exit status")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     # Not "command": the entry point's subparsers keep the subcommand's name there.
     parser.add_argument("client_command", nargs=argparse.REMAINDER, metavar="-- CMD",
@@ -119,7 +123,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         client, version = _client(args)
         battery = Battery(client, cases=args.cases, timeout=args.timeout, workdir=args.workdir,
                           progress=lambda r: print(reports.table_row(r), file=stream,
-                                                   flush=True))
+                                                   flush=True),
+                          allow_skips=args.allow_skips)
     except FakeACMEUsageError as exc:  # no command, an unknown case id
         print(f"pytest-fakeacme conformance: {exc}", file=sys.stderr)
         return 2
@@ -131,6 +136,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     for note in battery.notes:
         print(f"note: {note}", file=stream)
     print(reports.summary_line(card), file=stream)
+    skipped = card.counts()["skip"]
+    if skipped and not card.ok and not card.counts()["fail"]:
+        cases = "a case was" if skipped == 1 else f"{skipped} cases were"
+        print(f"exit status 1: {cases} skipped (--allow-skips accepts skips, for a client "
+              "that cannot take some cases)", file=stream)
     for path, write in ((args.json, reports.write_json), (args.html, reports.write_html),
                         (args.junit_xml, reports.write_junit)):
         if path is not None:

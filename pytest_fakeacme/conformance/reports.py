@@ -183,7 +183,8 @@ def page_html(card: Scorecard) -> str:
                     f'title="{e(r.reason)}">{_LABELS[r.verdict]} · {e(r.id)}</a>'
                     for r in ordered)
     cases = "".join(_case_html(r) for r in ordered)
-    verdict = "no case failed" if card.ok else "some cases failed"
+    verdict = ("some cases failed" if counts["fail"] else
+               "no case failed" if card.ok else "no case failed, but some were skipped")
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
         'content="width=device-width, initial-scale=1">'

@@ -144,16 +144,20 @@ class Battery:
         refused: a client would find an earlier run's state there (certbot an old lineage) and
         be judged on it.
     :param progress: called with each result as soon as it is judged.
+    :param allow_skips: whether a skipped case leaves the scorecard ``ok`` (for a client that
+        legitimately cannot take some cases, such as a dns-01-only client).
     """
 
     def __init__(self, client: Client, *, cases: Iterable[str] | None = None,
                  timeout: float = DEFAULT_TIMEOUT, workdir: Path | None = None,
-                 progress: Callable[[CaseResult], None] | None = None) -> None:
+                 progress: Callable[[CaseResult], None] | None = None,
+                 allow_skips: bool = False) -> None:
         self.client = client
         self.cases = select(cases)
         self.timeout = timeout
         self.workdir = _fresh(workdir)
         self.progress = progress
+        self.allow_skips = allow_skips
         self.notes: list[str] = []
 
     def scenarios(self) -> list[tuple[Scenario, list[Case]]]:
@@ -166,7 +170,7 @@ class Battery:
     def run(self) -> Scorecard:
         """Play every scenario and judge every case."""
         started = time.monotonic()
-        card = Scorecard(self.client.name)
+        card = Scorecard(self.client.name, allow_skips=self.allow_skips)
         root = self.workdir or Path(tempfile.mkdtemp(prefix="fakeacme-conformance-"))
         fakes = _Fakes(serve_webroot=self.client.http01 == "webroot")
         try:
@@ -250,7 +254,7 @@ def run_battery(client: CommandClient | CallableClient | ClientFunction, *,
                 cases: Iterable[str] | None = None,
                 timeout: float = DEFAULT_TIMEOUT, workdir: Path | None = None,
                 http01: Http01Mode = "webroot", name: str = "",
-                virtual_time: bool = False) -> Scorecard:
+                virtual_time: bool = False, allow_skips: bool = False) -> Scorecard:
     """Run the battery (or the ``cases`` named) against ``client`` and return its scorecard.
 
     ``client`` is a :class:`~pytest_fakeacme.conformance.clients.CommandClient` (or a preset's
@@ -259,8 +263,10 @@ def run_battery(client: CommandClient | CallableClient | ClientFunction, *,
     status (``None`` for 0) or raises. A function answers http-01 by writing into
     ``target.challenge_dir`` (``http01="webroot"``, served by the runner) or by serving
     ``target.http01_port`` itself (``http01="standalone"``). With ``virtual_time`` its
-    ``target.sleep`` moves the fake's clock instead of sleeping."""
+    ``target.sleep`` moves the fake's clock instead of sleeping. The scorecard is ``ok`` when
+    every case passed or warned (a skip too, with ``allow_skips``)."""
     chosen = client if isinstance(client, (CommandClient, CallableClient)) else \
         CallableClient(client, name, http01, virtual_time)
-    return Battery(chosen, cases=cases, timeout=timeout, workdir=workdir).run()
+    return Battery(chosen, cases=cases, timeout=timeout, workdir=workdir,
+                   allow_skips=allow_skips).run()
 
