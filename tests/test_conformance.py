@@ -263,15 +263,20 @@ def _conformance(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_command_line_scores_a_client_and_writes_the_reports(tmp_path: Path) -> None:
     paths = {kind: tmp_path / f"report.{kind}" for kind in ("json", "html", "xml")}
-    done = _conformance("--case", "invalid-http-404", "--case", "happy-path",
-                        "--json", str(paths["json"]), "--html", str(paths["html"]),
-                        "--junit-xml", str(paths["xml"]), "--", *BROKEN, "--exit-zero")
+    done = _conformance("--case", "invalid-http-404", "--case", "happy-path", "--name",
+                        "brokenclient --exit-zero", "--json", str(paths["json"]), "--html",
+                        str(paths["html"]), "--junit-xml", str(paths["xml"]), "--", *BROKEN,
+                        "--exit-zero")
     assert done.returncode == 1, done.stdout + done.stderr
+    # Named as --name says, not after the program that runs it (python).
+    assert done.stdout.startswith("pytest-fakeacme conformance: brokenclient --exit-zero, 2 "
+                                  "cases\n")
     assert "FAIL     invalid-http-404" in done.stdout
     assert "PASS     happy-path" in done.stdout
-    assert "1 passed, 0 warned, 1 failed of 2 cases in" in done.stdout
+    assert "brokenclient --exit-zero: 1 passed, 0 warned, 1 failed of 2 cases in" in done.stdout
 
     report = json.loads(paths["json"].read_text())
+    assert report["client"] == "brokenclient --exit-zero"
     assert [(c["id"], c["verdict"]) for c in report["cases"]] == [
         ("happy-path", "pass"), ("invalid-http-404", "fail")]
     for case in report["cases"]:
@@ -283,19 +288,41 @@ def test_the_command_line_scores_a_client_and_writes_the_reports(tmp_path: Path)
     suite = ElementTree.parse(paths["xml"]).getroot().find("testsuite")
     assert suite is not None
     assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
+    assert suite.get("name") == "pytest-fakeacme conformance: brokenclient --exit-zero"
     failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
     assert failed == ["invalid-http-404"]
 
     page = paths["html"].read_text()
     assert page.index('id="invalid-http-404"') < page.index('id="happy-path"')  # worst first
     assert page.count("<svg") == 2
-    assert "ACME conformance: " in page
+    assert "<h1>ACME conformance: brokenclient --exit-zero</h1>" in page
 
 
 def test_exit_status_zero_when_nothing_fails() -> None:
     done = _conformance("--case", "happy-path", "--", *BROKEN)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 passed, 0 warned, 0 failed of 1 cases" in done.stdout
+    # Without --name, a command is named after its program.
+    assert "\npython: 1 passed, 0 warned, 0 failed of 1 cases" in done.stdout
+
+
+def test_cases_judged_on_one_conversation_show_its_time_once() -> None:
+    manners = ["post-as-get", "nonce-reuse", "nonce-economy", "happy-path"]
+    card = run_battery(brokenclient.client(), cases=manners, virtual_time=True)
+    rows = {line.split()[1]: line.split()[2] for line in
+            reports.table(card, width=160).splitlines()[1:-1]}
+    first = card.result("post-as-get")
+    assert rows == {"happy-path": f"{card.result('happy-path').seconds:.1f}s",
+                    "post-as-get": f"{first.seconds:.1f}s", "nonce-reuse": "shared",
+                    "nonce-economy": "shared"}
+    assert [r.time_shared_with for r in card.results] == ["", "", "post-as-get",
+                                                          "post-as-get"]
+    # JUnit: the runs' time is counted once, on the first case judged on them.
+    suite = ElementTree.fromstring(reports.junit_xml(card)).find("testsuite")
+    assert suite is not None
+    times = {c.get("name"): c.get("time") for c in suite.iter("testcase")}
+    assert times["post-as-get"] == f"{first.seconds:.3f}"
+    assert times["nonce-reuse"] == times["nonce-economy"] == "0.000"
+    assert "shared: the same runs as <code>post-as-get</code>" in reports.page_html(card)
 
 
 def test_a_skipped_case_counts_against_exit_0_unless_skips_are_allowed(tmp_path: Path) -> None:

@@ -44,6 +44,9 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--client", choices=sorted(PRESETS),
                         help="a well-known client's command line (instead of -- CMD)")
+    parser.add_argument("--name", metavar="NAME",
+                        help="the client's name in the reports (default: the preset's, or the "
+                        "command's program: 'python' for -- python my_client.py)")
     parser.add_argument("--renew-command", metavar="CMD",
                         help="the command for a case's later runs (its scheduled renewal), as "
                         "shell words; default: the command again")
@@ -91,16 +94,20 @@ def _client(args: argparse.Namespace) -> tuple[CommandClient, str]:
         command = command[1:]
     if args.client and command:
         raise FakeACMEUsageError("give --client or a command, not both")
+    if args.name is not None and not args.name.strip():
+        raise FakeACMEUsageError("--name needs a name")
     if args.client:
         preset = PRESETS[args.client]
         if preset.installed() is None:
             raise FakeACMEUsageError(f"{preset.binary} is not installed")
-        return preset.client(), preset.client_version()
+        client = preset.client()
+        client.name = args.name or client.name
+        return client, preset.client_version()
     if not command:
         raise FakeACMEUsageError("give --client NAME or -- CMD ...")
     renew = tuple(shlex.split(args.renew_command)) if args.renew_command else None
     mode = http01_mode(command, args.http01)
-    return CommandClient(Path(command[0]).name, tuple(command), mode, renew), ""
+    return CommandClient(args.name or Path(command[0]).name, tuple(command), mode, renew), ""
 
 
 def list_cases(out: TextIO) -> None:

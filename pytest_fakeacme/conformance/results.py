@@ -84,6 +84,9 @@ class CaseResult:
     #: The conversation as text (the journal's transcript) and as a sequence diagram (SVG).
     transcript: str = ""
     diagram: str = ""
+    #: The first case judged on the same runs, when that is another case: :attr:`seconds` is
+    #: then the time of those runs, which that case's row shows (timed once, not twice).
+    time_shared_with: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The case as the ``--json`` report writes it."""
@@ -97,6 +100,7 @@ class CaseResult:
             "good_client": self.good,
             "scenario": self.scenario,
             "seconds": round(self.seconds, 3),
+            "time_shared_with": self.time_shared_with,
             "runs": [r.to_json() for r in self.runs],
             "transcript": self.transcript,
         }

@@ -217,7 +217,7 @@ class Battery:
             results.append(CaseResult(
                 case.id, case.title, finding.verdict, finding.reason, finding.evidence,
                 case.source, case.good, scenario.name, seconds, tuple(observed.runs),
-                transcript, diagram))
+                transcript, diagram, "" if case is cases[0] else cases[0].id))
         if observed.last.timed_out and observed.last.argv is None:
             # A Python client still running: whatever it sends next must reach no other case.
             fakes.discard(scenario.fake_options)
