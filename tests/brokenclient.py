@@ -51,6 +51,9 @@ class Switches:
     ignore_retry_after: bool = False
     #: Poll without any pause.
     hammer: bool = False
+    #: Poll the challenge instead of the authorization, POSTing to it again and again without
+    #: any pause until it is decided.
+    hammer_challenge: bool = False
     #: Send the nonce of the previous request again, once.
     reuse_nonces: bool = False
     #: Ask newNonce before every POST instead of using the answers' nonces.
@@ -242,7 +245,11 @@ class Client:
             if kind == "http-01":
                 (self.target.challenge_dir / challenge["token"]).write_text(
                     f"{challenge['token']}.{thumbprint}")
-            self.post(challenge["url"], {})
+            answered = self.post(challenge["url"], {}).json()
+            deadline = time.monotonic() + DEADLINE
+            while self.s.hammer_challenge and answered["status"] in ("pending", "processing") \
+                    and time.monotonic() < deadline:
+                answered = self.post(challenge["url"], {}).json()
             done = self.wait(authz_url, {"valid"})
             if done["status"] != "valid":
                 errors = [c.get("error", {}) for c in done["challenges"]]

@@ -86,6 +86,7 @@ BROKEN_MANNERS: dict[str, dict[str, str]] = {
     "ignore_retry_after": {"order-retry-after": "fail", "authz-retry-after": "fail",
                            "rate-limited": "fail"},
     "hammer": {"authz-poll-rate": "fail"},
+    "hammer_challenge": {"authz-poll-rate": "fail"},
     "poll_invalid": {"order-invalid-midway": "fail"},
     # Boulder's directory always holds a random key (wfe2/wfe.go randomDirKeyExplanationLink),
     # so such a client never gets as far as an order.
@@ -110,13 +111,66 @@ def test_a_broken_manner_fails_the_cases_that_watch_it(switch: str) -> None:
                        for e in result.evidence), result.evidence
 
 
-def test_a_hammering_client_is_shown_with_its_reads() -> None:
-    card = run_battery(brokenclient.client(hammer=True), cases=["authz-poll-rate"],
+@pytest.mark.parametrize(("switch", "polled", "asked"), [
+    ("hammer", "authorization reads", "POST authorization (POST-as-GET) -> 200"),
+    # POSTing the challenge again and again is polling too.
+    ("hammer_challenge", "challenge POSTs", "POST challenge -> 200"),
+])
+def test_a_hammering_client_is_shown_with_its_reads(switch: str, polled: str,
+                                                    asked: str) -> None:
+    card = run_battery(brokenclient.client(**{switch: True}), cases=["authz-poll-rate"],
                        virtual_time=True)
     result = card.result("authz-poll-rate")
     assert result.reason.startswith("hammered: ")
-    reads = [e for e in result.evidence if "POST authorization (POST-as-GET)" in e]
+    assert f" {polled} within one second (" in result.reason
+    reads = [e for e in result.evidence if e.endswith(asked)]
     assert len(reads) >= 4
+
+
+def _poller(first_wait: float, pause: float, watch: str) -> CallableClient:
+    """A client that answers http-01, waits ``first_wait`` seconds, then reads ``watch`` (the
+    challenge or the authorization) every ``pause`` seconds until it is no longer pending."""
+    def poller(target: Target) -> None:
+        client = MiniClient(target.directory_url, target.ca_bundle)
+        client.register()
+        ordered = client.post(client.directory["newOrder"],
+                              {"identifiers": [{"type": "dns", "value": target.domain}]})
+        order_url, order = ordered.headers["Location"], ordered.json()
+        authz_url = order["authorizations"][0]
+        chall = next(c for c in client.post(authz_url, None).json()["challenges"]
+                     if c["type"] == "http-01")
+        (target.challenge_dir / chall["token"]).write_text(
+            f"{chall['token']}.{client.thumbprint}")
+        client.post(chall["url"], {})
+        target.sleep(first_wait)
+        while client.post(chall["url"] if watch == "challenge" else authz_url,
+                          None).json()["status"] == "pending":
+            target.sleep(pause)
+        done = client.post(order["finalize"], {"csr": client.csr([target.domain])})
+        while done.json()["status"] == "processing":
+            target.sleep(int(done.headers.get("Retry-After", "1")))
+            done = client.post(order_url, None)
+        client.post(done.json()["certificate"], None)
+
+    return CallableClient(poller, f"poller {first_wait} {pause} {watch}", virtual_time=True)
+
+
+@pytest.mark.parametrize(("client", "verdict", "reason"), [
+    (_poller(0, 1, "challenge"), "pass",
+     "polled at a sane pace: 4 challenge reads, 1.0 s, 1.0 s, 1.0 s apart"),
+    (_poller(0, 0.5, "challenge"), "warn",
+     "polled less than a second apart: 7 challenge reads, 0.5 s, 0.5 s, 0.5 s, 0.5 s, 0.5 s, "
+     "0.5 s apart"),
+    (_poller(4, 1, "authorization"), "pass",
+     "made a single poll (1 authorization read), 4.0 s after the challenge POST: no pace to "
+     "judge"),
+], ids=["challenge-each-second", "challenge-twice-a-second", "one-read"])
+def test_the_poll_rate_case_counts_every_poll_and_says_when_there_is_no_pace(
+    client: CallableClient, verdict: str, reason: str
+) -> None:
+    card = run_battery(client, cases=["authz-poll-rate"])
+    result = card.result("authz-poll-rate")
+    assert (result.verdict, result.reason) == (verdict, reason), _explain(card)
 
 
 def test_retry_after_evidence_says_how_long_the_client_waited() -> None:
