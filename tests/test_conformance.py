@@ -71,7 +71,8 @@ def test_a_good_client_passes_every_case(scenario: str) -> None:
             assert result.diagram.startswith("<svg")
 
 
-#: Switch -> the verdicts it must produce (cases not named here are not run for it).
+#: Switch (or switches joined by "+") -> the verdicts it must produce (cases not named here
+#: are not run for it).
 BROKEN_MANNERS: dict[str, dict[str, str]] = {
     "exit_zero": {"invalid-http-404": "fail", "rate-limited": "fail",
                   "order-invalid-midway": "fail", "happy-path": "pass"},
@@ -94,14 +95,22 @@ BROKEN_MANNERS: dict[str, dict[str, str]] = {
     "no_ari": {"renewal-info": "warn", "account-reused": "pass"},
     "no_replaces": {"renewal-info": "warn"},
     "new_account_each_run": {"account-reused": "warn"},
+    # The terms change as the client's first order arrives. Not agreeing is fine when the
+    # client shows where to agree (the problem's instance URL); exiting 0 or nagging is not.
+    "refuse_new_terms": {"terms-changed": "pass"},
+    "refuse_new_terms+quiet": {"terms-changed": "warn"},
+    "refuse_new_terms+exit_zero": {"terms-changed": "fail"},
+    "nag_terms": {"terms-changed": "fail"},
+    "ignore_ari_window": {"renewal-info": "fail", "account-reused": "pass"},
+    "one_chain_only": {"alternate-chains": "fail"},
 }
 
 
 @pytest.mark.parametrize("switch", list(BROKEN_MANNERS))
 def test_a_broken_manner_fails_the_cases_that_watch_it(switch: str) -> None:
     expected = BROKEN_MANNERS[switch]
-    card = run_battery(brokenclient.client(**{switch: True}), cases=list(expected), timeout=30,
-                       virtual_time=True)
+    card = run_battery(brokenclient.client(**dict.fromkeys(switch.split("+"), True)),
+                       cases=list(expected), timeout=30, virtual_time=True)
     assert card.verdicts() == expected, _explain(card)
     for result in card.results:
         if result.verdict != "pass":
@@ -171,6 +180,28 @@ def test_the_poll_rate_case_counts_every_poll_and_says_when_there_is_no_pace(
     card = run_battery(client, cases=["authz-poll-rate"])
     result = card.result("authz-poll-rate")
     assert (result.verdict, result.reason) == (verdict, reason), _explain(card)
+
+
+@pytest.mark.parametrize(("switch", "case", "reason"), [
+    ("nag_terms", "terms-changed",
+     "asked for an order 4 more times without agreeing to the new terms"),
+    ("refuse_new_terms+exit_zero", "terms-changed",
+     "exited 0 without a certificate after userActionRequired"),
+    ("refuse_new_terms", "terms-changed",
+     "stopped (exit 1) and showed where to agree to the new terms"),
+    ("ignore_ari_window", "renewal-info",
+     "asked for renewal information, was told to renew now, and did not"),
+    ("one_chain_only", "alternate-chains",
+     "the certificate had an alternate chain, but the client exited 1"),
+    ("fetch_alternates", "alternate-chains",
+     "the certificate had an alternate chain: the client got its certificate; it fetched the "
+     "alternate chain too"),
+])
+def test_the_terms_renewal_and_chain_cases_say_what_the_client_did(switch: str, case: str,
+                                                                    reason: str) -> None:
+    card = run_battery(brokenclient.client(**dict.fromkeys(switch.split("+"), True)),
+                       cases=[case], virtual_time=True)
+    assert card.result(case).reason == reason, _explain(card)
 
 
 def test_retry_after_evidence_says_how_long_the_client_waited() -> None:
