@@ -31,6 +31,7 @@ from pytest_fakeacme.conformance import (
     Target,
     reports,
     run_battery,
+    scorecards,
 )
 from pytest_fakeacme.conformance.cli import http01_mode
 from pytest_fakeacme.demo import MiniClient
@@ -545,3 +546,64 @@ def test_a_domain_with_502_in_it_is_not_the_client_naming_the_status() -> None:
     result = card.result("html-502")
     assert (result.verdict, result.reason) == (
         "warn", "exited 1 without saying the server answered 502")
+
+
+# The scorecards on docs/conformance.md, regenerated for one client.
+
+PAGE = ROOT / "docs" / "conformance.md"
+
+
+def _scored_as(preset: str, version: str) -> Scorecard:
+    """A whole battery's scorecard (the test client's, quiet so that some cases warn), under
+    a preset's name."""
+    card = run_battery(CallableClient(brokenclient.client(quiet=True), preset,
+                                      virtual_time=True))
+    card.version = version
+    return card
+
+
+def test_a_single_client_run_replaces_its_column_and_keeps_the_others() -> None:
+    page = PAGE.read_text(encoding="utf-8")
+    before = scorecards.read_columns(page)
+    assert scorecards.render(before) == scorecards.section(page)  # read back as written
+    card = _scored_as("lego", "9.9.9")
+    merged = scorecards.replace_section(page, scorecards.render(scorecards.merge(before,
+                                                                                 [card])))
+    after = scorecards.read_columns(merged)
+    assert [c.head for c in after] == [
+        "lego 9.9.9" if c.preset == "lego" else c.head for c in before]
+    for old, new in zip(before, after, strict=True):
+        if old.preset != "lego":
+            assert new == old  # verdicts, totals, time and reasons as the page had them
+    lego = next(c for c in after if c.preset == "lego")
+    assert lego.verdicts == card.verdicts()
+    assert lego.totals == "{pass} / {warn} / {fail} / {skip}".format(**card.counts())
+    assert lego.notes == tuple(f"- `{r.id}` ({r.verdict}): {r.reason}"
+                               for r in card.results if r.verdict != "pass")
+    assert "warn" in lego.verdicts.values()
+    # Outside the scorecards the page is unchanged.
+    assert merged.split(scorecards.BEGIN)[0] == page.split(scorecards.BEGIN)[0]
+
+
+def test_a_client_new_to_the_page_takes_its_presets_place() -> None:
+    page = PAGE.read_text(encoding="utf-8")
+    without = [c for c in scorecards.read_columns(page) if c.preset != "acme-tiny"]
+    assert [c.preset for c in without] == ["certbot", "certbot-webroot", "lego", "dehydrated"]
+    merged = scorecards.merge(without, [_scored_as("acme-tiny", "5.0.3")])
+    assert [c.preset for c in merged] == ["certbot", "certbot-webroot", "lego", "acme-tiny",
+                                          "dehydrated"]
+
+
+def test_columns_made_for_other_cases_are_not_merged(tmp_path: Path) -> None:
+    # A page from before happy-path was a case: its columns cannot stand beside a new one.
+    page = PAGE.read_text(encoding="utf-8")
+    old = "\n".join(line for line in page.splitlines()
+                    if not line.startswith("| `happy-path` |")) + "\n"
+    stale = scorecards.read_columns(old)
+    with pytest.raises(ValueError, match=r"scorecard of certbot \S+ was made for other cases"):
+        scorecards.merge(stale, [_scored_as("lego", "9.9.9")])
+    # The command line refuses before it runs anything, and leaves the page alone.
+    copy = tmp_path / "conformance.md"
+    copy.write_text(old, encoding="utf-8")
+    assert scorecards.main([str(copy), "--client", "lego"]) == 2
+    assert copy.read_text(encoding="utf-8") == old
