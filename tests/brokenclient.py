@@ -3,9 +3,11 @@
 Without switches it is a good client: RFC 8555 over HTTPS with an ES256 account kept in its
 working directory, POST-as-GET reads, nonces from the answers, one retry on badNonce with the
 nonce the error carried, Retry-After respected (one second between polls otherwise), the
-problem's detail printed on failure, agreement to changed terms (its user agreed to the CA's
-terms), and renewal information (RFC 9773) asked before renewing, with ``replaces``. Each
-switch breaks one of those manners, so that a test can say which case must notice.
+problem's detail (and its instance URL, where a person would act) printed on failure,
+agreement to changed terms (its user agreed to the CA's terms), the default chain, and renewal
+information (RFC 9773) asked before renewing, with ``replaces``. Each switch breaks one of those
+manners (or picks a legitimate variant: dns-01, refusing new terms, fetching alternate chains),
+so that a test can say which case must notice.
 
 Run it as a command (``python tests/brokenclient.py --ignore-retry-after``: it reads the
 ``FAKE_ACME_*`` variables), or hand :func:`client` to ``run_battery``.
@@ -51,6 +53,9 @@ class Switches:
     ignore_retry_after: bool = False
     #: Poll without any pause.
     hammer: bool = False
+    #: Poll the challenge instead of the authorization, POSTing to it again and again without
+    #: any pause until it is decided.
+    hammer_challenge: bool = False
     #: Send the nonce of the previous request again, once.
     reuse_nonces: bool = False
     #: Ask newNonce before every POST instead of using the answers' nonces.
@@ -73,6 +78,23 @@ class Switches:
     no_replaces: bool = False
     #: Create a new account key on every run.
     new_account_each_run: bool = False
+    #: Do not agree to changed terms: stop on userActionRequired (showing, unless quiet, the
+    #: problem's instance URL, where its user would agree).
+    refuse_new_terms: bool = False
+    #: On userActionRequired, ask again and again without agreeing.
+    nag_terms: bool = False
+    #: Ask for renewal information, then renew by the certificate's lifetime (two thirds
+    #: gone) whatever its suggested window says.
+    ignore_ari_window: bool = False
+    #: Refuse a certificate answer that offers alternate chains (Link: rel="alternate"), as a
+    #: client that expects one chain does.
+    one_chain_only: bool = False
+    #: Download the alternate chains too (as a client choosing a preferred chain does).
+    fetch_alternates: bool = False
+    #: Answer dns-01 instead of http-01, as a dns-01-only client does. It has no DNS to
+    #: publish its record in, so its validations fail; on a case that scripts an http-01
+    #: outcome the fake refuses the script and the case is skipped.
+    dns01: bool = False
 
 
 class RefusedError(Exception):
@@ -95,6 +117,8 @@ class Client:
         self.reused = False
         self.kid: str | None = None
         self.waited = 0.0
+        #: The Link headers of the last answer (there may be several).
+        self.links: list[str] = []
         self.key = self._account_key()
         self.jwk = josepy.JWKEC(key=self.key)
         self.directory = self.http("GET", target.directory_url).json()
@@ -122,8 +146,10 @@ class Client:
             with urllib.request.urlopen(request, context=self.tls, timeout=30) as response:
                 answer = Answer(response.status, dict(response.headers.items()),
                                 response.read())
+                self.links = response.headers.get_all("Link") or []
         except urllib.error.HTTPError as error:
             answer = Answer(error.code, dict(error.headers.items()), error.read())
+            self.links = error.headers.get_all("Link") or []
         if "Replay-Nonce" in answer.headers:
             self.nonce = answer.headers["Replay-Nonce"]
         return answer
@@ -155,7 +181,10 @@ class Client:
         if self._problem(answer) == "rateLimited" and self.s.ignore_retry_after:
             self.sleep(0.2)
             answer = self.http("POST", url, self._sign(url, payload))
-        if self._problem(answer) == "userActionRequired":
+        if self._problem(answer) == "userActionRequired" and self.s.nag_terms:
+            for _ in range(4):
+                answer = self.http("POST", url, self._sign(url, payload))
+        elif self._problem(answer) == "userActionRequired" and not self.s.refuse_new_terms:
             # Its user agreed to the CA's terms: agree to the new ones and ask again.
             self.http("POST", self.kid or "", self._sign(self.kid or "",
                                                           {"termsOfServiceAgreed": True}))
@@ -177,9 +206,11 @@ class Client:
     def _detail(answer: Answer) -> str:
         try:
             problem = answer.json()
-            return f"{problem.get('type')}: {problem.get('detail')}"
         except ValueError:
             return f"HTTP {answer.status}"
+        # RFC 8555 7.3.3: the instance URL is where a person goes to act (agree to terms).
+        where = f" (see {problem['instance']})" if problem.get("instance") else ""
+        return f"{problem.get('type')}: {problem.get('detail')}{where}"
 
     def read(self, url: str) -> Answer:
         if self.s.get_reads:
@@ -232,11 +263,17 @@ class Client:
             authz = self.read(authz_url).json()
             if authz["status"] == "valid":
                 continue
-            challenge = next(c for c in authz["challenges"] if c["type"] == "http-01")
+            kind = "dns-01" if self.s.dns01 else "http-01"
+            challenge = next(c for c in authz["challenges"] if c["type"] == kind)
             thumbprint = _b64(self.jwk.thumbprint())
-            (self.target.challenge_dir / challenge["token"]).write_text(
-                f"{challenge['token']}.{thumbprint}")
-            self.post(challenge["url"], {})
+            if kind == "http-01":
+                (self.target.challenge_dir / challenge["token"]).write_text(
+                    f"{challenge['token']}.{thumbprint}")
+            answered = self.post(challenge["url"], {}).json()
+            deadline = time.monotonic() + DEADLINE
+            while self.s.hammer_challenge and answered["status"] in ("pending", "processing") \
+                    and time.monotonic() < deadline:
+                answered = self.post(challenge["url"], {}).json()
             done = self.wait(authz_url, {"valid"})
             if done["status"] != "valid":
                 errors = [c.get("error", {}) for c in done["challenges"]]
@@ -248,7 +285,14 @@ class Client:
         if order["status"] != "valid":
             error = order.get("error", {})
             raise RefusedError(f"{error.get('type')}: {error.get('detail')}")
-        return self.read(order["certificate"]).body.decode()
+        chain = self.read(order["certificate"]).body.decode()
+        alternates = [link.split(";")[0].strip().strip("<>") for link in self.links
+                      if 'rel="alternate"' in link]
+        if alternates and self.s.one_chain_only:
+            raise RefusedError(f"unexpected alternate chains: {alternates}")
+        for url in alternates if self.s.fetch_alternates else []:
+            self.read(url)
+        return chain
 
     def _csr(self) -> str:
         key = ec.generate_private_key(ec.SECP256R1())
@@ -265,10 +309,13 @@ class Client:
         leaf = x509.load_pem_x509_certificates(pem.encode())[0]
         identifier = cert_id(leaf)
         now = _dt.datetime.now(_dt.timezone.utc)
+        lifetime = leaf.not_valid_after_utc - leaf.not_valid_before_utc
+        aged = now >= leaf.not_valid_before_utc + lifetime * 2 / 3
         if self.s.no_ari or "renewalInfo" not in self.directory:
-            lifetime = leaf.not_valid_after_utc - leaf.not_valid_before_utc
-            return now >= leaf.not_valid_before_utc + lifetime * 2 / 3, identifier
+            return aged, identifier
         info = self.http("GET", f"{self.directory['renewalInfo']}/{identifier}").json()
+        if self.s.ignore_ari_window:
+            return aged, identifier
         start = _dt.datetime.fromisoformat(info["suggestedWindow"]["start"].replace("Z",
                                                                                     "+00:00"))
         return now >= start, identifier

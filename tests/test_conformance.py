@@ -9,7 +9,6 @@ The real clients' scorecards are tests/test_conformance_clients.py.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -21,7 +20,7 @@ from xml.etree import ElementTree
 import pytest
 
 import brokenclient
-from pytest_fakeacme import FakeACME
+from pytest_fakeacme import FakeACME, FakeACMEUsageError
 from pytest_fakeacme.conformance import (
     CASES,
     Battery,
@@ -32,6 +31,7 @@ from pytest_fakeacme.conformance import (
     Target,
     reports,
     run_battery,
+    scorecards,
 )
 from pytest_fakeacme.conformance.cli import http01_mode
 from pytest_fakeacme.demo import MiniClient
@@ -72,7 +72,8 @@ def test_a_good_client_passes_every_case(scenario: str) -> None:
             assert result.diagram.startswith("<svg")
 
 
-#: Switch -> the verdicts it must produce (cases not named here are not run for it).
+#: Switch (or switches joined by "+") -> the verdicts it must produce (cases not named here
+#: are not run for it).
 BROKEN_MANNERS: dict[str, dict[str, str]] = {
     "exit_zero": {"invalid-http-404": "fail", "rate-limited": "fail",
                   "order-invalid-midway": "fail", "happy-path": "pass"},
@@ -87,6 +88,7 @@ BROKEN_MANNERS: dict[str, dict[str, str]] = {
     "ignore_retry_after": {"order-retry-after": "fail", "authz-retry-after": "fail",
                            "rate-limited": "fail"},
     "hammer": {"authz-poll-rate": "fail"},
+    "hammer_challenge": {"authz-poll-rate": "fail"},
     "poll_invalid": {"order-invalid-midway": "fail"},
     # Boulder's directory always holds a random key (wfe2/wfe.go randomDirKeyExplanationLink),
     # so such a client never gets as far as an order.
@@ -94,14 +96,22 @@ BROKEN_MANNERS: dict[str, dict[str, str]] = {
     "no_ari": {"renewal-info": "warn", "account-reused": "pass"},
     "no_replaces": {"renewal-info": "warn"},
     "new_account_each_run": {"account-reused": "warn"},
+    # The terms change as the client's first order arrives. Not agreeing is fine when the
+    # client shows where to agree (the problem's instance URL); exiting 0 or nagging is not.
+    "refuse_new_terms": {"terms-changed": "pass"},
+    "refuse_new_terms+quiet": {"terms-changed": "warn"},
+    "refuse_new_terms+exit_zero": {"terms-changed": "fail"},
+    "nag_terms": {"terms-changed": "fail"},
+    "ignore_ari_window": {"renewal-info": "fail", "account-reused": "pass"},
+    "one_chain_only": {"alternate-chains": "fail"},
 }
 
 
 @pytest.mark.parametrize("switch", list(BROKEN_MANNERS))
 def test_a_broken_manner_fails_the_cases_that_watch_it(switch: str) -> None:
     expected = BROKEN_MANNERS[switch]
-    card = run_battery(brokenclient.client(**{switch: True}), cases=list(expected), timeout=30,
-                       virtual_time=True)
+    card = run_battery(brokenclient.client(**dict.fromkeys(switch.split("+"), True)),
+                       cases=list(expected), timeout=30, virtual_time=True)
     assert card.verdicts() == expected, _explain(card)
     for result in card.results:
         if result.verdict != "pass":
@@ -111,13 +121,88 @@ def test_a_broken_manner_fails_the_cases_that_watch_it(switch: str) -> None:
                        for e in result.evidence), result.evidence
 
 
-def test_a_hammering_client_is_shown_with_its_reads() -> None:
-    card = run_battery(brokenclient.client(hammer=True), cases=["authz-poll-rate"],
+@pytest.mark.parametrize(("switch", "polled", "asked"), [
+    ("hammer", "authorization reads", "POST authorization (POST-as-GET) -> 200"),
+    # POSTing the challenge again and again is polling too.
+    ("hammer_challenge", "challenge POSTs", "POST challenge -> 200"),
+])
+def test_a_hammering_client_is_shown_with_its_reads(switch: str, polled: str,
+                                                    asked: str) -> None:
+    card = run_battery(brokenclient.client(**{switch: True}), cases=["authz-poll-rate"],
                        virtual_time=True)
     result = card.result("authz-poll-rate")
     assert result.reason.startswith("hammered: ")
-    reads = [e for e in result.evidence if "POST authorization (POST-as-GET)" in e]
+    assert f" {polled} within one second (" in result.reason
+    reads = [e for e in result.evidence if e.endswith(asked)]
     assert len(reads) >= 4
+
+
+def _poller(first_wait: float, pause: float, watch: str) -> CallableClient:
+    """A client that answers http-01, waits ``first_wait`` seconds, then reads ``watch`` (the
+    challenge or the authorization) every ``pause`` seconds until it is no longer pending."""
+    def poller(target: Target) -> None:
+        client = MiniClient(target.directory_url, target.ca_bundle)
+        client.register()
+        ordered = client.post(client.directory["newOrder"],
+                              {"identifiers": [{"type": "dns", "value": target.domain}]})
+        order_url, order = ordered.headers["Location"], ordered.json()
+        authz_url = order["authorizations"][0]
+        chall = next(c for c in client.post(authz_url, None).json()["challenges"]
+                     if c["type"] == "http-01")
+        (target.challenge_dir / chall["token"]).write_text(
+            f"{chall['token']}.{client.thumbprint}")
+        client.post(chall["url"], {})
+        target.sleep(first_wait)
+        while client.post(chall["url"] if watch == "challenge" else authz_url,
+                          None).json()["status"] == "pending":
+            target.sleep(pause)
+        done = client.post(order["finalize"], {"csr": client.csr([target.domain])})
+        while done.json()["status"] == "processing":
+            target.sleep(int(done.headers.get("Retry-After", "1")))
+            done = client.post(order_url, None)
+        client.post(done.json()["certificate"], None)
+
+    return CallableClient(poller, f"poller {first_wait} {pause} {watch}", virtual_time=True)
+
+
+@pytest.mark.parametrize(("client", "verdict", "reason"), [
+    (_poller(0, 1, "challenge"), "pass",
+     "polled at a sane pace: 4 challenge reads, 1.0 s, 1.0 s, 1.0 s apart"),
+    (_poller(0, 0.5, "challenge"), "warn",
+     "polled less than a second apart: 7 challenge reads, 0.5 s, 0.5 s, 0.5 s, 0.5 s, 0.5 s, "
+     "0.5 s apart"),
+    (_poller(4, 1, "authorization"), "pass",
+     "made a single poll (1 authorization read), 4.0 s after the challenge POST: no pace to "
+     "judge"),
+], ids=["challenge-each-second", "challenge-twice-a-second", "one-read"])
+def test_the_poll_rate_case_counts_every_poll_and_says_when_there_is_no_pace(
+    client: CallableClient, verdict: str, reason: str
+) -> None:
+    card = run_battery(client, cases=["authz-poll-rate"])
+    result = card.result("authz-poll-rate")
+    assert (result.verdict, result.reason) == (verdict, reason), _explain(card)
+
+
+@pytest.mark.parametrize(("switch", "case", "reason"), [
+    ("nag_terms", "terms-changed",
+     "asked for an order 4 more times without agreeing to the new terms"),
+    ("refuse_new_terms+exit_zero", "terms-changed",
+     "exited 0 without a certificate after userActionRequired"),
+    ("refuse_new_terms", "terms-changed",
+     "stopped (exit 1) and showed where to agree to the new terms"),
+    ("ignore_ari_window", "renewal-info",
+     "asked for renewal information, was told to renew now, and did not"),
+    ("one_chain_only", "alternate-chains",
+     "the certificate had an alternate chain, but the client exited 1"),
+    ("fetch_alternates", "alternate-chains",
+     "the certificate had an alternate chain: the client got its certificate; it fetched the "
+     "alternate chain too"),
+])
+def test_the_terms_renewal_and_chain_cases_say_what_the_client_did(switch: str, case: str,
+                                                                    reason: str) -> None:
+    card = run_battery(brokenclient.client(**dict.fromkeys(switch.split("+"), True)),
+                       cases=[case], virtual_time=True)
+    assert card.result(case).reason == reason, _explain(card)
 
 
 def test_retry_after_evidence_says_how_long_the_client_waited() -> None:
@@ -264,15 +349,20 @@ def _conformance(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_command_line_scores_a_client_and_writes_the_reports(tmp_path: Path) -> None:
     paths = {kind: tmp_path / f"report.{kind}" for kind in ("json", "html", "xml")}
-    done = _conformance("--case", "invalid-http-404", "--case", "happy-path",
-                        "--json", str(paths["json"]), "--html", str(paths["html"]),
-                        "--junit-xml", str(paths["xml"]), "--", *BROKEN, "--exit-zero")
+    done = _conformance("--case", "invalid-http-404", "--case", "happy-path", "--name",
+                        "brokenclient --exit-zero", "--json", str(paths["json"]), "--html",
+                        str(paths["html"]), "--junit-xml", str(paths["xml"]), "--", *BROKEN,
+                        "--exit-zero")
     assert done.returncode == 1, done.stdout + done.stderr
+    # Named as --name says, not after the program that runs it (python).
+    assert done.stdout.startswith("pytest-fakeacme conformance: brokenclient --exit-zero, 2 "
+                                  "cases\n")
     assert "FAIL     invalid-http-404" in done.stdout
     assert "PASS     happy-path" in done.stdout
-    assert "1 passed, 0 warned, 1 failed of 2 cases in" in done.stdout
+    assert "brokenclient --exit-zero: 1 passed, 0 warned, 1 failed of 2 cases in" in done.stdout
 
     report = json.loads(paths["json"].read_text())
+    assert report["client"] == "brokenclient --exit-zero"
     assert [(c["id"], c["verdict"]) for c in report["cases"]] == [
         ("happy-path", "pass"), ("invalid-http-404", "fail")]
     for case in report["cases"]:
@@ -284,19 +374,79 @@ def test_the_command_line_scores_a_client_and_writes_the_reports(tmp_path: Path)
     suite = ElementTree.parse(paths["xml"]).getroot().find("testsuite")
     assert suite is not None
     assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
+    assert suite.get("name") == "pytest-fakeacme conformance: brokenclient --exit-zero"
     failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
     assert failed == ["invalid-http-404"]
 
     page = paths["html"].read_text()
     assert page.index('id="invalid-http-404"') < page.index('id="happy-path"')  # worst first
     assert page.count("<svg") == 2
-    assert "ACME conformance: " in page
+    assert "<h1>ACME conformance: brokenclient --exit-zero</h1>" in page
 
 
 def test_exit_status_zero_when_nothing_fails() -> None:
     done = _conformance("--case", "happy-path", "--", *BROKEN)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 passed, 0 warned, 0 failed of 1 cases" in done.stdout
+    # Without --name, a command is named after its program.
+    assert "\npython: 1 passed, 0 warned, 0 failed of 1 cases" in done.stdout
+
+
+def test_cases_judged_on_one_conversation_show_its_time_once() -> None:
+    manners = ["post-as-get", "nonce-reuse", "nonce-economy", "happy-path"]
+    card = run_battery(brokenclient.client(), cases=manners, virtual_time=True)
+    rows = {line.split()[1]: line.split()[2] for line in
+            reports.table(card, width=160).splitlines()[1:-1]}
+    first = card.result("post-as-get")
+    assert rows == {"happy-path": f"{card.result('happy-path').seconds:.1f}s",
+                    "post-as-get": f"{first.seconds:.1f}s", "nonce-reuse": "shared",
+                    "nonce-economy": "shared"}
+    assert [r.time_shared_with for r in card.results] == ["", "", "post-as-get",
+                                                          "post-as-get"]
+    # JUnit: the runs' time is counted once, on the first case judged on them.
+    suite = ElementTree.fromstring(reports.junit_xml(card)).find("testsuite")
+    assert suite is not None
+    times = {c.get("name"): c.get("time") for c in suite.iter("testcase")}
+    assert times["post-as-get"] == f"{first.seconds:.3f}"
+    assert times["nonce-reuse"] == times["nonce-economy"] == "0.000"
+    assert "shared: the same runs as <code>post-as-get</code>" in reports.page_html(card)
+
+
+def test_a_skipped_case_counts_against_exit_0_unless_skips_are_allowed(tmp_path: Path) -> None:
+    # A dns-01-only client meets a scripted http-01 outcome: the fake refuses the script.
+    report = tmp_path / "report.json"
+    done = _conformance("--case", "invalid-http-404", "--json", str(report), "--", *BROKEN,
+                        "--dns01")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "SKIP     invalid-http-404" in done.stdout
+    assert "0 passed, 0 warned, 0 failed, 1 skipped of 1 cases" in done.stdout
+    assert "exit status 1: a case was skipped (--allow-skips accepts skips" in done.stdout
+    assert json.loads(report.read_text())["ok"] is False
+
+    allowed = _conformance("--allow-skips", "--case", "invalid-http-404", "--json", str(report),
+                           "--", *BROKEN, "--dns01")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert "exit status 1" not in allowed.stdout
+    assert json.loads(report.read_text())["ok"] is True
+    # Allowed skips do not excuse a failure: its validation cannot pass without a record.
+    failing = _conformance("--allow-skips", "--case", "invalid-http-404", "--case",
+                           "happy-path", "--", *BROKEN, "--dns01")
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert "0 passed, 0 warned, 1 failed, 1 skipped of 2 cases" in failing.stdout
+
+
+def test_the_python_scorecard_counts_a_skip_as_the_command_line_does() -> None:
+    dns_only = brokenclient.client(dns01=True)
+    card = run_battery(dns_only, cases=["invalid-wrong-body"], virtual_time=True)
+    assert card.verdicts() == {"invalid-wrong-body": "skip"}
+    assert "cannot apply to the dns-01 challenge" in card.result("invalid-wrong-body").reason
+    assert not card.ok
+    assert "no case failed, but some were skipped" in reports.page_html(card)
+    allowed = run_battery(dns_only, cases=["invalid-wrong-body"], virtual_time=True,
+                          allow_skips=True)
+    assert allowed.verdicts() == {"invalid-wrong-body": "skip"}
+    assert allowed.ok
+    assert allowed.to_json()["ok"] is True
+    assert "no case failed." in reports.page_html(allowed)
 
 
 def test_usage_errors_exit_2_and_list_shows_the_cases() -> None:
@@ -310,12 +460,33 @@ def test_usage_errors_exit_2_and_list_shows_the_cases() -> None:
         c.id for c in CASES]
 
 
+def test_a_workdir_with_anything_in_it_is_refused(tmp_path: Path) -> None:
+    work = tmp_path / "work"  # a new directory is fine: the runner makes it
+    first = _conformance("--case", "happy-path", "--workdir", str(work), "--", *BROKEN)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert (work / "happy-path" / "cert.pem").exists()  # the client's state, kept there
+    # Run again into it, and the client would renew the kept certificate instead of being
+    # judged on a first issuance: refused before anything runs.
+    again = _conformance("--case", "happy-path", "--workdir", str(work), "--", *BROKEN)
+    assert again.returncode == 2
+    assert again.stderr.startswith(f"pytest-fakeacme conformance: workdir {work} is not empty")
+    assert again.stdout == ""
+    good = CallableClient(brokenclient.client(), "good", virtual_time=True)
+    with pytest.raises(FakeACMEUsageError, match="is not empty"):
+        Battery(good, workdir=work)
+    with pytest.raises(FakeACMEUsageError, match="is not a directory"):
+        Battery(good, workdir=work / "happy-path" / "cert.pem")
+    card = Battery(good, cases=["happy-path"], workdir=tmp_path / "new").run()
+    assert card.verdicts() == {"happy-path": "pass"}, _explain(card)
+    assert (tmp_path / "new" / "happy-path" / "cert.pem").exists()
+
+
 def test_the_junit_report_marks_skips_and_keeps_warnings_as_passes() -> None:
-    card = run_battery(brokenclient.client(quiet=True), cases=["invalid-dns"])
-    # A skip as the runner gives one when the fake refuses a scenario's script.
-    card.results.append(dataclasses.replace(
-        card.result("invalid-dns"), id="skipped-case", verdict="skip",
-        reason="the fake refused the scenario's script: no http-01 challenge"))
+    # A quiet dns-01-only client: NXDOMAIN fails its dns-01 validation too (a warning, since
+    # it does not show the detail); the scripted wrong http-01 body cannot apply (a skip).
+    card = run_battery(brokenclient.client(quiet=True, dns01=True),
+                       cases=["invalid-dns", "invalid-wrong-body"], virtual_time=True)
+    assert card.verdicts() == {"invalid-dns": "warn", "invalid-wrong-body": "skip"}
     suite = ElementTree.fromstring(reports.junit_xml(card)).find("testsuite")
     assert suite is not None
     dns = next(c for c in suite.iter("testcase") if c.get("name") == "invalid-dns")
@@ -324,8 +495,9 @@ def test_the_junit_report_marks_skips_and_keeps_warnings_as_passes() -> None:
     assert out is not None
     assert (out.text or "").startswith("warn: ")
     assert dns.find("skipped") is None
-    skipped = next(c for c in suite.iter("testcase") if c.get("name") == "skipped-case")
+    skipped = next(c for c in suite.iter("testcase") if c.get("name") == "invalid-wrong-body")
     assert skipped.find("skipped") is not None
+    assert suite.get("skipped") == "1"
 
 
 def test_a_python_client_past_its_timeout_does_not_reach_the_next_case() -> None:
@@ -374,3 +546,64 @@ def test_a_domain_with_502_in_it_is_not_the_client_naming_the_status() -> None:
     result = card.result("html-502")
     assert (result.verdict, result.reason) == (
         "warn", "exited 1 without saying the server answered 502")
+
+
+# The scorecards on docs/conformance.md, regenerated for one client.
+
+PAGE = ROOT / "docs" / "conformance.md"
+
+
+def _scored_as(preset: str, version: str) -> Scorecard:
+    """A whole battery's scorecard (the test client's, quiet so that some cases warn), under
+    a preset's name."""
+    card = run_battery(CallableClient(brokenclient.client(quiet=True), preset,
+                                      virtual_time=True))
+    card.version = version
+    return card
+
+
+def test_a_single_client_run_replaces_its_column_and_keeps_the_others() -> None:
+    page = PAGE.read_text(encoding="utf-8")
+    before = scorecards.read_columns(page)
+    assert scorecards.render(before) == scorecards.section(page)  # read back as written
+    card = _scored_as("lego", "9.9.9")
+    merged = scorecards.replace_section(page, scorecards.render(scorecards.merge(before,
+                                                                                 [card])))
+    after = scorecards.read_columns(merged)
+    assert [c.head for c in after] == [
+        "lego 9.9.9" if c.preset == "lego" else c.head for c in before]
+    for old, new in zip(before, after, strict=True):
+        if old.preset != "lego":
+            assert new == old  # verdicts, totals, time and reasons as the page had them
+    lego = next(c for c in after if c.preset == "lego")
+    assert lego.verdicts == card.verdicts()
+    assert lego.totals == "{pass} / {warn} / {fail} / {skip}".format(**card.counts())
+    assert lego.notes == tuple(f"- `{r.id}` ({r.verdict}): {r.reason}"
+                               for r in card.results if r.verdict != "pass")
+    assert "warn" in lego.verdicts.values()
+    # Outside the scorecards the page is unchanged.
+    assert merged.split(scorecards.BEGIN)[0] == page.split(scorecards.BEGIN)[0]
+
+
+def test_a_client_new_to_the_page_takes_its_presets_place() -> None:
+    page = PAGE.read_text(encoding="utf-8")
+    without = [c for c in scorecards.read_columns(page) if c.preset != "acme-tiny"]
+    assert [c.preset for c in without] == ["certbot", "certbot-webroot", "lego", "dehydrated"]
+    merged = scorecards.merge(without, [_scored_as("acme-tiny", "5.0.3")])
+    assert [c.preset for c in merged] == ["certbot", "certbot-webroot", "lego", "acme-tiny",
+                                          "dehydrated"]
+
+
+def test_columns_made_for_other_cases_are_not_merged(tmp_path: Path) -> None:
+    # A page from before happy-path was a case: its columns cannot stand beside a new one.
+    page = PAGE.read_text(encoding="utf-8")
+    old = "\n".join(line for line in page.splitlines()
+                    if not line.startswith("| `happy-path` |")) + "\n"
+    stale = scorecards.read_columns(old)
+    with pytest.raises(ValueError, match=r"scorecard of certbot \S+ was made for other cases"):
+        scorecards.merge(stale, [_scored_as("lego", "9.9.9")])
+    # The command line refuses before it runs anything, and leaves the page alone.
+    copy = tmp_path / "conformance.md"
+    copy.write_text(old, encoding="utf-8")
+    assert scorecards.main([str(copy), "--client", "lego"]) == 2
+    assert copy.read_text(encoding="utf-8") == old

@@ -1,8 +1,8 @@
 """``pytest-fakeacme conformance [--client NAME] [options] [-- CMD ...]``: the battery against a
 command-line client, with a table on the terminal and reports in files.
 
-Exit status: 0 when every case passed, warned or was skipped; 1 when a case failed; 2 when the
-command line is wrong.
+Exit status: 0 when every case passed or warned (or was skipped, with ``--allow-skips``); 1
+when a case failed or was skipped; 2 when the command line is wrong.
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--client", choices=sorted(PRESETS),
                         help="a well-known client's command line (instead of -- CMD)")
+    parser.add_argument("--name", metavar="NAME",
+                        help="the client's name in the reports (default: the preset's, or the "
+                        "command's program: 'python' for -- python my_client.py)")
     parser.add_argument("--renew-command", metavar="CMD",
                         help="the command for a case's later runs (its scheduled renewal), as "
                         "shell words; default: the command again")
@@ -62,8 +65,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--junit-xml", type=Path, metavar="PATH",
                         help="write a JUnit XML report")
     parser.add_argument("--workdir", type=Path, metavar="DIR",
-                        help="keep the cases' working directories in DIR, an empty one "
-                        "(default: a temporary directory, removed afterwards)")
+                        help="keep the cases' working directories in DIR, which must be empty "
+                        "or new (default: a temporary directory, removed afterwards)")
+    parser.add_argument("--allow-skips", action="store_true",
+                        help="exit 0 even when cases were skipped (for a client that cannot "
+                        "take some cases, e.g. a dns-01-only client on the scripted http-01 "
+                        "cases); without it a skip counts as a failure in the exit status")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     # Not "command": the entry point's subparsers keep the subcommand's name there.
     parser.add_argument("client_command", nargs=argparse.REMAINDER, metavar="-- CMD",
@@ -87,16 +94,20 @@ def _client(args: argparse.Namespace) -> tuple[CommandClient, str]:
         command = command[1:]
     if args.client and command:
         raise FakeACMEUsageError("give --client or a command, not both")
+    if args.name is not None and not args.name.strip():
+        raise FakeACMEUsageError("--name needs a name")
     if args.client:
         preset = PRESETS[args.client]
         if preset.installed() is None:
             raise FakeACMEUsageError(f"{preset.binary} is not installed")
-        return preset.client(), preset.client_version()
+        client = preset.client()
+        client.name = args.name or client.name
+        return client, preset.client_version()
     if not command:
         raise FakeACMEUsageError("give --client NAME or -- CMD ...")
     renew = tuple(shlex.split(args.renew_command)) if args.renew_command else None
     mode = http01_mode(command, args.http01)
-    return CommandClient(Path(command[0]).name, tuple(command), mode, renew), ""
+    return CommandClient(args.name or Path(command[0]).name, tuple(command), mode, renew), ""
 
 
 def list_cases(out: TextIO) -> None:
@@ -119,7 +130,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         client, version = _client(args)
         battery = Battery(client, cases=args.cases, timeout=args.timeout, workdir=args.workdir,
                           progress=lambda r: print(reports.table_row(r), file=stream,
-                                                   flush=True))
+                                                   flush=True),
+                          allow_skips=args.allow_skips)
     except FakeACMEUsageError as exc:  # no command, an unknown case id
         print(f"pytest-fakeacme conformance: {exc}", file=sys.stderr)
         return 2
@@ -131,6 +143,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     for note in battery.notes:
         print(f"note: {note}", file=stream)
     print(reports.summary_line(card), file=stream)
+    skipped = card.counts()["skip"]
+    if skipped and not card.ok and not card.counts()["fail"]:
+        cases = "a case was" if skipped == 1 else f"{skipped} cases were"
+        print(f"exit status 1: {cases} skipped (--allow-skips accepts skips, for a client "
+              "that cannot take some cases)", file=stream)
     for path, write in ((args.json, reports.write_json), (args.html, reports.write_html),
                         (args.junit_xml, reports.write_junit)):
         if path is not None:

@@ -1,7 +1,8 @@
 """What the battery produces: a verdict per case with its evidence, and the scorecard of a run.
 
 A verdict is ``pass``, ``fail``, ``warn`` (legal but unkind: the protocol allows it, a CA
-would rather the client did not) or ``skip`` (the case cannot run here, with the reason). Each
+would rather the client did not) or ``skip`` (the case cannot run here, with the reason; it
+counts against the scorecard unless skips are allowed). Each
 comes with a one-line reason and the evidence that decided it: journal lines (the fake's
 clock, what was asked, what was answered), the exit status, and lines of the client's output.
 """
@@ -83,6 +84,9 @@ class CaseResult:
     #: The conversation as text (the journal's transcript) and as a sequence diagram (SVG).
     transcript: str = ""
     diagram: str = ""
+    #: The first case judged on the same runs, when that is another case: :attr:`seconds` is
+    #: then the time of those runs, which that case's row shows (timed once, not twice).
+    time_shared_with: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The case as the ``--json`` report writes it."""
@@ -96,6 +100,7 @@ class CaseResult:
             "good_client": self.good,
             "scenario": self.scenario,
             "seconds": round(self.seconds, 3),
+            "time_shared_with": self.time_shared_with,
             "runs": [r.to_json() for r in self.runs],
             "transcript": self.transcript,
         }
@@ -111,6 +116,10 @@ class Scorecard:
     seconds: float = 0.0
     #: The client's version, when the preset knows how to ask.
     version: str = ""
+    #: Whether a skipped case still leaves the scorecard :attr:`ok` (``--allow-skips``): for
+    #: a client that legitimately cannot take some cases, such as a dns-01-only client on the
+    #: scripted http-01 cases.
+    allow_skips: bool = False
 
     def counts(self) -> dict[Verdict, int]:
         """How many cases got each verdict (every verdict listed, zeros included)."""
@@ -119,8 +128,10 @@ class Scorecard:
 
     @property
     def ok(self) -> bool:
-        """True when no case failed: every case passed, warned or was skipped."""
-        return all(r.verdict != "fail" for r in self.results)
+        """True when every case passed or warned; a skipped case counts against it unless
+        :attr:`allow_skips`."""
+        refused: set[Verdict] = {"fail"} if self.allow_skips else {"fail", "skip"}
+        return all(r.verdict not in refused for r in self.results)
 
     def verdicts(self) -> dict[str, Verdict]:
         """Case id to verdict."""
@@ -148,4 +159,5 @@ class Scorecard:
         """The ``--json`` report: the client, the counts and the ``cases`` list."""
         return {"client": self.client, "version": self.version,
                 "seconds": round(self.seconds, 3), "counts": self.counts(), "ok": self.ok,
+                "allow_skips": self.allow_skips,
                 "cases": [r.to_json() for r in self.results]}

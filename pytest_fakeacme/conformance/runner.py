@@ -108,6 +108,20 @@ def select(ids: Iterable[str] | None) -> list[Case]:
     return [c for c in CASES if c.id in wanted]
 
 
+def _fresh(workdir: Path | None) -> Path | None:
+    """``workdir``, checked to be a directory with nothing in it yet (or none at all)."""
+    if workdir is None or not workdir.exists():
+        return workdir
+    if not workdir.is_dir():
+        raise FakeACMEUsageError(f"workdir {workdir} is not a directory")
+    if any(workdir.iterdir()):
+        raise FakeACMEUsageError(
+            f"workdir {workdir} is not empty: a client would find an earlier run's state "
+            "there (an account, a certificate to renew) and be judged on it; give an empty "
+            "or new directory")
+    return workdir
+
+
 def _transcript(observed: Observed) -> str:
     lines: list[str] = []
     for index, run in enumerate(observed.runs):
@@ -125,19 +139,25 @@ class Battery:
         :class:`~pytest_fakeacme.conformance.clients.CallableClient` or a preset's client.
     :param cases: case ids to run (default: all of them).
     :param timeout: seconds one run of the client may take.
-    :param workdir: where the cases' working directories go (default: a temporary directory,
-        removed afterwards).
+    :param workdir: where the cases' working directories go: a directory that is empty or does
+        not exist yet (default: a temporary directory, removed afterwards). A non-empty one is
+        refused: a client would find an earlier run's state there (certbot an old lineage) and
+        be judged on it.
     :param progress: called with each result as soon as it is judged.
+    :param allow_skips: whether a skipped case leaves the scorecard ``ok`` (for a client that
+        legitimately cannot take some cases, such as a dns-01-only client).
     """
 
     def __init__(self, client: Client, *, cases: Iterable[str] | None = None,
                  timeout: float = DEFAULT_TIMEOUT, workdir: Path | None = None,
-                 progress: Callable[[CaseResult], None] | None = None) -> None:
+                 progress: Callable[[CaseResult], None] | None = None,
+                 allow_skips: bool = False) -> None:
         self.client = client
         self.cases = select(cases)
         self.timeout = timeout
-        self.workdir = workdir
+        self.workdir = _fresh(workdir)
         self.progress = progress
+        self.allow_skips = allow_skips
         self.notes: list[str] = []
 
     def scenarios(self) -> list[tuple[Scenario, list[Case]]]:
@@ -150,7 +170,7 @@ class Battery:
     def run(self) -> Scorecard:
         """Play every scenario and judge every case."""
         started = time.monotonic()
-        card = Scorecard(self.client.name)
+        card = Scorecard(self.client.name, allow_skips=self.allow_skips)
         root = self.workdir or Path(tempfile.mkdtemp(prefix="fakeacme-conformance-"))
         fakes = _Fakes(serve_webroot=self.client.http01 == "webroot")
         try:
@@ -197,7 +217,7 @@ class Battery:
             results.append(CaseResult(
                 case.id, case.title, finding.verdict, finding.reason, finding.evidence,
                 case.source, case.good, scenario.name, seconds, tuple(observed.runs),
-                transcript, diagram))
+                transcript, diagram, "" if case is cases[0] else cases[0].id))
         if observed.last.timed_out and observed.last.argv is None:
             # A Python client still running: whatever it sends next must reach no other case.
             fakes.discard(scenario.fake_options)
@@ -234,7 +254,7 @@ def run_battery(client: CommandClient | CallableClient | ClientFunction, *,
                 cases: Iterable[str] | None = None,
                 timeout: float = DEFAULT_TIMEOUT, workdir: Path | None = None,
                 http01: Http01Mode = "webroot", name: str = "",
-                virtual_time: bool = False) -> Scorecard:
+                virtual_time: bool = False, allow_skips: bool = False) -> Scorecard:
     """Run the battery (or the ``cases`` named) against ``client`` and return its scorecard.
 
     ``client`` is a :class:`~pytest_fakeacme.conformance.clients.CommandClient` (or a preset's
@@ -243,8 +263,10 @@ def run_battery(client: CommandClient | CallableClient | ClientFunction, *,
     status (``None`` for 0) or raises. A function answers http-01 by writing into
     ``target.challenge_dir`` (``http01="webroot"``, served by the runner) or by serving
     ``target.http01_port`` itself (``http01="standalone"``). With ``virtual_time`` its
-    ``target.sleep`` moves the fake's clock instead of sleeping."""
+    ``target.sleep`` moves the fake's clock instead of sleeping. The scorecard is ``ok`` when
+    every case passed or warned (a skip too, with ``allow_skips``)."""
     chosen = client if isinstance(client, (CommandClient, CallableClient)) else \
         CallableClient(client, name, http01, virtual_time)
-    return Battery(chosen, cases=cases, timeout=timeout, workdir=workdir).run()
+    return Battery(chosen, cases=cases, timeout=timeout, workdir=workdir,
+                   allow_skips=allow_skips).run()
 
