@@ -19,7 +19,7 @@ lifetimes of its authorizations and order. Boulder splits these between the CA's
   until 2026-05-12, 45 days from 2026-05-13.
 - ``shortlived``: as ``tlsserver``, 160 hours, and the only one that takes IP addresses.
 - ``tlsclient`` (serverAuth and clientAuth, otherwise classic) from 2025-10-01 until its
-  removal on 2026-07-08.
+  removal on 2026-07-08; from 2026-05-13 only for accounts that used it before.
 """
 
 from __future__ import annotations
@@ -61,6 +61,9 @@ class Profile:
     pending_authz_lifetime: _dt.timedelta | None = None
     #: How long a new order lives (``orderLifetime``); None: the setting ``order_lifetime``.
     order_lifetime: _dt.timedelta | None = None
+    #: Only accounts that ordered with this profile before may (Boulder's ``allowList``, as
+    #: Let's Encrypt kept tlsclient for its existing users from 2026-05-13).
+    prior_users_only: bool = False
 
 
 #: What Let's Encrypt's directory says of each profile in ``meta.profiles``: a link to its
@@ -106,7 +109,7 @@ def _profiles_on(day: _dt.date) -> dict[str, Profile]:
                                                                     validity=90 * _DAY)
     found = {"classic": classic, "tlsserver": tlsserver, "shortlived": _SHORTLIVED}
     if TLSCLIENT_FROM <= day < TLSCLIENT_UNTIL:
-        found["tlsclient"] = _TLSCLIENT
+        found["tlsclient"] = replace(_TLSCLIENT, prior_users_only=day >= TLSSERVER_45_DAYS)
     return found
 
 

@@ -835,9 +835,10 @@ ROWS_ORDERS = (
         "unauthorized", 403,
         _NEW + "account ID %d is not permitted to use certificate profile %q",
         "ra/ra.go:2109-2114",
-        na="no profile Let's Encrypt offers has an allow list since tlsclient closed "
-           "(2026-07-08)",
-        uncertain="Let's Encrypt's profile configuration is not published."),
+        how="a tlsclient order from an account that never used it, between 2026-05-13 and "
+            "2026-07-07 (policy_date)",
+        uncertain="Let's Encrypt's profile configuration is not published; the fake's allow "
+                  "list is the accounts that ordered with the profile before."),
     Row("ord-14", ORD, "More identifiers than the profile allows",
         "malformed", 400,
         _NEW + "Order cannot contain more than %d identifiers",

@@ -286,9 +286,12 @@ def test_policy_date_through_the_management_api(fake_acme: FakeACME) -> None:
 def test_a_profile_withdrawn_before_finalize(fake_acme: FakeACME, raw: RawClient) -> None:
     # tlsclient is gone on 2026-07-08: an order made the day before cannot be finalized after
     # (Boulder checks the order's profile again at finalize: wfe2/wfe.go:2697-2705).
+    fake_acme.configure(policy_date="clock")
+    fake_acme.clock.freeze("2026-05-01T12:00:00Z")    # a prior user of tlsclient
+    raw.forget_nonce()
+    raw.new_order("z.example", profile="tlsclient")
     fake_acme.clock.freeze("2026-07-07T23:00:00Z")
     raw.forget_nonce()
-    fake_acme.configure(policy_date="clock")
     order = raw.new_order("a.example", profile="tlsclient").json()
     authz = raw.post_as_get(order["authorizations"][0]).json()
     raw.post(challenge_of(authz, "http-01")["url"], {})
@@ -313,3 +316,22 @@ def test_the_directory_links_each_profile_to_its_section() -> None:
     assert {name: p.description for name, p in profiles.items()} == {
         name: f"https://letsencrypt.org/docs/profiles#{name}"
         for name in ("classic", "tlsserver", "shortlived", "tlsclient")}
+
+
+def test_tlsclient_kept_for_its_prior_users_from_2026_05_13(fake_acme: FakeACME,
+                                                            raw: RawClient) -> None:
+    # From 2026-05-13 Let's Encrypt kept tlsclient for accounts that already used it
+    # (letsencrypt.org/2025/05/14/ending-tls-client-authentication): Boulder's allow list.
+    fake_acme.clock.freeze("2026-05-01T12:00:00Z")
+    raw.forget_nonce()
+    fake_acme.configure(policy_date="clock", order_reuse=False)
+    assert raw.new_order("a.example", profile="tlsclient").status_code == 201
+    fake_acme.clock.advance(days=20)
+    raw.forget_nonce()
+    assert raw.new_order("b.example", profile="tlsclient").status_code == 201
+    newcomer = RawClient(fake_acme)
+    newcomer.register()
+    refused = newcomer.post(newcomer.url("newOrder"), {
+        "identifiers": [{"type": "dns", "value": "c.example"}], "profile": "tlsclient"})
+    account_id = str(newcomer.kid).rsplit("/", 1)[-1]
+    expect("ord-13", refused, account_id, "tlsclient")

@@ -21,6 +21,7 @@ from ..model import (
     DNS_PERSIST_01,
     HTTP_01,
     TLS_ALPN_01,
+    Account,
     Authorization,
     Certificate,
     Identifier,
@@ -188,7 +189,7 @@ def new_order(fe: Frontend, call: Call) -> Reply:
     if refusal is not None:
         raise refusal
     try:
-        _check_profile(fe, profile, identifiers)
+        _check_profile(fe, profile, identifiers, call.account)
         wildcard_overlap(identifiers)
     except problems.AcmeProblem:
         fe.limits.refund_new_order(call.account.id, identifiers, ari_renewal)
@@ -214,12 +215,19 @@ def _ari_renewal(fe: Frontend, serial: int | None) -> bool:
     return window.start <= now < window.end
 
 
-def _check_profile(fe: Frontend, name: str | None, identifiers: list[Identifier]) -> None:
-    """The RA's profile rules (ra/ra.go:2116-2137): at most ``max_names`` identifiers, of
-    the types the profile takes."""
+def _check_profile(fe: Frontend, name: str | None, identifiers: list[Identifier],
+                   account: Account) -> None:
+    """The RA's profile rules, in its order (ra/ra.go:2109-2137): the account may use the
+    profile, at most ``max_names`` identifiers, of the types the profile takes."""
     profile = profile_in_force(fe, name, fe.clock.now())
     if profile is None:
         return
+    earlier = (fe.store.orders.get(order_id) for order_id in account.order_ids)
+    if profile.prior_users_only and not any(
+            order is not None and order.profile == name for order in earlier):
+        raise problems.unauthorized(
+            f"Error creating new order :: account ID {account.id} is not permitted to use "
+            f"certificate profile {go_quote(name or '')}")
     if len(identifiers) > profile.max_names:
         raise problems.malformed(
             f"Error creating new order :: Order cannot contain more than {profile.max_names} "
