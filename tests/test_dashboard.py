@@ -20,6 +20,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from client import AcmeTestClient
+from jwsclient import RawClient, challenge_of
 from pytest_fakeacme import FakeACME, outcomes
 from pytest_fakeacme.management import PlainServer
 from responder import Responder
@@ -155,3 +156,31 @@ def test_the_page_lists_and_injects_transport_faults(
         By.ID, "faults").text)
     assert [f.spec for f in fake_acme.faults.active] == [
         "connection_reset endpoint=newNonce", "html_error 503 endpoint=directory"]
+
+
+@pytest.mark.fake_acme(rate_limits=True, va_default=outcomes.http_status(404))
+def test_the_page_shows_limits_and_unpauses(
+    fake_acme: FakeACME, browser: WebDriver, page_url: str
+) -> None:
+    fake_acme.configure(order_reuse=False)
+    fake_acme.limits.set("FailedAuthorizationsForPausingPerDomainPerAccount", burst=1)
+    raw = RawClient(fake_acme)
+    raw.register()
+    for _ in range(2):  # the second failure finds the bucket empty: paused
+        order = raw.post(raw.url("newOrder"), {
+            "identifiers": [{"type": "dns", "value": "a.example"}]}).json()
+        authz = raw.post_as_get(order["authorizations"][0]).json()
+        raw.post(challenge_of(authz, "http-01")["url"], {})
+        raw.post_as_get(order["authorizations"][0])
+    account = str(raw.kid).rsplit("/", 1)[-1]
+    assert [p.account for p in fake_acme.limits.paused()] == [account]
+    driver = browser
+    driver.get(page_url)
+    wait = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,))
+    wait.until(lambda d: f"paused: account {account} for a.example" in d.find_element(
+        By.ID, "limits").text)
+    assert "FailedAuthorizationsPerDomainPerAccount" in driver.find_element(
+        By.ID, "limits").text
+    driver.find_element(By.CSS_SELECTOR, "#limits button[data-identifier='a.example']").click()
+    wait.until(lambda d: "paused:" not in d.find_element(By.ID, "limits").text)
+    assert fake_acme.limits.paused() == []

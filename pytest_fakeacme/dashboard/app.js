@@ -133,16 +133,39 @@
     }
   }
 
+  // Buckets that are not full, and who is paused for what, each with an Unpause button.
+  function drawLimits(limits) {
+    if (!limits.on) {
+      $("limits").replaceChildren(el("li", {}, "off (the setting rate_limits)"));
+      return;
+    }
+    const items = limits.buckets.map((b) => el("li", {"data-limit": b.limit},
+      b.limit + " " + b.key + ": " + b.remaining + " of " + limits.limits[b.limit].burst +
+      " left, full at " + human(b.full_at)));
+    for (const pause of limits.paused) {
+      const button = el("button", {type: "button", "data-account": pause.account,
+                                   "data-identifier": pause.identifier}, "Unpause");
+      button.addEventListener("click", () => steer(async () => {
+        await api("/limits/unpause", {account: pause.account, identifier: pause.identifier});
+        say("Unpaused " + pause.identifier);
+      }));
+      items.push(el("li", {"class": "paused"}, "paused: account " + pause.account + " for " +
+                    pause.identifier + " ", button));
+    }
+    $("limits").replaceChildren(...(items.length ? items : [el("li", {}, "on, every bucket full")]));
+  }
+
   async function refresh(force) {
     try {
       const [now, clock] = await Promise.all([api("/version"), api("/clock")]);
       $("clock").textContent = human(clock.now) + (clock.frozen ? " (frozen)" : "");
       if (!force && now.version === lastVersion) return;
       lastVersion = now.version;
-      const [index, orders, va, faults, state, transcript] = await Promise.all([
+      const [index, orders, va, faults, state, transcript, limits] = await Promise.all([
         api("/"), api("/orders?offset=" + offset + "&limit=" + pageSize), api("/va"),
-        api("/faults"), api("/accounts"), api("/transcript?last=300"),
+        api("/faults"), api("/accounts"), api("/transcript?last=300"), api("/limits"),
       ]);
+      drawLimits(limits);
       $("where").textContent = "directory " + index.directory + " · http-01 port " +
         index.http01_port + " · flavor " + index.flavor;
       drawOrders(orders);

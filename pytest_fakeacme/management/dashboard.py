@@ -47,7 +47,8 @@ def version(app: Management, body: Any) -> Any:
     scripted = sum(len(q) for q in app.core.va.scripted().values())
     return {"version": f"{entries[-1].seq if entries else 0}.{app.core.journal.dropped}"
                        f".{scripted}.{len(app.core.faults.active)}"
-                       f".{app.core.va.default!r}",
+                       f".{app.core.va.default!r}"
+                       f".{int(app.core.limits.on)}.{len(app.core.limits.paused())}",
             "orders": len(app.core.store.orders)}
 
 
