@@ -60,15 +60,33 @@ _BASE64URL = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 
 
 def go_duration(delta: _dt.timedelta) -> str:
-    """Go's ``time.Duration`` text for whole seconds: ``3h0m0s``, ``168h0m0s``, ``1m30s``."""
-    total = int(delta.total_seconds())
-    hours, rest = divmod(total, 3600)
-    minutes, seconds = divmod(rest, 60)
+    """Go's ``time.Duration.String`` (to the microsecond): ``3h0m0s``, ``168h0m0s``,
+    ``1m30s``, ``21.6s``, ``500ms``, ``0s``."""
+    micros = delta // _dt.timedelta(microseconds=1)
+    sign, micros = ("-", -micros) if micros < 0 else ("", micros)
+    if micros == 0:
+        return "0s"
+    if micros < 1_000:
+        return f"{sign}{micros}\u00b5s"  # Go writes the micro sign, U+00B5
+    if micros < 1_000_000:
+        return f"{sign}{_trimmed(micros, 1_000)}ms"
+    hours, rest = divmod(micros, 3_600_000_000)
+    minutes, rest = divmod(rest, 60_000_000)
+    seconds = _trimmed(rest, 1_000_000)
     if hours:
-        return f"{hours}h{minutes}m{seconds}s"
+        return f"{sign}{hours}h{minutes}m{seconds}s"
     if minutes:
-        return f"{minutes}m{seconds}s"
-    return f"{seconds}s"
+        return f"{sign}{minutes}m{seconds}s"
+    return f"{sign}{seconds}s"
+
+
+def _trimmed(value: int, unit: int) -> str:
+    """``value / unit`` with its fraction and no trailing zeros, as Go's fmtFrac writes it."""
+    whole, fraction = divmod(value, unit)
+    if not fraction:
+        return str(whole)
+    digits = len(str(unit)) - 1
+    return f"{whole}.{fraction:0{digits}d}".rstrip("0")
 
 
 def go_base64_error(value: str) -> str | None:

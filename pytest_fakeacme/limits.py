@@ -170,9 +170,11 @@ def covering(ident: Identifier) -> str:
 
 
 def _fqdn_set(idents: Iterable[Identifier]) -> str:
-    """Boulder's ``core.HashIdentifiers``: SHA-256 of the sorted, unique, lower-cased values."""
-    values = sorted({i.value.lower() for i in idents})
-    return hashlib.sha256(",".join(values).encode()).hexdigest()
+    """Boulder's ``core.HashIdentifiers`` (core/util.go:365-373): SHA-256 of the values
+    joined by commas, as ``identifier.Normalize`` leaves them: lower-cased, DNS names before
+    IP addresses, each sorted, unique."""
+    unique = {(i.type != "dns", i.value.lower()) for i in idents}
+    return hashlib.sha256(",".join(v for _, v in sorted(unique)).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

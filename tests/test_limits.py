@@ -19,6 +19,7 @@ from boulder_table import expect, reproduces
 from client import AcmeTestClient, make_csr
 from jwsclient import RawClient, challenge_of
 from pytest_fakeacme import FakeACME, FakeACMEUsageError, outcomes
+from pytest_fakeacme._gofmt import go_duration
 from pytest_fakeacme.renewal import cert_id
 
 pytestmark = pytest.mark.fake_acme(rate_limits=True, va_default="valid")
@@ -517,3 +518,25 @@ def test_the_pausing_bucket_refills_one_a_day(raw: RawClient, fake_acme: FakeACM
     raw.forget_nonce()
     _fail(raw, fake_acme, "a.example")
     assert len(fake_acme.limits.paused()) == 1
+
+
+@pytest.mark.parametrize(("delta", "text"), [
+    (_dt.timedelta(hours=3), "3h0m0s"),
+    (_dt.timedelta(days=7), "168h0m0s"),
+    (_dt.timedelta(minutes=90), "1h30m0s"),
+    (_dt.timedelta(seconds=21.6), "21.6s"),
+    (_dt.timedelta(milliseconds=1500), "1.5s"),
+    (_dt.timedelta(milliseconds=500), "500ms"),
+    (_dt.timedelta(microseconds=5), "5\u00b5s"),
+    (_dt.timedelta(0), "0s"),
+])
+def test_periods_print_as_gos_durations(delta: _dt.timedelta, text: str) -> None:
+    # Go's time.Duration.String, which Boulder's sentences use for the period.
+    assert go_duration(delta) == text
+
+
+def test_a_fractional_period_in_the_refusal(raw: RawClient, fake_acme: FakeACME) -> None:
+    fake_acme.limits.set("NewOrdersPerAccount", burst=1, period=_dt.timedelta(seconds=90.5))
+    assert _order(raw, "a.example").status_code == 201
+    refused = _order(raw, "b.example")
+    expect("rl-03", refused, 1, "1m30.5s", _when(fake_acme, seconds=90.5))
