@@ -51,6 +51,9 @@ class Switches:
 
     #: Poll every 0.2 s whatever Retry-After says, and retry a rate-limited request at once.
     ignore_retry_after: bool = False
+    #: On rateLimited, ask again and again (five more times, without waiting), as a zombie
+    #: client does.
+    nag_rate_limits: bool = False
     #: Poll without any pause.
     hammer: bool = False
     #: Poll the challenge instead of the authorization, POSTing to it again and again without
@@ -181,6 +184,9 @@ class Client:
         if self._problem(answer) == "rateLimited" and self.s.ignore_retry_after:
             self.sleep(0.2)
             answer = self.http("POST", url, self._sign(url, payload))
+        if self._problem(answer) == "rateLimited" and self.s.nag_rate_limits:
+            for _ in range(5):
+                answer = self.http("POST", url, self._sign(url, payload))
         if self._problem(answer) == "userActionRequired" and self.s.nag_terms:
             for _ in range(4):
                 answer = self.http("POST", url, self._sign(url, payload))

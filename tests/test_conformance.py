@@ -76,8 +76,8 @@ def test_a_good_client_passes_every_case(scenario: str) -> None:
 #: are not run for it).
 BROKEN_MANNERS: dict[str, dict[str, str]] = {
     "exit_zero": {"invalid-http-404": "fail", "rate-limited": "fail",
-                  "order-invalid-midway": "fail", "happy-path": "pass"},
-    "quiet": {"invalid-caa": "warn", "rejected-identifier": "warn"},
+                  "order-invalid-midway": "fail", "happy-path": "pass", "paused": "fail"},
+    "quiet": {"invalid-caa": "warn", "rejected-identifier": "warn", "paused": "warn"},
     "no_bad_nonce_retry": {"bad-nonce-new-order": "fail", "bad-nonce-finalize": "fail"},
     "new_nonce_each_time": {"bad-nonce-new-order": "warn", "nonce-economy": "warn",
                             "nonce-reuse": "pass"},
@@ -85,8 +85,11 @@ BROKEN_MANNERS: dict[str, dict[str, str]] = {
     # Boulder serves a plain GET of an order or authorization (wfe2/wfe.go:464-470): the client
     # gets its certificate, and only the post-as-get case catches the manner.
     "get_reads": {"post-as-get": "fail", "happy-path": "pass"},
+    # One retry of a paused account's order (showing the link) is tolerated: the case fails
+    # only a client that asks again and again.
     "ignore_retry_after": {"order-retry-after": "fail", "authz-retry-after": "fail",
-                           "rate-limited": "fail"},
+                           "rate-limited": "fail", "paused": "pass"},
+    "nag_rate_limits": {"paused": "fail"},
     "hammer": {"authz-poll-rate": "fail"},
     "hammer_challenge": {"authz-poll-rate": "fail"},
     "poll_invalid": {"order-invalid-midway": "fail"},

@@ -215,6 +215,58 @@ def _rejected(observed: Observed) -> Finding:
     return finding
 
 
+#: More newOrder requests than this for a paused name is a zombie client: the pause lifts only
+#: when a person follows the unpause link, never by asking again.
+PAUSED_ASKS = 3
+
+
+def _pause(stage: Stage) -> None:
+    # The client's account exists only once it registers, so the pause is made as its first
+    # newOrder arrives, before the fake answers; the hook cannot see the requester, so every
+    # account there is then (one in a case) is paused for the name (Boulder's paused table,
+    # sa/sa.go:1328-1471). newOrder then refuses it (wfe2/wfe.go:2432-2451).
+    def pause() -> None:
+        for account in stage.fake.accounts:
+            stage.fake.limits.pauses.pause(account.id, stage.domain)
+
+    stage.before_request("newOrder", pause)
+
+
+def _paused(observed: Observed) -> Finding:
+    asked = observed.requests("newOrder")
+    refusals = [e.problem.detail for e in asked
+                if e.problem is not None and e.problem.type == "rateLimited"]
+    refused = next((e for e in asked if e.problem is not None
+                    and e.problem.type == "rateLimited"), None)
+    if refused is None or not refusals:
+        return failed("the client never asked for an order", observed.exit_line(),
+                      *tail(observed))
+    # Each refusal carries its own JWT (issued at the fake's now): any of them will do.
+    links = [detail.rsplit("Please visit: ", 1)[-1] for detail in refusals]
+    shown = next((text for text in links + refusals if observed.shows(text)), None)
+    times = f"{len(asked)} newOrder request{'s' if len(asked) > 1 else ''}"
+    what = "the account is paused for the name"
+    stopped = judges.unfinished(observed)
+    if stopped is not None:
+        return failed(f"{what}; the client was still running at the timeout", line(refused),
+                      *stopped.evidence)
+    if len(asked) > PAUSED_ASKS:
+        return failed(f"{what}, yet the client asked for an order for it again and again "
+                      f"({times}; pausing exists to stop such clients)",
+                      *lines(asked, limit=6), observed.exit_line())
+    if observed.last.returncode == 0:
+        return failed(f"{what}, yet the client exited 0 without a certificate "
+                      f"(after {times})", line(refused),
+                      observed.exit_line(), *tail(observed))
+    if shown is not None:
+        return passed(f"{what}; the client exited {observed.last.returncode} showing the "
+                      "unpause link", line(refused), observed.exit_line(),
+                      observed.output_line(shown))
+    return warned(f"{what}; the client exited {observed.last.returncode} but did not show the "
+                  "unpause link, where a person would act", line(refused),
+                  observed.exit_line(), "the detail: " + refusals[0], *tail(observed))
+
+
 def _html_502(stage: Stage) -> None:
     stage.fake.faults.html_error(502, endpoint="newOrder", times=1)
 
@@ -594,6 +646,17 @@ CASES: tuple[Case, ...] = (
          "RFC 8555 §6.7, §7.4; Boulder policy/pa.go",
          Scenario("rejected-identifier", "Every newOrder for the name is refused with "
                   "rejectedIdentifier (forbidden by policy).", _forbidden), _rejected),
+    Case("paused", "An account paused for the name (Let's Encrypt's zombie-client pause)",
+         "stops, exits non-zero and shows the unpause link (or the detail) so a person can "
+         "act; does not ask for the order again and again",
+         "Let's Encrypt: Rate Limits (consecutive authorization failures), "
+         "letsencrypt.org/2025/06/04/how-we-reduced-the-impact-of-zombie-clients; "
+         "Boulder wfe2/wfe.go:2432-2451",
+         Scenario("paused", "Rate limits are on, and the client's account is paused for the "
+                  "name as its first newOrder arrives: newOrder answers 429 rateLimited "
+                  "\"Your account is temporarily prevented from requesting certificates for "
+                  "...\" with an unpause link and no Retry-After.", _pause,
+                  fake_options=(("rate_limits", True),)), _paused),
     Case("html-502", "A proxy's HTML 502 instead of a problem document",
          "survives a non-JSON error: retries, or exits non-zero naming the HTTP status",
          "RFC 9110 §15.6.3; RFC 8555 §6.7",
