@@ -77,8 +77,13 @@ class Core:
 
     def also_reset(self, reset: Callable[[], Any]) -> None:
         """Run ``reset`` at every :meth:`reset`, first (what the servers keep of the parts,
-        such as published CRLs)."""
+        such as published CRLs), until :meth:`forget_reset`."""
         self._resets.append(reset)
+
+    def forget_reset(self, reset: Callable[[], Any]) -> None:
+        """No longer run ``reset`` (its server stopped)."""
+        if reset in self._resets:
+            self._resets.remove(reset)
 
     def _part(self, part: _Part, reset: Callable[[_Part], Any]) -> _Part:
         self._resets.append(lambda: reset(part))

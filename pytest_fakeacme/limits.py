@@ -62,6 +62,14 @@ class Limit:
         """How often one token comes back (Boulder's ``emissionInterval``)."""
         return self.period / self.count
 
+    def refusal(self, key: str, now: _dt.datetime, wait: _dt.timedelta) -> AcmeProblem:
+        """Boulder's answer when bucket ``key`` is empty (``Decision.Result``). It names what
+        follows the key's last colon: an identifier, a registered domain, and of an IPv6
+        address only its end (ratelimits/limiter.go:136-140, 152-156)."""
+        text = self.message.format(burst=self.burst, period=go_duration(self.period),
+                                   name=go_quote(key.rsplit(":", 1)[-1]))
+        return problems.rate_limit_exceeded(text, self.anchor, now, wait)
+
 
 NEW_REGISTRATIONS = "NewRegistrationsPerIPAddress"
 NEW_REGISTRATIONS_IPV6 = "NewRegistrationsPerIPv6Range"
@@ -412,7 +420,7 @@ class RateLimits:
                 if per_account:
                     txns.append(self._txn(CERTIFICATES_PER_DOMAIN_PER_ACCOUNT,
                                           f"{account}:{domain}", "spend"))
-        self._batch(txns)
+        self._spend(txns)
 
     def observe(self, kind: str, object_id: str, status: str, cause: str, **about: str) -> None:
         """The store's listener: a validation that failed (or a pending authorization given
@@ -435,15 +443,10 @@ class RateLimits:
             with self._lock:
                 self._buckets.pop((PAUSING, key), None)
             return
-        self._batch([self._txn(FAILED_AUTHORIZATIONS, key, "spend")])
-        with self._lock:
-            pausing = self._limits[PAUSING]
-            now = self._clock.now()
-            decision = _maybe_spend(pausing, self._buckets.get((PAUSING, key)), now)
-            if decision.allowed:
-                self._buckets[(PAUSING, key)] = decision.new_tat
-                return
-        self.pauses.pause(authz.account_id, value)
+        self._spend([self._txn(FAILED_AUTHORIZATIONS, key, "spend")])
+        # Check-and-spend; a denial pauses instead of answering (ra/ra.go:1393-1417).
+        if self._spend([self._txn(PAUSING, key, "check-and-spend")]) is not None:
+            self.pauses.pause(authz.account_id, value)
 
     def paused_refusal(self, account: str, identifiers: Sequence[Identifier],
                        base_url: str) -> AcmeProblem | None:
@@ -457,10 +460,21 @@ class RateLimits:
             return _Txn(self._limits.get(name, _PER_ACCOUNT), key, kind)
 
     def _batch(self, txns: Sequence[_Txn]) -> AcmeProblem | None:
+        """:meth:`_spend`, and Boulder's refusal when it denies."""
+        now = self._clock.now()
+        denied = self._spend(txns, now)
+        if denied is None:
+            return None
+        decision, txn = denied
+        return txn.limit.refusal(txn.key, now, decision.retry_in)
+
+    def _spend(self, txns: Sequence[_Txn],
+               now: _dt.datetime | None = None) -> tuple[_Decision, _Txn] | None:
         """Boulder's ``BatchSpend`` (ratelimits/limiter.go:269-371): every transaction decided
         on the buckets as they are; the strictest decision of those that are not spend-only
-        answers; the spending ones are spent only if it allows."""
-        now = self._clock.now()
+        answers; the spending ones are spent only if it allows. Returns the denying decision
+        and its transaction, or None."""
+        now = now or self._clock.now()
         with self._lock:
             verdict: tuple[_Decision, _Txn] | None = None
             spends: list[tuple[_Txn, _Decision]] = []
@@ -473,15 +487,7 @@ class RateLimits:
                         verdict is None or _stricter(verdict[0], decision) is decision):
                     verdict = (decision, txn)
             if verdict is not None and not verdict[0].allowed:
-                decision, txn = verdict
-                # Boulder names what follows the bucket key's last colon: an identifier, a
-                # registered domain, and of an IPv6 address only its end
-                # (ratelimits/limiter.go:136-140, 152-156).
-                text = txn.limit.message.format(burst=txn.limit.burst,
-                                                period=go_duration(txn.limit.period),
-                                                name=go_quote(txn.key.rsplit(":", 1)[-1]))
-                return problems.rate_limit_exceeded(text, txn.limit.anchor, now,
-                                                    decision.retry_in)
+                return verdict
             for txn, decision in spends:
                 self._buckets[(txn.limit.name, txn.key)] = decision.new_tat
         return None

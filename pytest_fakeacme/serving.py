@@ -154,6 +154,8 @@ class Serving:
         if self._crl_server is not None:
             self._crl_server.stop()
             self._crl_server = None
+        if self.crls is not None:
+            self._core.forget_reset(self.crls.clear)
         if self.identity is not None:
             self.identity.remove()
             self.identity = None

@@ -17,7 +17,7 @@ from ..config import Settings, parse_setting
 from ..crl import CRLs
 from ..diagram import order_entries, sequence_svg
 from ..errors import FakeACMEError, FakeACMEUsageError
-from ..limits import LIMIT_NAMES
+from ..limits import LIMIT_NAMES, Limit
 from ..profiles import Profile
 from ..renewal import Drill
 from .context import Management, Routes, field, text_response
@@ -446,8 +446,7 @@ def limits(app: Management, body: Any) -> Any:
     found = app.core.limits
     return {
         "on": found.on,
-        "limits": {name: {"burst": limit.burst, "count": limit.count,
-                          "period": limit.period.total_seconds()}
+        "limits": {name: _limit_json(limit)
                    for name in LIMIT_NAMES if (limit := found.limit(name)) is not None},
         "buckets": [{"limit": b.limit, "key": b.key, "remaining": b.remaining,
                      "full_at": jsonforms.iso_time(b.full_at)} for b in found.state()],
@@ -465,8 +464,12 @@ def limits_set(app: Management, body: Any) -> Any:
         field(body, "name"), burst=field(body, "burst", int, required=False),
         count=field(body, "count", int, required=False),
         period=None if seconds is None else _dt.timedelta(seconds=seconds))
-    return {"name": limit.name, "burst": limit.burst, "count": limit.count,
-            "period": limit.period.total_seconds()}
+    return {"name": limit.name, **_limit_json(limit)}
+
+
+def _limit_json(limit: Limit) -> dict[str, Any]:
+    """A limit's burst, count and period (in seconds)."""
+    return {"burst": limit.burst, "count": limit.count, "period": limit.period.total_seconds()}
 
 
 @routes.post("/limits/unpause")

@@ -52,12 +52,13 @@ def _challenge_types(ident: Identifier, dns_account: bool = False,
     return (HTTP_01, DNS_01, TLS_ALPN_01, *extra)
 
 
-def new_authorization(fe: Frontend, account_id: str, ident: Identifier,
-                      now: _dt.datetime, profile_name: str | None = None) -> Authorization:
+def new_authorization(fe: Frontend, account_id: str, ident: Identifier, now: _dt.datetime,
+                      profile_name: str | None = None,
+                      profile: Profile | None = None) -> Authorization:
     """A pending authorization for ``ident`` with Boulder's challenge set (not yet stored),
-    living as the order's profile says (ra/ra.go:2298, 1577)."""
+    living as the order's profile (named ``profile_name``, in force as ``profile``) says
+    (ra/ra.go:2298, 1577)."""
     token = secrets.token_urlsafe(32)
-    profile = profile_in_force(fe, profile_name, now)
     return Authorization(
         id=fe.store.new_id(),
         account_id=account_id,
@@ -177,11 +178,13 @@ def new_order(fe: Frontend, call: Call) -> Reply:
     if replaces is not None:
         replaced_serial = check_replaces(fe, call.account.id, replaces, identifiers)
     profile = payload.get("profile") or None
-    if profile is not None and profile not in fe.settings.profiles_on(fe.clock.now()):
+    offered = fe.settings.profiles_on(fe.clock.now())
+    if profile is not None and profile not in offered:
         # Boulder validateCertificateProfileName: no context (wfe2/wfe.go:2306-2317, 2486-2491).
         raise problems.problem(
             "invalidProfile", f"profile name {go_quote(profile)} not recognized", 400
         )
+    in_force = offered.get(profile or fe.settings.default_profile or "")
     # The limits, after every WFE check and before the RA's (wfe2/wfe.go:2493-2518): spent
     # now, refunded if the RA's checks refuse the order.
     ari_renewal = _ari_renewal(fe, replaced_serial)
@@ -189,13 +192,13 @@ def new_order(fe: Frontend, call: Call) -> Reply:
     if refusal is not None:
         raise refusal
     try:
-        _check_profile(fe, profile, identifiers, call.account)
+        _check_profile(fe, profile, in_force, identifiers, call.account)
         wildcard_overlap(identifiers)
     except problems.AcmeProblem:
         fe.limits.refund_new_order(call.account.id, identifiers, ari_renewal)
         raise
-    return _create_order(fe, call, identifiers, profile, replaces, replaced_serial,
-                         not_before, not_after)
+    return _create_order(fe, call, identifiers, (profile, in_force), replaces,
+                         replaced_serial, not_before, not_after)
 
 
 def _reuse_margin(order_lifetime: _dt.timedelta) -> _dt.timedelta:
@@ -215,11 +218,11 @@ def _ari_renewal(fe: Frontend, serial: int | None) -> bool:
     return window.start <= now < window.end
 
 
-def _check_profile(fe: Frontend, name: str | None, identifiers: list[Identifier],
-                   account: Account) -> None:
-    """The RA's profile rules, in its order (ra/ra.go:2109-2137): the account may use the
-    profile, at most ``max_names`` identifiers, of the types the profile takes."""
-    profile = profile_in_force(fe, name, fe.clock.now())
+def _check_profile(fe: Frontend, name: str | None, profile: Profile | None,
+                   identifiers: list[Identifier], account: Account) -> None:
+    """The RA's rules of ``profile`` (the one named ``name``, or the default), in its order
+    (ra/ra.go:2109-2137): the account may use it, at most ``max_names`` identifiers, of the
+    types it takes."""
     if profile is None:
         return
     earlier = (fe.store.orders.get(order_id) for order_id in account.order_ids)
@@ -247,7 +250,7 @@ def _create_order(
     fe: Frontend,
     call: Call,
     identifiers: list[Identifier],
-    profile: str | None,
+    profiles: tuple[str | None, Profile | None],
     replaces: str | None,
     replaced_serial: int | None,
     not_before: _dt.datetime | None,
@@ -257,6 +260,7 @@ def _create_order(
     and its authorizations (valid ones reused)."""
     now = fe.clock.now()
     account = call.account
+    profile, found = profiles  # the name the order asked for; the profile in force
     with fe.store.lock:
         if fe.settings.order_reuse:
             existing = fe.store.reusable_order(account.id, identifiers, profile, now)
@@ -266,20 +270,20 @@ def _create_order(
         created: list[Authorization] = []
         # Boulder: the order lives as its profile says, and no longer than any of its
         # authorizations, reused or new (ra/ra.go:2306-2342).
-        found = profile_in_force(fe, profile, now)
         lifetime = (found.order_lifetime if found and found.order_lifetime else None) or (
             fe.settings.order_lifetime)
         expires = now + lifetime
+        reusable_until = now + _reuse_margin(lifetime)
         for ident in identifiers:
             reused = fe.store.reusable_authz(account.id, ident, now, profile,
-                                             valid_until=now + _reuse_margin(lifetime)) if (
+                                             valid_until=reusable_until) if (
                 fe.settings.authz_reuse
             ) else None
             if reused is not None:
                 authz_ids.append(reused.id)
                 expires = min(expires, reused.expires)
                 continue
-            authz = new_authorization(fe, account.id, ident, now, profile)
+            authz = new_authorization(fe, account.id, ident, now, profile, found)
             created.append(authz)
             authz_ids.append(authz.id)
             expires = min(expires, authz.expires)
@@ -437,10 +441,11 @@ def _asks_must_staple(csr: x509.CertificateSigningRequest) -> bool:
                for ext in extensions)
 
 
-def _checked_csr(fe: Frontend, call: Call, order: Order) -> x509.CertificateSigningRequest:
+def _checked_csr(fe: Frontend, call: Call, order: Order,
+                 profile: Profile | None) -> x509.CertificateSigningRequest:
     """The RA's ``validateFinalizeRequest`` (ra/ra.go:1021-1110) after the WFE's parse: the
-    CSR's own checks, its names against the policy, their count and the order's, the key
-    against the account's."""
+    CSR's own checks, its names against the policy, their count (at most ``profile``'s,
+    the order's profile in force) and the order's, the key against the account's."""
     csr = parse_csr(_csr_der(call))
     if _asks_must_staple(csr):
         # Refused before VerifyCSR, in the RA (ra/ra.go:1059-1063).
@@ -453,7 +458,6 @@ def _checked_csr(fe: Frontend, call: Call, order: Order) -> x509.CertificateSign
         check_identifiers(names, fe.settings.strict_identifiers)
     except problems.AcmeProblem as prob:
         raise _finalizing(prob) from None
-    profile = profile_in_force(fe, order.profile, fe.clock.now())
     most = profile.max_names if profile is not None else len(order.identifiers)
     if not 1 <= len(names) <= most:
         raise problems.unauthorized(
@@ -500,12 +504,14 @@ def finalize(fe: Frontend, call: Call) -> Reply:
         raise problems.order_not_ready(
             f"Order's status ({go_quote(state)}) is not acceptable for finalization"
         )
-    if order.profile is not None and order.profile not in fe.settings.profiles_on(now):
+    offered = fe.settings.profiles_on(now)
+    if order.profile is not None and order.profile not in offered:
         # A profile withdrawn since the order (wfe2/wfe.go:2697-2705): Let's Encrypt's
         # schedule does that to tlsclient on 2026-07-08.
         raise problems.problem(
             "invalidProfile", f"profile name {go_quote(order.profile)} not recognized", 400)
-    csr = _checked_csr(fe, call, order)
+    in_force = offered.get(order.profile or fe.settings.default_profile or "")
+    csr = _checked_csr(fe, call, order, in_force)
     _recheck_caa(fe, order, now)
     with fe.store.lock:
         # A concurrent finalize may have won (Boulder: orderNotReady "processing").
@@ -516,13 +522,11 @@ def finalize(fe: Frontend, call: Call) -> Reply:
             )
         order.finalize_started = now
     try:
-        profile = profile_in_force(fe, order.profile, now) or Profile(
-            "", fe.settings.certificate_validity)
         issued = fe.ca.issue(
             csr,
             order.identifiers,
             now,
-            profile,
+            in_force or Profile("", fe.settings.certificate_validity),
             not_before=order.not_before,
             not_after=order.not_after,
         )
@@ -633,7 +637,8 @@ def new_authz(fe: Frontend, call: Call) -> Reply:
     check_identifiers([ident], fe.settings.strict_identifiers)
     now = fe.clock.now()
     with fe.store.lock:
-        authz = new_authorization(fe, call.account.id, ident, now)
+        authz = new_authorization(fe, call.account.id, ident, now,
+                                  profile=profile_in_force(fe, None, now))
         fe.store.add_authorization(authz)
         body = wire.authorization(authz, authz.status_at(now), fe.urls)
     return Reply(201, body, {"Location": fe.urls.authz(authz.id)})

@@ -33,27 +33,27 @@ def _query(call: Call, name: str) -> str:
     return values[0] if values else ""
 
 
-def _claims(fe: Frontend, call: Call) -> tuple[dict[str, object] | None, Reply | None]:
+def _claims(fe: Frontend, call: Call) -> dict[str, object] | Reply:
+    """The link's JWT claims, or the page that says why there are none."""
     token = _query(call, "jwt")
     if token.count(".") != 2:
-        return None, _page("Invalid unpause request",
-                           "<p>The link is incomplete: copy the whole URL from your ACME "
-                           "client's log.</p>")
+        return _page("Invalid unpause request",
+                     "<p>The link is incomplete: copy the whole URL from your ACME "
+                     "client's log.</p>")
     claims = fe.limits.tokens.redeem(token)
     if claims is None:
-        return None, _page("Unpause failed", "<p>The link could not be verified.</p>")
+        return _page("Unpause failed", "<p>The link could not be verified.</p>")
     if claims.get("expired"):
-        return None, _page("Unpause link expired",
-                           "<p>Request a new certificate to get a fresh link.</p>")
-    return claims, None
+        return _page("Unpause link expired",
+                     "<p>Request a new certificate to get a fresh link.</p>")
+    return claims
 
 
 def unpause_form(fe: Frontend, call: Call) -> Reply:
     """The form: the account and the paused identifiers, and a button that unpauses."""
-    claims, failed = _claims(fe, call)
-    if failed is not None or claims is None:
-        assert failed is not None
-        return failed
+    claims = _claims(fe, call)
+    if isinstance(claims, Reply):
+        return claims
     items = "".join(f"<li>{html.escape(value)}</li>"
                     for value in str(claims["identifiers"]).split(","))
     action = f"{DO_UNPAUSE_PATH}?{urlencode({'jwt': _query(call, 'jwt')})}"
@@ -65,10 +65,9 @@ def unpause_form(fe: Frontend, call: Call) -> Reply:
 
 def do_unpause(fe: Frontend, call: Call) -> Reply:
     """Unpause every identifier of the JWT's account, then show how many."""
-    claims, failed = _claims(fe, call)
-    if failed is not None or claims is None:
-        assert failed is not None
-        return failed
+    claims = _claims(fe, call)
+    if isinstance(claims, Reply):
+        return claims
     count = fe.limits.unpause(str(claims["sub"]))
     return Reply(302, "", {"Location": f"{STATUS_PATH}?{urlencode({'count': count})}"},
                  content_type=None)
